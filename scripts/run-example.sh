@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Quick start: installs dependencies, builds nfs4d and serves an example
+# export in the foreground (Ctrl-C stops it). Extra arguments go to nfs4d.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+scripts/build.sh release
+export_dir=${NFS4D_EXAMPLE_EXPORT:-/tmp/nfs4d-example}
+mkdir -p "$export_dir"
+echo "hello from nfs4d" >"$export_dir/README.txt"
+exec build/release/src/main/nfs4d --export "$export_dir" "$@"
