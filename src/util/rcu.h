@@ -17,6 +17,7 @@
 #define NFS4D_UTIL_RCU_H
 
 #include <urcu.h>
+#include <urcu/list.h>
 #include <urcu/rculfhash.h>
 
 #if defined(__SANITIZE_THREAD__)

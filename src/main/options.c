@@ -1,0 +1,228 @@
+#include "main/options.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/limits.h"
+
+static const char nfs4d_usage[] =
+	"Usage: nfs4d [OPTION]...\n"
+	"A userspace NFSv4.1 server. Runs in the foreground and logs to stderr.\n"
+	"\n"
+	"  --listen ADDR[:PORT]   address to serve on; repeatable (default 0.0.0.0:2049);\n"
+	"                         IPv6 as [ADDR]:PORT; port 0 picks a free port\n"
+	"  --export PATH          directory to export; repeatable\n"
+	"  --exports FILE         exports file in /etc/exports syntax (served from the\n"
+	"                         files milestone on; now checked for readability only)\n"
+	"  --backend vfs|mem      storage backend (default vfs; mem keeps files in memory)\n"
+	"  --threads N            worker threads (default: 2 per core)\n"
+	"  --lease SECONDS        lease time granted to clients, 1-3600 (default 90)\n"
+	"  --grace SECONDS        grace period after a restart, 0-3600 (default: the lease;\n"
+	"                         used once stable client records exist)\n"
+	"  --state-dir DIR        state directory (default /var/lib/nfs4d; used once stable\n"
+	"                         client records exist)\n"
+	"  --port-file FILE       write the bound port of the first --listen to FILE once\n"
+	"                         serving (for scripts and tests)\n"
+	"  --log-level LEVEL      error, warn, info (default) or debug\n"
+	"  --help                 show this help\n"
+	"  --version              show the version\n";
+
+static int nfs4d_bad(const char *what, const char *arg)
+{
+	fprintf(stderr, "nfs4d: %s%s (try --help)\n", what, arg);
+	return -1;
+}
+
+static int nfs4d_parse_uint(const char *s, unsigned long min, unsigned long max,
+			    unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int nfs4d_parse_addr(const char *s, struct sockaddr_storage *out)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port_str = NULL;
+	unsigned long port = NFS4_DEFAULT_PORT;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+
+	memset(out, 0, sizeof(*out));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || (size_t)(close - s - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		if (close[1] == ':')
+			port_str = close + 2;
+		else if (close[1])
+			return -1;
+		if (inet_pton(AF_INET6, host, &v6->sin6_addr) != 1)
+			return -1;
+		v6->sin6_family = AF_INET6;
+	} else {
+		const char *colon = strchr(s, ':');
+		size_t n = colon ? (size_t)(colon - s) : strlen(s);
+
+		if (n >= sizeof(host))
+			return -1;
+		memcpy(host, s, n);
+		host[n] = '\0';
+		if (colon)
+			port_str = colon + 1;
+		if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
+			return -1;
+		v4->sin_family = AF_INET;
+	}
+	if (port_str && nfs4d_parse_uint(port_str, 0, 65535, &port) < 0)
+		return -1;
+	if (out->ss_family == AF_INET)
+		v4->sin_port = htons((uint16_t)port);
+	else
+		v6->sin6_port = htons((uint16_t)port);
+	return 0;
+}
+
+int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
+{
+	enum { O_LISTEN = 256, O_EXPORT, O_EXPORTS, O_BACKEND, O_THREADS, O_LEASE, O_GRACE,
+	       O_STATE_DIR, O_PORT_FILE, O_LOG_LEVEL, O_HELP, O_VERSION };
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "export", required_argument, NULL, O_EXPORT },
+		{ "exports", required_argument, NULL, O_EXPORTS },
+		{ "backend", required_argument, NULL, O_BACKEND },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "lease", required_argument, NULL, O_LEASE },
+		{ "grace", required_argument, NULL, O_GRACE },
+		{ "state-dir", required_argument, NULL, O_STATE_DIR },
+		{ "port-file", required_argument, NULL, O_PORT_FILE },
+		{ "log-level", required_argument, NULL, O_LOG_LEVEL },
+		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool grace_set = false;
+	unsigned long v;
+	struct stat st;
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->backend = NFS4D_BACKEND_VFS;
+	opts->lease = NFS4_DEFAULT_LEASE;
+	opts->state_dir = "/var/lib/nfs4d";
+	opts->log_level = LOG_INFO;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_LISTEN:
+			if (opts->nlisten == NFS4D_MAX_LISTEN)
+				return nfs4d_bad("too many --listen addresses: ", optarg);
+			if (nfs4d_parse_addr(optarg, &opts->listen[opts->nlisten]) < 0)
+				return nfs4d_bad("bad --listen address: ", optarg);
+			opts->nlisten++;
+			break;
+		case O_EXPORT:
+			if (opts->nexports == NFS4D_MAX_EXPORTS)
+				return nfs4d_bad("too many --export paths: ", optarg);
+			if (optarg[0] != '/')
+				return nfs4d_bad("--export needs an absolute path: ", optarg);
+			opts->exports[opts->nexports++] = optarg;
+			break;
+		case O_EXPORTS:
+			opts->exports_file = optarg;
+			break;
+		case O_BACKEND:
+			if (strcmp(optarg, "vfs") == 0)
+				opts->backend = NFS4D_BACKEND_VFS;
+			else if (strcmp(optarg, "mem") == 0)
+				opts->backend = NFS4D_BACKEND_MEM;
+			else
+				return nfs4d_bad("--backend must be vfs or mem, not ", optarg);
+			break;
+		case O_THREADS:
+			if (nfs4d_parse_uint(optarg, 1, 1024, &v) < 0)
+				return nfs4d_bad("--threads must be 1-1024, not ", optarg);
+			opts->threads = (int)v;
+			break;
+		case O_LEASE:
+			if (nfs4d_parse_uint(optarg, 1, 3600, &v) < 0)
+				return nfs4d_bad("--lease must be 1-3600 seconds, not ", optarg);
+			opts->lease = (uint32_t)v;
+			break;
+		case O_GRACE:
+			if (nfs4d_parse_uint(optarg, 0, 3600, &v) < 0)
+				return nfs4d_bad("--grace must be 0-3600 seconds, not ", optarg);
+			opts->grace = (uint32_t)v;
+			grace_set = true;
+			break;
+		case O_STATE_DIR:
+			opts->state_dir = optarg;
+			break;
+		case O_PORT_FILE:
+			opts->port_file = optarg;
+			break;
+		case O_LOG_LEVEL:
+			if (strcmp(optarg, "error") == 0)
+				opts->log_level = LOG_ERR;
+			else if (strcmp(optarg, "warn") == 0)
+				opts->log_level = LOG_WARN;
+			else if (strcmp(optarg, "info") == 0)
+				opts->log_level = LOG_INFO;
+			else if (strcmp(optarg, "debug") == 0)
+				opts->log_level = LOG_DEBUG;
+			else
+				return nfs4d_bad("--log-level must be error, warn, info or debug, not ",
+						 optarg);
+			break;
+		case O_HELP:
+			fputs(nfs4d_usage, stdout);
+			return 1;
+		case O_VERSION:
+			puts("nfs4d 0.1");
+			return 1;
+		default:
+			return nfs4d_bad("unknown or incomplete option: ", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return nfs4d_bad("unexpected argument: ", argv[optind]);
+	if (opts->nexports == 0 && !opts->exports_file)
+		return nfs4d_bad("nothing to serve: give --export PATH or --exports FILE", "");
+	for (int i = 0; i < opts->nexports; i++) {
+		/* The mem backend serves an empty tree; the path only names the export. */
+		if (opts->backend == NFS4D_BACKEND_VFS &&
+		    (stat(opts->exports[i], &st) < 0 || !S_ISDIR(st.st_mode)))
+			return nfs4d_bad("--export is not a directory: ", opts->exports[i]);
+	}
+	if (opts->exports_file && access(opts->exports_file, R_OK) < 0)
+		return nfs4d_bad("cannot read --exports file ", opts->exports_file);
+	if (opts->nlisten == 0) {
+		nfs4d_parse_addr("0.0.0.0", &opts->listen[0]);
+		opts->nlisten = 1;
+	}
+	if (!grace_set)
+		opts->grace = opts->lease;
+	return 0;
+}

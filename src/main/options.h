@@ -1,0 +1,39 @@
+/* nfs4d's command line. */
+#ifndef NFS4D_MAIN_OPTIONS_H
+#define NFS4D_MAIN_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "util/log.h"
+
+#define NFS4D_MAX_LISTEN 16
+#define NFS4D_MAX_EXPORTS 64
+
+enum nfs4d_backend { NFS4D_BACKEND_VFS, NFS4D_BACKEND_MEM };
+
+struct nfs4d_options {
+	struct sockaddr_storage listen[NFS4D_MAX_LISTEN];
+	int nlisten;
+	const char *exports[NFS4D_MAX_EXPORTS];
+	int nexports;
+	const char *exports_file;
+	enum nfs4d_backend backend;
+	int threads;		/* workers; 0 = default */
+	uint32_t lease;
+	uint32_t grace;
+	const char *state_dir;
+	const char *port_file;
+	enum log_level log_level;
+};
+
+/*
+ * Parses argv into opts. Returns 0 to run, 1 when --help/--version was
+ * printed, -1 after printing a one-line reason for a bad option.
+ */
+int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts);
+/* Parses "ADDR:PORT", "[V6ADDR]:PORT" or "ADDR" (port 2049). Returns 0 or -1. */
+int nfs4d_parse_addr(const char *s, struct sockaddr_storage *out);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * The NFSv4.1 server: what src/main sees. One struct nfs4_server holds all
+ * protocol state (client and session tables, the laundromat thread); it
+ * registers as RPC program 100003 version 4 through nfs4_server_program().
+ */
+#ifndef NFS4D_NFS4_NFS4_H
+#define NFS4D_NFS4_NFS4_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rpc/rpc.h"
+
+#define NFS4_PROGRAM 100003
+#define NFS4_VERSION 4
+
+struct nfs4_config {
+	uint32_t lease_seconds;	/* lease time granted to clients */
+	uint32_t grace_seconds;	/* grace period after restart (issue: recovery) */
+	bool laundromat;	/* run the lease-expiry thread (off in the fuzzer) */
+};
+
+struct nfs4_server;
+
+/* Creates the server state and starts the laundromat; the caller's thread must be an RCU reader. */
+struct nfs4_server *nfs4_server_create(const struct nfs4_config *cfg);
+/* Stops the laundromat, destroys every client and session, and waits for their reclamation. */
+void nfs4_server_destroy(struct nfs4_server *srv);
+/* The rpc_program to register (dispatcher context is srv). */
+struct rpc_program nfs4_server_program(struct nfs4_server *srv);
+/* rpc_close_fn: unbinds a closed connection from every session it served. */
+void nfs4_server_conn_closed(void *srv, struct rpc_conn *conn);
+
+/* Counts of live objects, for tests and nfs4ctl. */
+struct nfs4_server_counts {
+	long clients;
+	long sessions;
+};
+void nfs4_server_counts(struct nfs4_server *srv, struct nfs4_server_counts *out);
+
+#endif

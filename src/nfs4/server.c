@@ -1,0 +1,127 @@
+/* The NFSv4.1 server object: tables, the laundromat, and start/stop. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nfs4/compound.h"
+#include "util/log.h"
+
+static struct cds_lfht *nfs4_table_new(void)
+{
+	return cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+}
+
+/* Expires idle clients about every second, until the server stops. */
+static void *nfs4_laundromat(void *arg)
+{
+	struct nfs4_server *srv = arg;
+
+	rcu_register_thread();
+	pthread_mutex_lock(&srv->laundromat_lock);
+	while (!srv->stopping) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&srv->laundromat_cond, &srv->laundromat_lock, &ts);
+		if (srv->stopping)
+			break;
+		pthread_mutex_unlock(&srv->laundromat_lock);
+		nfs4_clients_expire_idle(srv);
+		pthread_mutex_lock(&srv->laundromat_lock);
+	}
+	pthread_mutex_unlock(&srv->laundromat_lock);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+struct nfs4_server *nfs4_server_create(const struct nfs4_config *cfg)
+{
+	struct nfs4_server *srv = calloc(1, sizeof(*srv));
+	char host[64] = "localhost";
+	pthread_condattr_t ca;
+
+	if (!srv)
+		return NULL;
+	srv->cfg = *cfg;
+	srv->boot_epoch = (uint32_t)time(NULL);
+	gethostname(host, sizeof(host) - 1);
+	snprintf(srv->owner_major, sizeof(srv->owner_major), "nfs4d:%s", host);
+	pthread_mutex_init(&srv->state_lock, NULL);
+	pthread_mutex_init(&srv->laundromat_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->laundromat_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	srv->clients_by_id = nfs4_table_new();
+	srv->clients_by_owner = nfs4_table_new();
+	srv->sessions = nfs4_table_new();
+	if (!srv->clients_by_id || !srv->clients_by_owner || !srv->sessions)
+		goto fail;
+	if (cfg->laundromat) {
+		if (pthread_create(&srv->laundromat, NULL, nfs4_laundromat, srv) != 0)
+			goto fail;
+		srv->laundromat_running = true;
+	}
+	return srv;
+fail:
+	log_err("nfs4", "cannot create server state");
+	nfs4_server_destroy(srv);
+	return NULL;
+}
+
+void nfs4_server_destroy(struct nfs4_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->laundromat_running) {
+		pthread_mutex_lock(&srv->laundromat_lock);
+		srv->stopping = true;
+		pthread_cond_signal(&srv->laundromat_cond);
+		pthread_mutex_unlock(&srv->laundromat_lock);
+		pthread_join(srv->laundromat, NULL);
+	}
+	if (srv->clients_by_id)
+		nfs4_clients_destroy_all(srv);
+	/* Session frees put their client from inside call_rcu: wait twice. */
+	rcu_barrier();
+	rcu_barrier();
+	if (srv->clients_by_id)
+		cds_lfht_destroy(srv->clients_by_id, NULL);
+	if (srv->clients_by_owner)
+		cds_lfht_destroy(srv->clients_by_owner, NULL);
+	if (srv->sessions)
+		cds_lfht_destroy(srv->sessions, NULL);
+	pthread_cond_destroy(&srv->laundromat_cond);
+	pthread_mutex_destroy(&srv->laundromat_lock);
+	pthread_mutex_destroy(&srv->state_lock);
+	free(srv);
+}
+
+struct rpc_program nfs4_server_program(struct nfs4_server *srv)
+{
+	struct rpc_program p = {
+		.prog = NFS4_PROGRAM,
+		.vers_low = NFS4_VERSION,
+		.vers_high = NFS4_VERSION,
+		.nprocs = 2, /* NULL and COMPOUND */
+		.auth_flavors = 1u << RPC_AUTH_NONE | 1u << RPC_AUTH_SYS,
+		.dispatch = nfs4_compound_dispatch,
+		.ctx = srv,
+	};
+
+	return p;
+}
+
+void nfs4_server_conn_closed(void *ctx, struct rpc_conn *conn)
+{
+	nfs4_sessions_unbind_conn(ctx, conn);
+}
+
+void nfs4_server_counts(struct nfs4_server *srv, struct nfs4_server_counts *out)
+{
+	out->clients = atomic_load(&srv->nclients);
+	out->sessions = atomic_load(&srv->nsessions);
+}

@@ -1,0 +1,159 @@
+/*
+ * Protocol state shared by the nfs4/ files: clients, sessions, and the server
+ * that owns their tables.
+ *
+ * Lifetimes (DESIGN §3):
+ *  - Clients and sessions live in liburcu lock-free hash tables. A lookup runs
+ *    inside rcu_read_begin()/rcu_read_end() and takes a reference with
+ *    ref_get_unless_zero() before leaving the read section.
+ *  - Each table holds one reference on what it contains. Teardown is: mark
+ *    dead and unhash (under srv->state_lock) → clear links others follow →
+ *    drop the table's reference → the last ref_put() hands the object to
+ *    call_rcu(), which frees it after a grace period. Nothing a reader can
+ *    reach is ever freed directly.
+ *  - A session holds a reference on its client; a COMPOUND holds a reference
+ *    on the session its SEQUENCE found, for the whole COMPOUND.
+ *
+ * Lock order (take in this order, never the reverse; none is held across a
+ * network send or a backend call):
+ *    srv->state_lock  →  session->lock
+ * srv->state_lock serialises every change of client/session *membership*
+ * (EXCHANGE_ID, CREATE_SESSION, DESTROY_*, expiry); lookups take no lock.
+ */
+#ifndef NFS4D_NFS4_STATE_H
+#define NFS4D_NFS4_STATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nfs4/nfs4.h"
+#include "nfs4/slot.h"
+#include "rpc/rpc.h"
+#include "util/limits.h"
+#include "util/rcu.h"
+#include "util/ref.h"
+#include "xdr/nfs4_xdr.h"
+
+/* Who a client is, for EXCHANGE_ID principal checks (AUTH_SYS: the uid). */
+struct nfs4_principal {
+	uint32_t flavor;
+	uint32_t uid;
+};
+
+struct nfs4_client {
+	struct cds_lfht_node id_node;	 /* srv->clients_by_id, key clientid */
+	struct cds_lfht_node owner_node; /* srv->clients_by_owner, key owner bytes */
+	struct rcu_head rcu;
+	struct ref ref;
+	struct nfs4_server *srv;
+
+	/* Immutable after creation. */
+	clientid4 clientid;
+	verifier4 verifier;
+	struct nfs4_principal principal;
+	uint32_t owner_len;
+	uint8_t owner[NFS4_MAX_OWNER];
+
+	/* Renewed by SEQUENCE without a lock; read by the laundromat. */
+	_Atomic uint64_t renewed_ns;
+
+	atomic_bool dead;	   /* unhashed; set under srv->state_lock, read anywhere */
+
+	/* Under srv->state_lock. */
+	bool confirmed;
+	struct cds_list_head sessions; /* struct nfs4_session.client_link */
+	uint32_t nsessions;
+	uint32_t cs_seqid;	   /* last CREATE_SESSION sequence accepted (its single slot) */
+	bool cs_cached;		   /* cs_reply answers a replay of cs_seqid */
+	struct CREATE_SESSION4resok cs_reply;
+	bool reclaim_complete;
+};
+
+/* A connection associated with a session, and in which direction(s). */
+struct nfs4_session_conn {
+	struct rpc_conn *conn; /* holds a reference */
+	uint32_t dir;	       /* CDFS4_FORE / CDFS4_BACK / CDFS4_BOTH */
+};
+
+struct nfs4_session {
+	struct cds_lfht_node node; /* srv->sessions, key sessionid */
+	struct rcu_head rcu;
+	struct ref ref;
+	struct nfs4_client *client; /* holds a reference */
+
+	/* Immutable after creation. */
+	sessionid4 sessionid;
+	struct channel_attrs4 fore;
+	struct channel_attrs4 back;
+	uint32_t flags;		/* CREATE_SESSION4_FLAG_* granted */
+
+	atomic_bool dead;	/* unhashed; set under srv->state_lock, read anywhere */
+
+	/* Under srv->state_lock. */
+	struct cds_list_head client_link;
+
+	/* Under session->lock. */
+	pthread_mutex_t lock;
+	uint32_t cb_program;
+	struct nfs4_slot_table slots;
+	uint32_t nconns;
+	struct nfs4_session_conn conns[NFS4_MAX_CONNS_PER_SESSION];
+	bool had_back_conn;	/* a back channel existed once; for CB_PATH_DOWN_SESSION */
+};
+
+struct nfs4_server {
+	struct nfs4_config cfg;
+	uint32_t boot_epoch;	/* seconds since the epoch at start: part of every id we issue */
+	char owner_major[128];	/* so_major_id and server scope: "nfs4d:<hostname>" */
+	_Atomic uint32_t next_clientid;
+	_Atomic uint32_t next_session;
+
+	pthread_mutex_t state_lock;
+	struct cds_lfht *clients_by_id;
+	struct cds_lfht *clients_by_owner;
+	struct cds_lfht *sessions;
+	_Atomic long nclients;
+	_Atomic long nsessions;
+
+	pthread_t laundromat;
+	bool laundromat_running;
+	pthread_mutex_t laundromat_lock;
+	pthread_cond_t laundromat_cond;
+	bool stopping;
+};
+
+/* client.c */
+struct nfs4_client *nfs4_client_find(struct nfs4_server *srv, clientid4 id);
+void nfs4_client_put(struct nfs4_client *clp);
+void nfs4_client_renew(struct nfs4_client *clp);
+/* Unhashes clp and destroys its sessions. Caller holds srv->state_lock. */
+void nfs4_client_expire_locked(struct nfs4_client *clp);
+/* Retires the confirmed record of clp's owner other than clp (client restart, §18.35.5). */
+void nfs4_client_retire_other_confirmed_locked(struct nfs4_client *clp);
+void nfs4_principal_of(const struct rpc_call *call, struct nfs4_principal *p);
+bool nfs4_principal_eq(const struct nfs4_principal *a, const struct nfs4_principal *b);
+/* Expires every client whose lease ran out; called by the laundromat. */
+void nfs4_clients_expire_idle(struct nfs4_server *srv);
+void nfs4_clients_destroy_all(struct nfs4_server *srv);
+
+/* session.c */
+struct nfs4_session *nfs4_session_find(struct nfs4_server *srv, const sessionid4 *id);
+void nfs4_session_get(struct nfs4_session *ses);
+void nfs4_session_put(struct nfs4_session *ses);
+/* Unhashes ses and drops the table's reference. Caller holds srv->state_lock. */
+void nfs4_session_destroy_locked(struct nfs4_session *ses);
+/*
+ * Associates conn with ses in direction dir (CDFS4_*); with only_if_new, leaves
+ * an existing association as it is (SEQUENCE's implicit fore channel binding).
+ * Returns an nfsstat4.
+ */
+uint32_t nfs4_session_bind_conn(struct nfs4_session *ses, struct rpc_conn *conn, uint32_t dir,
+				bool only_if_new);
+/* Drops conn from every session it is bound to (it was closed). */
+void nfs4_sessions_unbind_conn(struct nfs4_server *srv, struct rpc_conn *conn);
+/* The sr_status_flags the session's state calls for. */
+uint32_t nfs4_session_status_flags(struct nfs4_session *ses);
+
+#endif
