@@ -318,11 +318,14 @@ uint32_t nfs4_op_reclaim_complete(struct nfs4_compound *c, void *args, void *res
 void nfs4_clients_expire_idle(struct nfs4_server *srv)
 {
 	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
 	struct nfs4_client *clp;
 
 	pthread_mutex_lock(&srv->state_lock);
 	rcu_read_begin();
-	cds_lfht_for_each_entry (srv->clients_by_id, &iter, clp, id_node) {
+	for (cds_lfht_first(srv->clients_by_id, &iter); (node = cds_lfht_iter_get_node(&iter));
+	     cds_lfht_next(srv->clients_by_id, &iter)) {
+		clp = caa_container_of(node, struct nfs4_client, id_node);
 		rcu_hash_acquire(clp);
 		if (nfs4_client_lease_expired(clp)) {
 			log_info("nfs4", "lease expired clientid=%016llx",
@@ -337,12 +340,13 @@ void nfs4_clients_expire_idle(struct nfs4_server *srv)
 void nfs4_clients_destroy_all(struct nfs4_server *srv)
 {
 	struct cds_lfht_iter iter;
-	struct nfs4_client *clp;
+	struct cds_lfht_node *node;
 
 	pthread_mutex_lock(&srv->state_lock);
 	rcu_read_begin();
-	cds_lfht_for_each_entry (srv->clients_by_id, &iter, clp, id_node)
-		nfs4_client_expire_locked(clp);
+	for (cds_lfht_first(srv->clients_by_id, &iter); (node = cds_lfht_iter_get_node(&iter));
+	     cds_lfht_next(srv->clients_by_id, &iter))
+		nfs4_client_expire_locked(caa_container_of(node, struct nfs4_client, id_node));
 	rcu_read_end();
 	pthread_mutex_unlock(&srv->state_lock);
 }

@@ -46,7 +46,7 @@ struct nfs4_server *nfs4_server_create(const struct nfs4_config *cfg)
 	if (!srv)
 		return NULL;
 	srv->cfg = *cfg;
-	srv->boot_epoch = (uint32_t)time(NULL);
+	srv->boot_epoch = cfg->boot_epoch ? cfg->boot_epoch : (uint32_t)time(NULL);
 	gethostname(host, sizeof(host) - 1);
 	snprintf(srv->owner_major, sizeof(srv->owner_major), "nfs4d:%s", host);
 	pthread_mutex_init(&srv->state_lock, NULL);

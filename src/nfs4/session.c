@@ -125,10 +125,12 @@ uint32_t nfs4_session_bind_conn(struct nfs4_session *ses, struct rpc_conn *conn,
 void nfs4_sessions_unbind_conn(struct nfs4_server *srv, struct rpc_conn *conn)
 {
 	struct cds_lfht_iter iter;
-	struct nfs4_session *ses;
+	struct cds_lfht_node *node;
 
 	rcu_read_begin();
-	cds_lfht_for_each_entry (srv->sessions, &iter, ses, node) {
+	for (cds_lfht_first(srv->sessions, &iter); (node = cds_lfht_iter_get_node(&iter));
+	     cds_lfht_next(srv->sessions, &iter)) {
+		struct nfs4_session *ses = caa_container_of(node, struct nfs4_session, node);
 		bool found = false;
 
 		rcu_hash_acquire(ses);

@@ -6,7 +6,7 @@
  * the buffer must outlive the decoded value. Arrays and optional members are
  * allocated from the decoder's arena.
  *
- * Codecs for protocol types are generated at build time from src/xdr/*.x by
+ * Codecs for protocol types are generated at build time from the .x files in src/xdr/ by
  * tools/xdrgen/xdrgen.py: xdr_dec_<type>() / xdr_enc_<type>(), see docs/xdr.md.
  */
 #ifndef NFS4D_XDR_XDR_H
@@ -44,7 +44,7 @@ struct xdr_enc {
 static inline void xdr_dec_init(struct xdr_dec *x, const void *buf, size_t len, struct arena *a)
 {
 	x->p = buf;
-	x->end = x->p + len;
+	x->end = len ? x->p + len : x->p; /* buf may be NULL when len is 0 */
 	x->arena = a;
 }
 
@@ -64,7 +64,8 @@ static inline const uint8_t *xdr_dec_inline(struct xdr_dec *x, size_t n)
 
 	if (padded < n || padded > xdr_dec_remaining(x))
 		return NULL;
-	x->p += padded;
+	if (padded)
+		x->p += padded;
 	return p;
 }
 
