@@ -118,6 +118,7 @@ out_rpc:
 	rpc_server_destroy(rpc);
 out_nfs:
 	nfs4_server_destroy(nfs);
+	nfs4_reclaim_wait();
 out_rcu:
 	rcu_unregister_thread();
 	return rc;

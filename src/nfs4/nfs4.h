@@ -25,8 +25,14 @@ struct nfs4_server;
 
 /* Creates the server state and starts the laundromat; the caller's thread must be an RCU reader. */
 struct nfs4_server *nfs4_server_create(const struct nfs4_config *cfg);
-/* Stops the laundromat, destroys every client and session, and waits for their reclamation. */
+/*
+ * Stops the laundromat and destroys every client and session. Their memory is
+ * reclaimed by call_rcu later (retired objects never refer to srv); before the
+ * process exits, call nfs4_reclaim_wait().
+ */
 void nfs4_server_destroy(struct nfs4_server *srv);
+/* Waits until every retired client and session has been freed. */
+void nfs4_reclaim_wait(void);
 /* The rpc_program to register (dispatcher context is srv). */
 struct rpc_program nfs4_server_program(struct nfs4_server *srv);
 /* rpc_close_fn: unbinds a closed connection from every session it served. */

@@ -85,9 +85,6 @@ void nfs4_server_destroy(struct nfs4_server *srv)
 	}
 	if (srv->clients_by_id)
 		nfs4_clients_destroy_all(srv);
-	/* Session frees put their client from inside call_rcu: wait twice. */
-	rcu_barrier();
-	rcu_barrier();
 	if (srv->clients_by_id)
 		cds_lfht_destroy(srv->clients_by_id, NULL);
 	if (srv->clients_by_owner)
@@ -98,6 +95,13 @@ void nfs4_server_destroy(struct nfs4_server *srv)
 	pthread_mutex_destroy(&srv->laundromat_lock);
 	pthread_mutex_destroy(&srv->state_lock);
 	free(srv);
+}
+
+void nfs4_reclaim_wait(void)
+{
+	/* A session's reclamation puts its client, which queues one more call_rcu. */
+	rcu_barrier();
+	rcu_barrier();
 }
 
 struct rpc_program nfs4_server_program(struct nfs4_server *srv)
