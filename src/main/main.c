@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	struct nfs4_server *nfs;
 	struct rpc_server *rpc;
 	struct rpc_program prog;
-	struct rpc_server_config rcfg = { 0 };
+	struct rpc_server_config rcfg = {0};
 	sigset_t set;
 	int rc;
 
@@ -72,7 +72,8 @@ int main(int argc, char **argv)
 		log_info("main", "exports and backends arrive with the files milestone: "
 				 "serving sessions only");
 
-	/* Signals are taken by sigwait() in this thread only: block them before any thread starts. */
+	/* Signals are taken by sigwait() in this thread only: block them before any thread starts.
+	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -81,9 +82,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	rcu_register_thread();
-	cfg = (struct nfs4_config){ .lease_seconds = opts.lease,
-				    .grace_seconds = opts.grace,
-				    .laundromat = true };
+	cfg = (struct nfs4_config){
+		.lease_seconds = opts.lease, .grace_seconds = opts.grace, .laundromat = true};
 	nfs = nfs4_server_create(&cfg);
 	if (!nfs) {
 		rc = 1;
@@ -106,7 +106,8 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out_rpc;
 	}
-	log_info("main", "nfs4d serving on port %u, lease %us", rpc_server_port(rpc, 0), opts.lease);
+	log_info("main", "nfs4d serving on port %u, lease %us", rpc_server_port(rpc, 0),
+		 opts.lease);
 	if (opts.port_file && nfs4d_write_port_file(opts.port_file, rpc_server_port(rpc, 0)) < 0) {
 		log_err("main", "cannot write port file %s: %s", opts.port_file, strerror(errno));
 		rc = 1;

@@ -41,8 +41,7 @@ static int nfs4d_bad(const char *what, const char *arg)
 	return -1;
 }
 
-static int nfs4d_parse_uint(const char *s, unsigned long min, unsigned long max,
-			    unsigned long *out)
+static int nfs4d_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
 	char *end;
 	unsigned long v;
@@ -105,22 +104,34 @@ int nfs4d_parse_addr(const char *s, struct sockaddr_storage *out)
 
 int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 {
-	enum { O_LISTEN = 256, O_EXPORT, O_EXPORTS, O_BACKEND, O_THREADS, O_LEASE, O_GRACE,
-	       O_STATE_DIR, O_PORT_FILE, O_LOG_LEVEL, O_HELP, O_VERSION };
+	enum {
+		O_LISTEN = 256,
+		O_EXPORT,
+		O_EXPORTS,
+		O_BACKEND,
+		O_THREADS,
+		O_LEASE,
+		O_GRACE,
+		O_STATE_DIR,
+		O_PORT_FILE,
+		O_LOG_LEVEL,
+		O_HELP,
+		O_VERSION
+	};
 	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "export", required_argument, NULL, O_EXPORT },
-		{ "exports", required_argument, NULL, O_EXPORTS },
-		{ "backend", required_argument, NULL, O_BACKEND },
-		{ "threads", required_argument, NULL, O_THREADS },
-		{ "lease", required_argument, NULL, O_LEASE },
-		{ "grace", required_argument, NULL, O_GRACE },
-		{ "state-dir", required_argument, NULL, O_STATE_DIR },
-		{ "port-file", required_argument, NULL, O_PORT_FILE },
-		{ "log-level", required_argument, NULL, O_LOG_LEVEL },
-		{ "help", no_argument, NULL, O_HELP },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ NULL, 0, NULL, 0 },
+		{"listen", required_argument, NULL, O_LISTEN},
+		{"export", required_argument, NULL, O_EXPORT},
+		{"exports", required_argument, NULL, O_EXPORTS},
+		{"backend", required_argument, NULL, O_BACKEND},
+		{"threads", required_argument, NULL, O_THREADS},
+		{"lease", required_argument, NULL, O_LEASE},
+		{"grace", required_argument, NULL, O_GRACE},
+		{"state-dir", required_argument, NULL, O_STATE_DIR},
+		{"port-file", required_argument, NULL, O_PORT_FILE},
+		{"log-level", required_argument, NULL, O_LOG_LEVEL},
+		{"help", no_argument, NULL, O_HELP},
+		{"version", no_argument, NULL, O_VERSION},
+		{NULL, 0, NULL, 0},
 	};
 	bool grace_set = false;
 	unsigned long v;
@@ -193,8 +204,9 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 			else if (strcmp(optarg, "debug") == 0)
 				opts->log_level = LOG_DEBUG;
 			else
-				return nfs4d_bad("--log-level must be error, warn, info or debug, not ",
-						 optarg);
+				return nfs4d_bad(
+					"--log-level must be error, warn, info or debug, not ",
+					optarg);
 			break;
 		case O_HELP:
 			fputs(nfs4d_usage, stdout);

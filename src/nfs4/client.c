@@ -12,10 +12,10 @@
 #include "util/log.h"
 
 /* Flags a client may send in eia_flags (CONFIRMED_R is reply-only). */
-#define EXCHGID4_FLAG_MASK_A                                                                       \
-	(EXCHGID4_FLAG_SUPP_MOVED_REFER | EXCHGID4_FLAG_SUPP_MOVED_MIGR |                          \
-	 EXCHGID4_FLAG_BIND_PRINC_STATEID | EXCHGID4_FLAG_USE_NON_PNFS |                           \
-	 EXCHGID4_FLAG_USE_PNFS_MDS | EXCHGID4_FLAG_USE_PNFS_DS |                                  \
+#define EXCHGID4_FLAG_MASK_A                                              \
+	(EXCHGID4_FLAG_SUPP_MOVED_REFER | EXCHGID4_FLAG_SUPP_MOVED_MIGR | \
+	 EXCHGID4_FLAG_BIND_PRINC_STATEID | EXCHGID4_FLAG_USE_NON_PNFS |  \
+	 EXCHGID4_FLAG_USE_PNFS_MDS | EXCHGID4_FLAG_USE_PNFS_DS |         \
 	 EXCHGID4_FLAG_UPD_CONFIRMED_REC_A)
 
 struct nfs4_owner_key {
@@ -97,18 +97,19 @@ void nfs4_client_expire_locked(struct nfs4_client *clp)
 		return;
 	cds_lfht_del(srv->clients_by_id, &clp->id_node);
 	cds_lfht_del(srv->clients_by_owner, &clp->owner_node);
-	cds_list_for_each_entry_safe (ses, tmp, &clp->sessions, client_link)
+	cds_list_for_each_entry_safe(ses, tmp, &clp->sessions, client_link)
 		nfs4_session_destroy_locked(ses);
 	atomic_fetch_sub(&srv->nclients, 1);
 	log_debug("nfs4", "client expired clientid=%016llx", (unsigned long long)clp->clientid);
 	nfs4_client_put(clp); /* the tables' reference */
 }
 
-/* The confirmed and unconfirmed records of an owner (at most one of each). Caller holds state_lock. */
+/* The confirmed and unconfirmed records of an owner (at most one of each). Caller holds state_lock.
+ */
 static void nfs4_client_find_owner_locked(struct nfs4_server *srv, const struct xdr_opaque *owner,
 					  struct nfs4_client **conf, struct nfs4_client **unconf)
 {
-	struct nfs4_owner_key key = { owner->data, owner->len };
+	struct nfs4_owner_key key = {owner->data, owner->len};
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
 
@@ -131,7 +132,7 @@ static void nfs4_client_find_owner_locked(struct nfs4_server *srv, const struct 
 
 void nfs4_client_retire_other_confirmed_locked(struct nfs4_client *clp)
 {
-	struct xdr_opaque owner = { clp->owner_len, clp->owner };
+	struct xdr_opaque owner = {clp->owner_len, clp->owner};
 	struct nfs4_client *conf, *unconf;
 
 	nfs4_client_find_owner_locked(clp->srv, &owner, &conf, &unconf);
@@ -153,7 +154,8 @@ static struct nfs4_client *nfs4_client_new_locked(struct nfs4_server *srv,
 	ref_init(&clp->ref);
 	atomic_init(&clp->dead, false);
 	clp->srv = srv;
-	clp->clientid = (uint64_t)srv->boot_epoch << 32 | (atomic_fetch_add(&srv->next_clientid, 1) + 1);
+	clp->clientid =
+		(uint64_t)srv->boot_epoch << 32 | (atomic_fetch_add(&srv->next_clientid, 1) + 1);
 	clp->verifier = owner->co_verifier;
 	clp->principal = *princ;
 	clp->owner_len = owner->co_ownerid.len;
@@ -205,7 +207,8 @@ static uint32_t nfs4_exchange_id_locked(struct nfs4_server *srv, const struct EX
 	}
 	if (conf) {
 		if (!nfs4_principal_eq(&conf->principal, princ)) {
-			/* Client collision: the owner is in use by someone else unless its state is gone. */
+			/* Client collision: the owner is in use by someone else unless its state is
+			 * gone. */
 			if (nfs4_client_has_state(conf) && !nfs4_client_lease_expired(conf))
 				return NFS4ERR_CLID_INUSE;
 			nfs4_client_expire_locked(conf);

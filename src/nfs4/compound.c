@@ -28,18 +28,23 @@ struct nfs4_op {
 };
 
 /* Typed codec wrappers, so the table calls each generated codec with its own type. */
-#define NFS4_OP_CODECS(op)                                                                         \
-	static bool op##_decode(struct xdr_dec *x, void *a)                                        \
-	{                                                                                          \
-		return xdr_dec_##op##4args(x, a);                                                  \
-	}                                                                                          \
-	static bool op##_encode(struct xdr_enc *x, const void *r)                                  \
-	{                                                                                          \
-		return xdr_enc_##op##4res(x, r);                                                   \
+#define NFS4_OP_CODECS(op)                                        \
+	static bool op##_decode(struct xdr_dec *x, void *a)       \
+	{                                                         \
+		return xdr_dec_##op##4args(x, a);                 \
+	}                                                         \
+	static bool op##_encode(struct xdr_enc *x, const void *r) \
+	{                                                         \
+		return xdr_enc_##op##4res(x, r);                  \
 	}
-#define NFS4_OP_ENTRY(num, op, handler, fl)                                                        \
-	[num] = { #op, sizeof(struct op##4args), sizeof(struct op##4res), op##_decode, op##_encode, \
-		  handler, fl }
+#define NFS4_OP_ENTRY(num, op, handler, fl) \
+	[num] = {#op,                       \
+		 sizeof(struct op##4args),  \
+		 sizeof(struct op##4res),   \
+		 op##_decode,               \
+		 op##_encode,               \
+		 handler,                   \
+		 fl}
 
 NFS4_OP_CODECS(EXCHANGE_ID)
 NFS4_OP_CODECS(CREATE_SESSION)
@@ -83,7 +88,8 @@ union nfs4_op_res {
 	struct RECLAIM_COMPLETE4res reclaim_complete;
 };
 
-/* Bytes kept free while an op encodes, so a result that does not fit can be replaced by an error. */
+/* Bytes kept free while an op encodes, so a result that does not fit can be replaced by an error.
+ */
 #define NFS4_ERR_RESULT_BYTES 8
 
 static bool nfs4_opnum_valid(uint32_t opnum)
@@ -200,10 +206,9 @@ static void nfs4_release_slot(struct nfs4_compound *c, struct xdr_enc *res)
 	c->slot_held = false;
 }
 
-enum rpc_accept_stat nfs4_compound_dispatch(void *ctx, struct rpc_call *call,
-					    struct xdr_enc *res)
+enum rpc_accept_stat nfs4_compound_dispatch(void *ctx, struct rpc_call *call, struct xdr_enc *res)
 {
-	struct nfs4_compound c = { .srv = ctx, .call = call, .replay = NFS4_SLOT_NEW };
+	struct nfs4_compound c = {.srv = ctx, .call = call, .replay = NFS4_SLOT_NEW};
 	struct xdr_dec *args = &call->args;
 	struct xdr_opaque tag;
 	uint32_t minorversion, status = NFS4_OK, done = 0;

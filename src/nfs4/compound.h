@@ -15,22 +15,21 @@ struct nfs4_compound {
 	struct nfs4_server *srv;
 	struct rpc_call *call;
 	uint32_t numops;
-	uint32_t opidx;		/* index of the op being processed */
-	size_t reply_start;	/* offset in the reply of the COMPOUND status */
-	size_t request_len;	/* bytes of COMPOUND arguments */
-	uint64_t digest_seed;	/* hash of tag + numops, part of the slot digest */
+	uint32_t opidx;	      /* index of the op being processed */
+	size_t reply_start;   /* offset in the reply of the COMPOUND status */
+	size_t request_len;   /* bytes of COMPOUND arguments */
+	uint64_t digest_seed; /* hash of tag + numops, part of the slot digest */
 
 	/* Set by SEQUENCE (op 0) for the rest of the COMPOUND. */
 	struct nfs4_session *session; /* holds a reference */
 	uint32_t slotid;
-	bool slot_held;		/* slot is ours: must be released with the reply */
+	bool slot_held; /* slot is ours: must be released with the reply */
 	bool cachethis;
 	enum nfs4_slot_verdict replay; /* NFS4_SLOT_NEW, or which kind of retry this is */
 };
 
 /* rpc_dispatch_fn for program 100003 version 4: NULL is answered by rpc/, 1 is COMPOUND. */
-enum rpc_accept_stat nfs4_compound_dispatch(void *srv, struct rpc_call *call,
-					    struct xdr_enc *res);
+enum rpc_accept_stat nfs4_compound_dispatch(void *srv, struct rpc_call *call, struct xdr_enc *res);
 
 /* Operations (one file per concern). Each returns an nfsstat4 and fills its result. */
 uint32_t nfs4_op_exchange_id(struct nfs4_compound *c, void *args, void *res);

@@ -15,8 +15,8 @@
 #define NFS4_VERSION 4
 
 struct nfs4_config {
-	uint32_t lease_seconds;	/* lease time granted to clients */
-	uint32_t grace_seconds;	/* grace period after restart (issue: recovery) */
+	uint32_t lease_seconds; /* lease time granted to clients */
+	uint32_t grace_seconds; /* grace period after restart (issue: recovery) */
 	bool laundromat;	/* run the lease-expiry thread (off in the fuzzer) */
 	uint32_t boot_epoch;	/* 0: the start time; fixed by the fuzzer so ids are predictable */
 };

@@ -7,17 +7,22 @@
 #define NFS4_DIGEST_BYTES 512
 
 /*
- * A digest of the rest of the COMPOUND, to tell a retry (same request) from a
- * false retry (same slot and seqid, different request). The client sends the
+ * A digest of the rest of the COMPOUND and of who sent it, to tell a retry
+ * from a false retry: same slot and seqid but other operations, other
+ * arguments, or another principal (RFC 8881 §2.10.6.1.3.1). A client sends the
  * same bytes when it retries, so a prefix of them and their length suffice.
  */
 static uint64_t nfs4_request_digest(const struct nfs4_compound *c)
 {
 	const struct xdr_dec *x = &c->call->args;
+	struct nfs4_principal princ;
 	size_t left = xdr_dec_remaining(x);
 	size_t n = left < NFS4_DIGEST_BYTES ? left : NFS4_DIGEST_BYTES;
+	uint64_t seed;
 
-	return hash_bytes(x->p, n, c->digest_seed ^ hash_u64(left));
+	nfs4_principal_of(c->call, &princ);
+	seed = c->digest_seed ^ hash_u64(left) ^ hash_u64((uint64_t)princ.flavor << 32 | princ.uid);
+	return hash_bytes(x->p, n, seed);
 }
 
 uint32_t nfs4_op_sequence(struct nfs4_compound *c, void *args, void *res)
@@ -59,7 +64,8 @@ uint32_t nfs4_op_sequence(struct nfs4_compound *c, void *args, void *res)
 		c->slot_held = true;
 		c->cachethis = a->sa_cachethis;
 		nfs4_client_renew(ses->client);
-		/* SP4_NONE: a SEQUENCE on a new connection binds it to the fore channel (§2.10.3.1). */
+		/* SP4_NONE: a SEQUENCE on a new connection binds it to the fore channel
+		 * (§2.10.3.1). */
 		if (c->call->conn)
 			nfs4_session_bind_conn(ses, c->call->conn, CDFS4_FORE, true);
 	}

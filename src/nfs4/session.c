@@ -302,8 +302,9 @@ uint32_t nfs4_op_create_session(struct nfs4_compound *c, void *args, void *res)
 	ses->flags = a->csa_flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN;
 	if (c->call->conn)
 		nfs4_session_bind_conn(ses, c->call->conn,
-				       (ses->flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) ? CDFS4_BOTH
-											  : CDFS4_FORE,
+				       (ses->flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN)
+					       ? CDFS4_BOTH
+					       : CDFS4_FORE,
 				       false);
 
 	if (!clp->confirmed) {

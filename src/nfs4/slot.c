@@ -35,7 +35,8 @@ enum nfs4_slot_verdict nfs4_slot_begin(struct nfs4_slot_table *t, uint32_t sloti
 	}
 	s = &t->slots[slotid];
 	if (seqid == s->seqid + 1) {
-		/* A new request while the previous one still runs: the client broke the slot rules. */
+		/* A new request while the previous one still runs: the client broke the slot rules.
+		 */
 		if (s->in_use) {
 			*status = NFS4ERR_SEQ_MISORDERED;
 			return NFS4_SLOT_ERROR;

@@ -16,12 +16,12 @@
 #include <stdint.h>
 
 struct nfs4_slot {
-	uint32_t seqid;	   /* last accepted sequence id; 0 before first use */
-	bool in_use;	   /* a request with seqid is being processed */
-	bool cached;	   /* reply[] holds the reply to seqid */
-	uint64_t digest;   /* digest of the request that carried seqid */
+	uint32_t seqid;	 /* last accepted sequence id; 0 before first use */
+	bool in_use;	 /* a request with seqid is being processed */
+	bool cached;	 /* reply[] holds the reply to seqid */
+	uint64_t digest; /* digest of the request that carried seqid */
 	uint32_t reply_len;
-	uint8_t *reply;	   /* cache_cap bytes, allocated on first cached reply */
+	uint8_t *reply; /* cache_cap bytes, allocated on first cached reply */
 };
 
 struct nfs4_slot_table {

@@ -59,14 +59,14 @@ struct nfs4_client {
 	/* Renewed by SEQUENCE without a lock; read by the laundromat. */
 	_Atomic uint64_t renewed_ns;
 
-	atomic_bool dead;	   /* unhashed; set under srv->state_lock, read anywhere */
+	atomic_bool dead; /* unhashed; set under srv->state_lock, read anywhere */
 
 	/* Under srv->state_lock. */
 	bool confirmed;
 	struct cds_list_head sessions; /* struct nfs4_session.client_link */
 	uint32_t nsessions;
-	uint32_t cs_seqid;	   /* last CREATE_SESSION sequence accepted (its single slot) */
-	bool cs_cached;		   /* cs_reply answers a replay of cs_seqid */
+	uint32_t cs_seqid; /* last CREATE_SESSION sequence accepted (its single slot) */
+	bool cs_cached;	   /* cs_reply answers a replay of cs_seqid */
 	struct CREATE_SESSION4resok cs_reply;
 	bool reclaim_complete;
 };
@@ -87,9 +87,9 @@ struct nfs4_session {
 	sessionid4 sessionid;
 	struct channel_attrs4 fore;
 	struct channel_attrs4 back;
-	uint32_t flags;		/* CREATE_SESSION4_FLAG_* granted */
+	uint32_t flags; /* CREATE_SESSION4_FLAG_* granted */
 
-	atomic_bool dead;	/* unhashed; set under srv->state_lock, read anywhere */
+	atomic_bool dead; /* unhashed; set under srv->state_lock, read anywhere */
 
 	/* Under srv->state_lock. */
 	struct cds_list_head client_link;
@@ -100,13 +100,13 @@ struct nfs4_session {
 	struct nfs4_slot_table slots;
 	uint32_t nconns;
 	struct nfs4_session_conn conns[NFS4_MAX_CONNS_PER_SESSION];
-	bool had_back_conn;	/* a back channel existed once; for CB_PATH_DOWN_SESSION */
+	bool had_back_conn; /* a back channel existed once; for CB_PATH_DOWN_SESSION */
 };
 
 struct nfs4_server {
 	struct nfs4_config cfg;
-	uint32_t boot_epoch;	/* seconds since the epoch at start: part of every id we issue */
-	char owner_major[128];	/* so_major_id and server scope: "nfs4d:<hostname>" */
+	uint32_t boot_epoch;   /* seconds since the epoch at start: part of every id we issue */
+	char owner_major[128]; /* so_major_id and server scope: "nfs4d:<hostname>" */
 	_Atomic uint32_t next_clientid;
 	_Atomic uint32_t next_session;
 

@@ -74,9 +74,9 @@ struct rpc_call {
 	uint32_t vers;
 	uint32_t proc;
 	struct rpc_cred cred;
-	struct xdr_dec args;	/* the procedure's arguments, zero-copy into the record */
-	struct rpc_conn *conn;	/* holds a reference for the duration of the call */
-	struct arena *arena;	/* per-call decode memory, reset after the reply is sent */
+	struct xdr_dec args;   /* the procedure's arguments, zero-copy into the record */
+	struct rpc_conn *conn; /* holds a reference for the duration of the call */
+	struct arena *arena;   /* per-call decode memory, reset after the reply is sent */
 };
 
 /*
@@ -93,7 +93,7 @@ struct rpc_program {
 	uint32_t prog;
 	uint32_t vers_low; /* versions vers_low..vers_high; others get PROG_MISMATCH */
 	uint32_t vers_high;
-	uint32_t nprocs;   /* procedures 0..nprocs-1 exist; others get PROC_UNAVAIL */
+	uint32_t nprocs; /* procedures 0..nprocs-1 exist; others get PROC_UNAVAIL */
 	/*
 	 * Bit (1 << flavor) for each flavor accepted on procedures other than
 	 * NULL. A flavor we understand but the program does not accept gets
@@ -117,12 +117,12 @@ typedef void (*rpc_close_fn)(void *ctx, struct rpc_conn *conn);
 struct rpc_server_config {
 	const struct sockaddr_storage *addrs; /* port 0 picks a free port: see rpc_server_port() */
 	int naddrs;
-	int io_threads;	/* 0: one per core */
+	int io_threads; /* 0: one per core */
 	int workers;	/* 0: default */
 	const struct rpc_program *progs;
 	int nprogs;
-	uint32_t max_record;	/* 0: RPC_MAX_RECORD */
-	uint32_t max_reply;	/* capacity of a reply; 0: RPC_MAX_RECORD */
+	uint32_t max_record; /* 0: RPC_MAX_RECORD */
+	uint32_t max_reply;  /* capacity of a reply; 0: RPC_MAX_RECORD */
 	rpc_close_fn on_close;
 	void *on_close_ctx;
 };

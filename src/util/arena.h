@@ -12,8 +12,8 @@ struct arena_chunk;
 
 struct arena {
 	struct arena_chunk *head;
-	size_t used;	/* bytes handed out, over all chunks */
-	size_t limit;	/* hard cap; allocation beyond it fails */
+	size_t used;  /* bytes handed out, over all chunks */
+	size_t limit; /* hard cap; allocation beyond it fails */
 };
 
 void arena_init(struct arena *a, size_t limit);

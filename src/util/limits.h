@@ -4,33 +4,33 @@
 
 /* RPC transport */
 #define RPC_MAX_RECORD (4u * 1024 * 1024 + 64 * 1024) /* a 4 MiB WRITE plus headers */
-#define RPC_MAX_FRAGMENTS 64		/* fragments per record */
-#define RPC_MAX_AUTH_BYTES 400		/* RFC 5531: opaque_auth body <= 400 */
-#define RPC_MAX_MACHINENAME 255		/* AUTH_SYS machinename<255> */
-#define RPC_MAX_AUTH_GIDS 16		/* AUTH_SYS gids<16> */
-#define RPC_MAX_CONNS 4096		/* open connections at once */
-#define RPC_MAX_QUEUED_PER_CONN 256	/* calls of one connection waiting for a worker */
+#define RPC_MAX_FRAGMENTS 64			      /* fragments per record */
+#define RPC_MAX_AUTH_BYTES 400			      /* RFC 5531: opaque_auth body <= 400 */
+#define RPC_MAX_MACHINENAME 255			      /* AUTH_SYS machinename<255> */
+#define RPC_MAX_AUTH_GIDS 16			      /* AUTH_SYS gids<16> */
+#define RPC_MAX_CONNS 4096			      /* open connections at once */
+#define RPC_MAX_QUEUED_PER_CONN 256 /* calls of one connection waiting for a worker */
 
 /* Per-request decode memory (arrays, optional members) */
 #define XDR_ARENA_LIMIT (1u * 1024 * 1024)
 
 /* NFSv4.1 COMPOUND and sessions */
-#define NFS4_MAX_TAG 1024		/* bytes of COMPOUND tag we accept */
-#define NFS4_MAX_OPS_HARD 256		/* ops in a COMPOUND before any session limit */
-#define NFS4_MAX_OPS 64			/* ca_maxoperations we grant */
-#define NFS4_MAX_SLOTS 128		/* fore channel ca_maxrequests we grant */
-#define NFS4_MAX_CB_SLOTS 16		/* back channel slots we use */
+#define NFS4_MAX_TAG 1024     /* bytes of COMPOUND tag we accept */
+#define NFS4_MAX_OPS_HARD 256 /* ops in a COMPOUND before any session limit */
+#define NFS4_MAX_OPS 64	      /* ca_maxoperations we grant */
+#define NFS4_MAX_SLOTS 128    /* fore channel ca_maxrequests we grant */
+#define NFS4_MAX_CB_SLOTS 16  /* back channel slots we use */
 #define NFS4_MAX_REQ_SIZE (1u * 1024 * 1024 + 4096)
 #define NFS4_MAX_RESP_SIZE (1u * 1024 * 1024 + 4096)
-#define NFS4_MAX_RESP_CACHED 8192	/* ca_maxresponsesize_cached we grant */
-#define NFS4_MIN_CHANNEL_SIZE 1024	/* smaller requested sizes get NFS4ERR_TOOSMALL */
-#define NFS4_MAX_OWNER 1024		/* co_ownerid / so_major_id bytes */
+#define NFS4_MAX_RESP_CACHED 8192  /* ca_maxresponsesize_cached we grant */
+#define NFS4_MIN_CHANNEL_SIZE 1024 /* smaller requested sizes get NFS4ERR_TOOSMALL */
+#define NFS4_MAX_OWNER 1024	   /* co_ownerid / so_major_id bytes */
 #define NFS4_MAX_SESSIONS_PER_CLIENT 32
 #define NFS4_MAX_CONNS_PER_SESSION 16
 #define NFS4_MAX_CLIENTS 100000
 
 /* Defaults */
-#define NFS4_DEFAULT_LEASE 90		/* seconds */
+#define NFS4_DEFAULT_LEASE 90 /* seconds */
 #define NFS4_DEFAULT_PORT 2049
 
 #endif

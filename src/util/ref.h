@@ -29,9 +29,8 @@ static inline bool ref_get_unless_zero(struct ref *r)
 	long c = atomic_load_explicit(&r->count, memory_order_relaxed);
 
 	while (c > 0) {
-		if (atomic_compare_exchange_weak_explicit(&r->count, &c, c + 1,
-							  memory_order_acquire,
-							  memory_order_relaxed))
+		if (atomic_compare_exchange_weak_explicit(
+			    &r->count, &c, c + 1, memory_order_acquire, memory_order_relaxed))
 			return true;
 	}
 	return false;

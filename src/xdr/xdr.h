@@ -115,7 +115,8 @@ bool xdr_dec_opaque_fixed(struct xdr_dec *x, void *dst, size_t n);
 bool xdr_dec_opaque(struct xdr_dec *x, struct xdr_opaque *o, uint32_t max);
 /* Arena allocation for arrays and optional members; NULL when no arena or past its limit. */
 void *xdr_dec_alloc(struct xdr_dec *x, size_t size);
-/* Array element count: checked against max and against the bytes left (each element >= min_elem bytes). */
+/* Array element count: checked against max and against the bytes left (each element >= min_elem
+ * bytes). */
 bool xdr_dec_count(struct xdr_dec *x, uint32_t *count, uint32_t max, size_t min_elem);
 
 static inline void xdr_enc_init(struct xdr_enc *x, void *buf, size_t cap)
@@ -198,7 +199,7 @@ static inline void xdr_enc_patch_u32(struct xdr_enc *x, size_t pos, uint32_t v)
 
 static inline struct xdr_opaque xdr_opaque_str(const char *s)
 {
-	struct xdr_opaque o = { (uint32_t)strlen(s), (const uint8_t *)s };
+	struct xdr_opaque o = {(uint32_t)strlen(s), (const uint8_t *)s};
 
 	return o;
 }

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool registered;
 	static uint8_t *reply_buf;
-	struct nfs4_config cfg = { .lease_seconds = 90, .laundromat = false, .boot_epoch = 1 };
+	struct nfs4_config cfg = {.lease_seconds = 90, .laundromat = false, .boot_epoch = 1};
 	struct nfs4_server *srv;
 	struct rpc_program prog;
 	struct rpc_record rr;

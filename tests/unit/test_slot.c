@@ -98,7 +98,7 @@ static void test_false_retry_detected_by_digest(void **state)
 
 static void test_reply_larger_than_cache_is_not_kept(void **state)
 {
-	uint8_t big[65] = { 0 };
+	uint8_t big[65] = {0};
 	uint32_t st;
 
 	assert_int_equal(begin(0, 1, 1, &st), NFS4_SLOT_NEW);
