@@ -62,14 +62,14 @@ static void nfs4_client_free_rcu(struct rcu_head *head)
 {
 	struct nfs4_client *clp = caa_container_of(head, struct nfs4_client, rcu);
 
-	rcu_reclaim_begin();
+	rcu_reclaim_begin(head);
 	free(clp);
 }
 
 void nfs4_client_put(struct nfs4_client *clp)
 {
 	if (ref_put(&clp->ref))
-		call_rcu(&clp->rcu, nfs4_client_free_rcu);
+		rcu_retire(&clp->rcu, nfs4_client_free_rcu);
 }
 
 void nfs4_client_renew(struct nfs4_client *clp)

@@ -51,7 +51,7 @@ static void nfs4_session_free_rcu(struct rcu_head *head)
 {
 	struct nfs4_session *ses = caa_container_of(head, struct nfs4_session, rcu);
 
-	rcu_reclaim_begin();
+	rcu_reclaim_begin(head);
 	nfs4_slot_table_free(&ses->slots);
 	pthread_mutex_destroy(&ses->lock);
 	nfs4_client_put(ses->client);
@@ -61,7 +61,7 @@ static void nfs4_session_free_rcu(struct rcu_head *head)
 void nfs4_session_put(struct nfs4_session *ses)
 {
 	if (ref_put(&ses->ref))
-		call_rcu(&ses->rcu, nfs4_session_free_rcu);
+		rcu_retire(&ses->rcu, nfs4_session_free_rcu);
 }
 
 /* Drops every connection of ses; they are put outside the lock. */

@@ -6,9 +6,10 @@
  *  - rcu_publish()/rcu_fetch() are release/acquire atomics (what
  *    rcu_assign_pointer()/rcu_dereference() mean on every CPU we run on);
  *  - every read-side critical section ends with a release on a global token
- *    and every call_rcu callback starts with an acquire on it, which is what
+ *    and every reclaim callback starts with an acquire on it, which is what
  *    a grace period guarantees: the reclaimer runs after all readers that
- *    could have seen the object;
+ *    could have seen the object; rcu_retire() adds the edge from the thread
+ *    that retired the object;
  *  - objects put into a cds_lfht are released before the add and acquired by
  *    the lookup's match function (rcu_hash_acquire()).
  * Outside TSan builds these annotations compile to nothing.
@@ -56,11 +57,25 @@ static inline void rcu_read_end(void)
 	rcu_read_unlock();
 }
 
-/* First statement of every call_rcu callback. */
-static inline void rcu_reclaim_begin(void)
+/*
+ * Hands an object to call_rcu(). Use this, never call_rcu() directly: under
+ * TSan it also orders everything the retiring thread did to the object before
+ * the reclaimer's free (liburcu's queue is invisible to TSan).
+ */
+static inline void rcu_retire(struct rcu_head *head, void (*fn)(struct rcu_head *head))
+{
+	rcu_tsan_release(head);
+	call_rcu(head, fn);
+}
+
+/* First statement of every rcu_retire() callback. */
+static inline void rcu_reclaim_begin(struct rcu_head *head)
 {
 #ifdef NFS4D_TSAN
 	rcu_tsan_acquire(&rcu_tsan_grace_token);
+	rcu_tsan_acquire(head);
+#else
+	(void)head;
 #endif
 }
 
