@@ -68,9 +68,12 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
 	log_set_level(opts.log_level);
-	if (opts.backend == NFS4D_BACKEND_VFS || opts.nexports > 0)
-		log_info("main", "exports and backends arrive with the files milestone: "
-				 "serving sessions only");
+	cfg = (struct nfs4_config){ .lease_seconds = opts.lease,
+				    .grace_seconds = opts.grace,
+				    .laundromat = true,
+				    .backend = opts.backend == NFS4D_BACKEND_MEM ? "mem" : "vfs" };
+	if (nfs4d_options_exports(&opts, &cfg.exports) < 0)
+		return 2;
 
 	/* Signals are taken by sigwait() in this thread only: block them before any thread starts.
 	 */
@@ -82,8 +85,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	rcu_register_thread();
-	cfg = (struct nfs4_config){
-		.lease_seconds = opts.lease, .grace_seconds = opts.grace, .laundromat = true};
 	nfs = nfs4_server_create(&cfg);
 	if (!nfs) {
 		rc = 1;

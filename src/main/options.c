@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "util/limits.h"
 
@@ -19,9 +20,10 @@ static const char nfs4d_usage[] =
 	"\n"
 	"  --listen ADDR[:PORT]   address to serve on; repeatable (default 0.0.0.0:2049);\n"
 	"                         IPv6 as [ADDR]:PORT; port 0 picks a free port\n"
-	"  --export PATH          directory to export; repeatable\n"
-	"  --exports FILE         exports file in /etc/exports syntax (served from the\n"
-	"                         files milestone on; now checked for readability only)\n"
+	"  --export PATH          directory to export to everyone, read-write, with root\n"
+	"                         squashed; repeatable. Also takes a whole exports line,\n"
+	"                         e.g. --export '/srv 10.0.0.0/8(rw,no_root_squash)'\n"
+	"  --exports FILE         exports file in /etc/exports syntax (see docs/exports.md)\n"
 	"  --backend vfs|mem      storage backend (default vfs; mem keeps files in memory)\n"
 	"  --threads N            worker threads (default: 2 per core)\n"
 	"  --lease SECONDS        lease time granted to clients, 1-3600 (default 90)\n"
@@ -135,7 +137,6 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 	};
 	bool grace_set = false;
 	unsigned long v;
-	struct stat st;
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
@@ -157,8 +158,6 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		case O_EXPORT:
 			if (opts->nexports == NFS4D_MAX_EXPORTS)
 				return nfs4d_bad("too many --export paths: ", optarg);
-			if (optarg[0] != '/')
-				return nfs4d_bad("--export needs an absolute path: ", optarg);
 			opts->exports[opts->nexports++] = optarg;
 			break;
 		case O_EXPORTS:
@@ -222,14 +221,6 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		return nfs4d_bad("unexpected argument: ", argv[optind]);
 	if (opts->nexports == 0 && !opts->exports_file)
 		return nfs4d_bad("nothing to serve: give --export PATH or --exports FILE", "");
-	for (int i = 0; i < opts->nexports; i++) {
-		/* The mem backend serves an empty tree; the path only names the export. */
-		if (opts->backend == NFS4D_BACKEND_VFS &&
-		    (stat(opts->exports[i], &st) < 0 || !S_ISDIR(st.st_mode)))
-			return nfs4d_bad("--export is not a directory: ", opts->exports[i]);
-	}
-	if (opts->exports_file && access(opts->exports_file, R_OK) < 0)
-		return nfs4d_bad("cannot read --exports file ", opts->exports_file);
 	if (opts->nlisten == 0) {
 		nfs4d_parse_addr("0.0.0.0", &opts->listen[0]);
 		opts->nlisten = 1;
@@ -237,4 +228,42 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 	if (!grace_set)
 		opts->grace = opts->lease;
 	return 0;
+}
+
+int nfs4d_options_exports(const struct nfs4d_options *opts, struct nfs4_exports *out)
+{
+	char err[512], line[4200];
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < opts->nexports; i++) {
+		const char *arg = opts->exports[i];
+
+		/* A bare path is the quick start: everyone, read-write, root squashed. */
+		if (strpbrk(arg, " \t"))
+			snprintf(line, sizeof(line), "%s", arg);
+		else
+			snprintf(line, sizeof(line), "%s *(rw)", arg);
+		if (nfs4_exports_add_line(out, line, err, sizeof(err)) < 0) {
+			fprintf(stderr, "nfs4d: --export %s: %s\n", arg, err);
+			goto fail;
+		}
+	}
+	if (opts->exports_file && nfs4_exports_load_file(out, opts->exports_file, err,
+							 sizeof(err)) < 0) {
+		fprintf(stderr, "nfs4d: %s\n", err);
+		goto fail;
+	}
+	for (int i = 0; i < out->n; i++) {
+		/* The mem backend serves an empty tree; its path only names the export. */
+		if (opts->backend == NFS4D_BACKEND_VFS &&
+		    (stat(out->v[i].path, &st) < 0 || !S_ISDIR(st.st_mode))) {
+			fprintf(stderr, "nfs4d: export %s is not a directory\n", out->v[i].path);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	nfs4_exports_free(out);
+	return -1;
 }

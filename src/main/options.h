@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "nfs4/export.h"
 #include "util/log.h"
 
 #define NFS4D_MAX_LISTEN 16
@@ -33,6 +34,12 @@ struct nfs4d_options {
  * printed, -1 after printing a one-line reason for a bad option.
  */
 int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts);
+/*
+ * The export table: each --export (a path, or a whole exports line) and the
+ * --exports file. Checks that vfs exports are directories. Returns 0, or -1
+ * after printing a one-line reason.
+ */
+int nfs4d_options_exports(const struct nfs4d_options *opts, struct nfs4_exports *out);
 /* Parses "ADDR:PORT", "[V6ADDR]:PORT" or "ADDR" (port 2049). Returns 0 or -1. */
 int nfs4d_parse_addr(const char *s, struct sockaddr_storage *out);
 

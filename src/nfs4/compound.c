@@ -17,34 +17,38 @@ enum nfs4_op_flags {
 	NFS4_OP_SOLO = 1 << 0,
 };
 
+/*
+ * An operation: how to decode its arguments (NULL: it has none), how to
+ * encode its <OP>4res (NULL: the handler appends its result body to c->res
+ * itself, after the status the engine wrote), and the handler.
+ */
 struct nfs4_op {
 	const char *name;
-	size_t args_size;
-	size_t res_size;
 	bool (*decode)(struct xdr_dec *x, void *args);
-	bool (*encode)(struct xdr_enc *x, const void *res); /* the whole <OP>4res, status first */
+	bool (*encode)(struct xdr_enc *x, const void *res);
 	nfs4_op_fn fn;
 	uint32_t flags;
 };
 
 /* Typed codec wrappers, so the table calls each generated codec with its own type. */
-#define NFS4_OP_CODECS(op)                                        \
-	static bool op##_decode(struct xdr_dec *x, void *a)       \
-	{                                                         \
-		return xdr_dec_##op##4args(x, a);                 \
-	}                                                         \
-	static bool op##_encode(struct xdr_enc *x, const void *r) \
-	{                                                         \
-		return xdr_enc_##op##4res(x, r);                  \
+#define NFS4_OP_DECODE(op)                                                                         \
+	static bool op##_decode(struct xdr_dec *x, void *a)                                        \
+	{                                                                                          \
+		return xdr_dec_##op##4args(x, a);                                                  \
 	}
-#define NFS4_OP_ENTRY(num, op, handler, fl) \
-	[num] = {#op,                       \
-		 sizeof(struct op##4args),  \
-		 sizeof(struct op##4res),   \
-		 op##_decode,               \
-		 op##_encode,               \
-		 handler,                   \
-		 fl}
+#define NFS4_OP_ENCODE(op)                                                                         \
+	static bool op##_encode(struct xdr_enc *x, const void *r)                                  \
+	{                                                                                          \
+		return xdr_enc_##op##4res(x, r);                                                   \
+	}
+#define NFS4_OP_CODECS(op) NFS4_OP_DECODE(op) NFS4_OP_ENCODE(op)
+
+/* Arguments and <OP>4res both generated. */
+#define NFS4_OP(num, op, handler, fl) [num] = { #op, op##_decode, op##_encode, handler, fl }
+/* No arguments. */
+#define NFS4_OP_NOARGS(num, op, handler) [num] = { #op, NULL, op##_encode, handler, 0 }
+/* The handler encodes its own result body. */
+#define NFS4_OP_SELF(num, op, handler) [num] = { #op, op##_decode, NULL, handler, 0 }
 
 NFS4_OP_CODECS(EXCHANGE_ID)
 NFS4_OP_CODECS(CREATE_SESSION)
@@ -53,18 +57,65 @@ NFS4_OP_CODECS(DESTROY_CLIENTID)
 NFS4_OP_CODECS(BIND_CONN_TO_SESSION)
 NFS4_OP_CODECS(SEQUENCE)
 NFS4_OP_CODECS(RECLAIM_COMPLETE)
+NFS4_OP_CODECS(PUTFH)
+NFS4_OP_ENCODE(PUTROOTFH)
+NFS4_OP_ENCODE(PUTPUBFH)
+NFS4_OP_ENCODE(GETFH)
+NFS4_OP_ENCODE(SAVEFH)
+NFS4_OP_ENCODE(RESTOREFH)
+NFS4_OP_ENCODE(LOOKUPP)
+NFS4_OP_ENCODE(READLINK)
+NFS4_OP_CODECS(LOOKUP)
+NFS4_OP_CODECS(SECINFO)
+NFS4_OP_CODECS(SECINFO_NO_NAME)
+NFS4_OP_DECODE(GETATTR)
+NFS4_OP_CODECS(SETATTR)
+NFS4_OP_CODECS(VERIFY)
+NFS4_OP_CODECS(NVERIFY)
+NFS4_OP_CODECS(ACCESS)
+NFS4_OP_DECODE(READDIR)
+NFS4_OP_CODECS(CREATE)
+NFS4_OP_CODECS(REMOVE)
+NFS4_OP_CODECS(RENAME)
+NFS4_OP_CODECS(LINK)
+NFS4_OP_DECODE(READ)
+NFS4_OP_CODECS(WRITE)
+NFS4_OP_CODECS(COMMIT)
 
 /* Indexed by nfs_opnum4; ops of 4.1 without an entry answer NFS4ERR_NOTSUPP. */
 static const struct nfs4_op nfs4_ops[OP_RECLAIM_COMPLETE + 1] = {
-	NFS4_OP_ENTRY(OP_EXCHANGE_ID, EXCHANGE_ID, nfs4_op_exchange_id, NFS4_OP_SOLO),
-	NFS4_OP_ENTRY(OP_CREATE_SESSION, CREATE_SESSION, nfs4_op_create_session, NFS4_OP_SOLO),
-	NFS4_OP_ENTRY(OP_DESTROY_SESSION, DESTROY_SESSION, nfs4_op_destroy_session, NFS4_OP_SOLO),
-	NFS4_OP_ENTRY(OP_DESTROY_CLIENTID, DESTROY_CLIENTID, nfs4_op_destroy_clientid,
-		      NFS4_OP_SOLO),
-	NFS4_OP_ENTRY(OP_BIND_CONN_TO_SESSION, BIND_CONN_TO_SESSION, nfs4_op_bind_conn_to_session,
-		      NFS4_OP_SOLO),
-	NFS4_OP_ENTRY(OP_SEQUENCE, SEQUENCE, nfs4_op_sequence, 0),
-	NFS4_OP_ENTRY(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE, nfs4_op_reclaim_complete, 0),
+	NFS4_OP(OP_EXCHANGE_ID, EXCHANGE_ID, nfs4_op_exchange_id, NFS4_OP_SOLO),
+	NFS4_OP(OP_CREATE_SESSION, CREATE_SESSION, nfs4_op_create_session, NFS4_OP_SOLO),
+	NFS4_OP(OP_DESTROY_SESSION, DESTROY_SESSION, nfs4_op_destroy_session, NFS4_OP_SOLO),
+	NFS4_OP(OP_DESTROY_CLIENTID, DESTROY_CLIENTID, nfs4_op_destroy_clientid, NFS4_OP_SOLO),
+	NFS4_OP(OP_BIND_CONN_TO_SESSION, BIND_CONN_TO_SESSION, nfs4_op_bind_conn_to_session,
+		NFS4_OP_SOLO),
+	NFS4_OP(OP_SEQUENCE, SEQUENCE, nfs4_op_sequence, 0),
+	NFS4_OP(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE, nfs4_op_reclaim_complete, 0),
+	NFS4_OP(OP_PUTFH, PUTFH, nfs4_op_putfh, 0),
+	NFS4_OP_NOARGS(OP_PUTROOTFH, PUTROOTFH, nfs4_op_putrootfh),
+	NFS4_OP_NOARGS(OP_PUTPUBFH, PUTPUBFH, nfs4_op_putrootfh),
+	NFS4_OP_NOARGS(OP_GETFH, GETFH, nfs4_op_getfh),
+	NFS4_OP_NOARGS(OP_SAVEFH, SAVEFH, nfs4_op_savefh),
+	NFS4_OP_NOARGS(OP_RESTOREFH, RESTOREFH, nfs4_op_restorefh),
+	NFS4_OP(OP_LOOKUP, LOOKUP, nfs4_op_lookup, 0),
+	NFS4_OP_NOARGS(OP_LOOKUPP, LOOKUPP, nfs4_op_lookupp),
+	NFS4_OP(OP_SECINFO, SECINFO, nfs4_op_secinfo, 0),
+	NFS4_OP(OP_SECINFO_NO_NAME, SECINFO_NO_NAME, nfs4_op_secinfo_no_name, 0),
+	NFS4_OP_SELF(OP_GETATTR, GETATTR, nfs4_op_getattr),
+	NFS4_OP(OP_SETATTR, SETATTR, nfs4_op_setattr, 0),
+	NFS4_OP(OP_VERIFY, VERIFY, nfs4_op_verify, 0),
+	NFS4_OP(OP_NVERIFY, NVERIFY, nfs4_op_nverify, 0),
+	NFS4_OP(OP_ACCESS, ACCESS, nfs4_op_access, 0),
+	NFS4_OP_SELF(OP_READDIR, READDIR, nfs4_op_readdir),
+	NFS4_OP_NOARGS(OP_READLINK, READLINK, nfs4_op_readlink),
+	NFS4_OP(OP_CREATE, CREATE, nfs4_op_create, 0),
+	NFS4_OP(OP_REMOVE, REMOVE, nfs4_op_remove, 0),
+	NFS4_OP(OP_RENAME, RENAME, nfs4_op_rename, 0),
+	NFS4_OP(OP_LINK, LINK, nfs4_op_link, 0),
+	NFS4_OP_SELF(OP_READ, READ, nfs4_op_read),
+	NFS4_OP(OP_WRITE, WRITE, nfs4_op_write, 0),
+	NFS4_OP(OP_COMMIT, COMMIT, nfs4_op_commit, 0),
 };
 
 /* Per-op scratch for decoded arguments and results, on the worker's stack. */
@@ -76,6 +127,23 @@ union nfs4_op_args {
 	struct BIND_CONN_TO_SESSION4args bind_conn;
 	struct SEQUENCE4args sequence;
 	struct RECLAIM_COMPLETE4args reclaim_complete;
+	struct PUTFH4args putfh;
+	struct LOOKUP4args lookup;
+	struct SECINFO4args secinfo;
+	SECINFO_NO_NAME4args secinfo_no_name;
+	struct GETATTR4args getattr;
+	struct SETATTR4args setattr;
+	struct VERIFY4args verify;
+	struct NVERIFY4args nverify;
+	struct ACCESS4args access;
+	struct READDIR4args readdir;
+	struct CREATE4args create;
+	struct REMOVE4args remove;
+	struct RENAME4args rename;
+	struct LINK4args link;
+	struct READ4args read;
+	struct WRITE4args write;
+	struct COMMIT4args commit;
 };
 
 union nfs4_op_res {
@@ -86,6 +154,19 @@ union nfs4_op_res {
 	struct BIND_CONN_TO_SESSION4res bind_conn;
 	struct SEQUENCE4res sequence;
 	struct RECLAIM_COMPLETE4res reclaim_complete;
+	struct PUTFH4res putfh;
+	struct GETFH4res getfh;
+	struct LOOKUP4res lookup;
+	struct SECINFO4res secinfo;
+	struct SETATTR4res setattr;
+	struct ACCESS4res access;
+	struct READLINK4res readlink;
+	struct CREATE4res create;
+	struct REMOVE4res remove;
+	struct RENAME4res rename;
+	struct LINK4res link;
+	struct WRITE4res write;
+	struct COMMIT4res commit;
 };
 
 /* Bytes kept free while an op encodes, so a result that does not fit can be replaced by an error.
@@ -122,6 +203,32 @@ static uint32_t nfs4_too_big_status(const struct nfs4_compound *c)
 	return c->cachethis ? NFS4ERR_REP_TOO_BIG_TO_CACHE : NFS4ERR_REP_TOO_BIG;
 }
 
+/* An op that appends its own result body after the status written here. */
+static uint32_t nfs4_run_self_encoding(struct nfs4_compound *c, const struct nfs4_op *op,
+				       uint32_t opnum, void *args)
+{
+	struct xdr_enc *res = c->res;
+	size_t op_start = res->len;
+	uint32_t status;
+
+	res->cap -= NFS4_ERR_RESULT_BYTES;
+	xdr_enc_u32(res, opnum);
+	xdr_enc_u32(res, NFS4_OK);
+	status = res->overflow ? nfs4_too_big_status(c) : op->fn(c, args, NULL);
+	res->cap += NFS4_ERR_RESULT_BYTES;
+	if (res->overflow) {
+		res->overflow = false;
+		status = nfs4_too_big_status(c);
+	}
+	if (status != NFS4_OK) {
+		/* An error result has no body: drop whatever the op had appended. */
+		res->len = op_start;
+		nfs4_encode_op_status(res, opnum, status);
+		return status;
+	}
+	return NFS4_OK;
+}
+
 /* Runs op c->opidx: decodes its arguments, executes it and encodes its result. */
 static uint32_t nfs4_run_op(struct nfs4_compound *c, struct xdr_dec *args, struct xdr_enc *res)
 {
@@ -151,10 +258,12 @@ static uint32_t nfs4_run_op(struct nfs4_compound *c, struct xdr_dec *args, struc
 
 	memset(&a, 0, sizeof(a));
 	memset(&r, 0, sizeof(r));
-	if (!op->decode(args, &a)) {
+	if (op->decode && !op->decode(args, &a)) {
 		nfs4_encode_op_status(res, opnum, NFS4ERR_BADXDR);
 		return NFS4ERR_BADXDR;
 	}
+	if (!op->encode)
+		return nfs4_run_self_encoding(c, op, opnum, &a);
 	status = op->fn(c, &a, &r);
 	if (c->replay == NFS4_SLOT_REPLAY)
 		return status; /* the cached reply replaces everything */
@@ -208,7 +317,7 @@ static void nfs4_release_slot(struct nfs4_compound *c, struct xdr_enc *res)
 
 enum rpc_accept_stat nfs4_compound_dispatch(void *ctx, struct rpc_call *call, struct xdr_enc *res)
 {
-	struct nfs4_compound c = {.srv = ctx, .call = call, .replay = NFS4_SLOT_NEW};
+	struct nfs4_compound c = {.srv = ctx, .call = call, .res = res, .replay = NFS4_SLOT_NEW};
 	struct xdr_dec *args = &call->args;
 	struct xdr_opaque tag;
 	uint32_t minorversion, status = NFS4_OK, done = 0;

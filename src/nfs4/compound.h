@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nfs4/attr.h"
+#include "nfs4/fh.h"
 #include "nfs4/state.h"
 
 /* One COMPOUND being processed, on one worker thread. */
@@ -20,6 +22,11 @@ struct nfs4_compound {
 	size_t request_len;   /* bytes of COMPOUND arguments */
 	uint64_t digest_seed; /* hash of tag + numops, part of the slot digest */
 
+	/* The reply: ops that encode their own result append it here. */
+	struct xdr_enc *res;
+	struct nfs4_fh cur;	/* current filehandle (kind NFS4_FH_NONE when unset) */
+	struct nfs4_fh saved;	/* saved filehandle */
+
 	/* Set by SEQUENCE (op 0) for the rest of the COMPOUND. */
 	struct nfs4_session *session; /* holds a reference */
 	uint32_t slotid;
@@ -31,6 +38,44 @@ struct nfs4_compound {
 /* rpc_dispatch_fn for program 100003 version 4: NULL is answered by rpc/, 1 is COMPOUND. */
 enum rpc_accept_stat nfs4_compound_dispatch(void *srv, struct rpc_call *call, struct xdr_enc *res);
 
+/*
+ * The current filehandle, checked for this caller against its export's rules
+ * (RFC 8881 §2.6.3.1: a PUTFH is judged by the op that uses it). On NFS4_OK,
+ * *fh is the current filehandle, and *rule and *cred (when not NULL) what the
+ * caller may do on it and who it is there (NULL rule on the pseudo-fs).
+ * Errors: NFS4ERR_NOFILEHANDLE, NFS4ERR_ACCESS (host not allowed),
+ * NFS4ERR_WRONGSEC (flavor or port not allowed).
+ */
+uint32_t nfs4_cur_fh(struct nfs4_compound *c, struct nfs4_fh **fh,
+		     const struct nfs4_export_rule **rule, struct be_cred *cred);
+/* The same checks for any filehandle (e.g. a READDIR entry). */
+uint32_t nfs4_fh_check(const struct nfs4_compound *c, const struct nfs4_fh *fh,
+		       const struct nfs4_export_rule **rule, struct be_cred *cred);
+/* Like nfs4_cur_fh, and the caller may modify the file: NFS4ERR_ROFS otherwise. */
+uint32_t nfs4_cur_fh_writable(struct nfs4_compound *c, struct nfs4_fh **fh, struct be_cred *cred);
+/* The same checks for the saved filehandle (RENAME, LINK). */
+uint32_t nfs4_saved_fh_writable(struct nfs4_compound *c, struct nfs4_fh **fh);
+/*
+ * A component name from the wire as a C string (out: BE_NAME_MAX + 1 bytes):
+ * NFS4ERR_INVAL for "", NFS4ERR_BADNAME for ".", ".." and names holding '/'
+ * or NUL, NFS4ERR_NAMETOOLONG past BE_NAME_MAX.
+ */
+uint32_t nfs4_component(const struct xdr_opaque *name, char *out);
+
+/* One object's attributes, gathered for nfs4_attr_encode()/nfs4_attr_compare(). */
+struct nfs4_obj_attrs {
+	struct be_attr attr;
+	struct be_statfs fs;
+	uint8_t fh[NFS4_FHSIZE];
+	struct nfs4_attr_src src;
+};
+/*
+ * Gathers the attributes of fh (a backend object or a pseudo-fs directory)
+ * that request needs, as this caller on fh's export. Returns an nfsstat4.
+ */
+uint32_t nfs4_obj_attrs(struct nfs4_compound *c, const struct nfs4_fh *fh,
+			const bitmap4 *request, struct nfs4_obj_attrs *out);
+
 /* Operations (one file per concern). Each returns an nfsstat4 and fills its result. */
 uint32_t nfs4_op_exchange_id(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_create_session(struct nfs4_compound *c, void *args, void *res);
@@ -39,5 +84,32 @@ uint32_t nfs4_op_destroy_clientid(struct nfs4_compound *c, void *args, void *res
 uint32_t nfs4_op_bind_conn_to_session(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_sequence(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_reclaim_complete(struct nfs4_compound *c, void *args, void *res);
+/* op_fh.c */
+uint32_t nfs4_op_putfh(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_putrootfh(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_getfh(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_savefh(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_restorefh(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_lookup(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_lookupp(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_secinfo(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_secinfo_no_name(struct nfs4_compound *c, void *args, void *res);
+/* op_attr.c (GETATTR encodes its own result) */
+uint32_t nfs4_op_getattr(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_setattr(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_verify(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_nverify(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_access(struct nfs4_compound *c, void *args, void *res);
+/* op_dir.c (READDIR encodes its own result) */
+uint32_t nfs4_op_readdir(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_readlink(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_create(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_remove(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_rename(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_link(struct nfs4_compound *c, void *args, void *res);
+/* op_io.c (READ encodes its own result) */
+uint32_t nfs4_op_read(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_write(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_commit(struct nfs4_compound *c, void *args, void *res);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nfs4/export.h"
 #include "rpc/rpc.h"
 
 #define NFS4_PROGRAM 100003
@@ -19,12 +20,19 @@ struct nfs4_config {
 	uint32_t grace_seconds; /* grace period after restart (issue: recovery) */
 	bool laundromat;	/* run the lease-expiry thread (off in the fuzzer) */
 	uint32_t boot_epoch;	/* 0: the start time; fixed by the fuzzer so ids are predictable */
+	const char *backend;	/* "vfs" or "mem": opened for every export */
+	struct nfs4_exports exports; /* moved into the server, which frees it */
 };
 
 struct nfs4_server;
 
-/* Creates the server state and starts the laundromat; the caller's thread must be an RCU reader. */
-struct nfs4_server *nfs4_server_create(const struct nfs4_config *cfg);
+/*
+ * Creates the server state: opens a backend for every export, builds the
+ * pseudo-filesystem and starts the laundromat. The caller's thread must be an
+ * RCU reader. On failure, logs the reason and returns NULL; cfg->exports is
+ * consumed either way.
+ */
+struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg);
 /*
  * Stops the laundromat and destroys every client and session. Their memory is
  * reclaimed by call_rcu later (retired objects never refer to srv); before the

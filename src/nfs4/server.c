@@ -37,15 +37,45 @@ static void *nfs4_laundromat(void *arg)
 	return NULL;
 }
 
-struct nfs4_server *nfs4_server_create(const struct nfs4_config *cfg)
+/* Opens every export's backend and joins them in the pseudo-filesystem. */
+static int nfs4_server_open_exports(struct nfs4_server *srv)
+{
+	char err[256];
+
+	for (int i = 0; i < srv->exports.n; i++) {
+		struct nfs4_export *exp = &srv->exports.v[i];
+		int rc = be_create(srv->cfg.backend, exp->path, &exp->be);
+
+		if (rc < 0) {
+			log_err("nfs4", "export %s: cannot open %s backend: %s", exp->path,
+				srv->cfg.backend, strerror(-rc));
+			return -1;
+		}
+	}
+	if (nfs4_pseudo_build(&srv->pseudo, &srv->exports, err, sizeof(err)) < 0) {
+		log_err("nfs4", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg)
 {
 	struct nfs4_server *srv = calloc(1, sizeof(*srv));
 	char host[64] = "localhost";
 	pthread_condattr_t ca;
+	uint64_t t = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
 
-	if (!srv)
+	if (!srv) {
+		nfs4_exports_free(&cfg->exports);
 		return NULL;
+	}
 	srv->cfg = *cfg;
+	srv->exports = cfg->exports;
+	memset(&cfg->exports, 0, sizeof(cfg->exports));
+	srv->cfg.exports = (struct nfs4_exports){ 0 };
+	/* A verifier that differs at every start tells clients to resend uncommitted writes. */
+	memcpy(srv->write_verf.data, &t, sizeof(srv->write_verf.data));
 	srv->boot_epoch = cfg->boot_epoch ? cfg->boot_epoch : (uint32_t)time(NULL);
 	gethostname(host, sizeof(host) - 1);
 	snprintf(srv->owner_major, sizeof(srv->owner_major), "nfs4d:%s", host);
@@ -59,6 +89,8 @@ struct nfs4_server *nfs4_server_create(const struct nfs4_config *cfg)
 	srv->clients_by_owner = nfs4_table_new();
 	srv->sessions = nfs4_table_new();
 	if (!srv->clients_by_id || !srv->clients_by_owner || !srv->sessions)
+		goto fail;
+	if (nfs4_server_open_exports(srv) < 0)
 		goto fail;
 	if (cfg->laundromat) {
 		if (pthread_create(&srv->laundromat, NULL, nfs4_laundromat, srv) != 0)
@@ -91,6 +123,8 @@ void nfs4_server_destroy(struct nfs4_server *srv)
 		cds_lfht_destroy(srv->clients_by_owner, NULL);
 	if (srv->sessions)
 		cds_lfht_destroy(srv->sessions, NULL);
+	nfs4_pseudo_free(&srv->pseudo);
+	nfs4_exports_free(&srv->exports); /* and each export's backend */
 	pthread_cond_destroy(&srv->laundromat_cond);
 	pthread_mutex_destroy(&srv->laundromat_lock);
 	pthread_mutex_destroy(&srv->state_lock);

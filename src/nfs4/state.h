@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nfs4/fh.h"
 #include "nfs4/nfs4.h"
 #include "nfs4/slot.h"
 #include "rpc/rpc.h"
@@ -107,6 +108,9 @@ struct nfs4_server {
 	struct nfs4_config cfg;
 	uint32_t boot_epoch;   /* seconds since the epoch at start: part of every id we issue */
 	char owner_major[128]; /* so_major_id and server scope: "nfs4d:<hostname>" */
+	verifier4 write_verf;	/* WRITE/COMMIT verifier: new at every start */
+	struct nfs4_exports exports; /* immutable while serving */
+	struct nfs4_pseudo pseudo;
 	_Atomic uint32_t next_clientid;
 	_Atomic uint32_t next_session;
 

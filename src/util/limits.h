@@ -29,6 +29,9 @@
 #define NFS4_MAX_CONNS_PER_SESSION 16
 #define NFS4_MAX_CLIENTS 100000
 
+/* File I/O */
+#define NFS4_MAX_IO (1u * 1024 * 1024) /* maxread and maxwrite we announce */
+
 /* Defaults */
 #define NFS4_DEFAULT_LEASE 90 /* seconds */
 #define NFS4_DEFAULT_PORT 2049

@@ -36,7 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool registered;
 	static uint8_t *reply_buf;
-	struct nfs4_config cfg = {.lease_seconds = 90, .laundromat = false, .boot_epoch = 1};
+	struct nfs4_config cfg = {
+		.lease_seconds = 90, .laundromat = false, .boot_epoch = 1, .backend = "mem"};
+	char err[256];
 	struct nfs4_server *srv;
 	struct rpc_program prog;
 	struct rpc_record rr;
@@ -47,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		reply_buf = malloc(FUZZ_MAX_REPLY);
 		registered = true;
 	}
+	/* One export at the pseudo root, so file operations are reachable from PUTROOTFH. */
+	if (nfs4_exports_add_line(&cfg.exports, "/ *(rw,no_root_squash)", err, sizeof(err)) < 0)
+		abort();
 	srv = nfs4_server_create(&cfg);
 	if (!srv)
 		abort();

@@ -38,7 +38,47 @@ DS = u32(44) + SESSIONID
 DC = u32(57) + u64(CLIENTID)
 RC = u32(58) + u32(0)
 
+# File operations, all reached from PUTROOTFH inside one COMPOUND.
+ALL_ATTRS = u32(3, 0xffffffff, 0xffffffff, 0xffffffff)
+NO_ATTRS = u32(0) + opq(b"")
+def PUTROOTFH(): return u32(24)
+def GETATTR(): return u32(9) + ALL_ATTRS
+def GETFH(): return u32(10)
+def LOOKUP(name): return u32(15) + opq(name)
+def LOOKUPP(): return u32(16)
+def SAVEFH(): return u32(32)
+def RESTOREFH(): return u32(31)
+def MKDIR(name): return u32(6) + u32(2) + opq(name) + NO_ATTRS
+def SYMLINK(name, target): return u32(6) + u32(5) + opq(target) + opq(name) + NO_ATTRS
+def FIFO(name): return u32(6) + u32(7) + opq(name) + u32(2, 0, 2) + opq(u32(0o600))
+def READDIR(cookie=0): return u32(26) + u64(cookie) + b"\0" * 8 + u32(1000, 8000) + ALL_ATTRS
+def REMOVE(name): return u32(28) + opq(name)
+def RENAME(a, b): return u32(29) + opq(a) + opq(b)
+def LINK(name): return u32(11) + opq(name)
+def ACCESS(bits=0x3f): return u32(3) + u32(bits)
+def SETATTR_MODE(mode): return u32(34) + u32(0) + b"\0" * 12 + u32(2, 0, 2) + opq(u32(mode))
+def READ(off=0, n=4096): return u32(25) + u32(0) + b"\0" * 12 + u64(off) + u32(n)
+def WRITE(data): return u32(38) + u32(0) + b"\0" * 12 + u64(0) + u32(2) + opq(data)
+def SECINFO(name): return u32(33) + opq(name)
+def VERIFY(): return u32(37) + u32(1, 2) + opq(u32(2))
+
+SETUP = call(2, 1, compound([EXID])) + call(3, 1, compound([CS]))
+
 seeds = {
+    "files_walk": SETUP + call(4, 1, compound([SEQ(1), PUTROOTFH(), GETATTR(), MKDIR(b"d"),
+        GETFH(), GETATTR(), LOOKUPP(), READDIR(), LOOKUP(b"d"), ACCESS(), LOOKUPP(),
+        SECINFO(b"d")])),
+    "files_change": SETUP + call(4, 1, compound([SEQ(1), PUTROOTFH(), MKDIR(b"a"), LOOKUPP(),
+        SYMLINK(b"l", b"../../etc"), LOOKUPP(), FIFO(b"f"), SETATTR_MODE(0o644), READ(),
+        WRITE(b"x" * 100), LOOKUPP(), SAVEFH(), RENAME(b"a", b"b"), REMOVE(b"l"),
+        LOOKUP(b"f"), SAVEFH(), LOOKUPP(), LINK(b"g"), VERIFY()])),
+    "files_errors": SETUP + call(4, 1, compound([SEQ(1), GETFH()])) +
+        call(5, 1, compound([SEQ(2), PUTROOTFH(), LOOKUP(b""), ])) +
+        call(6, 1, compound([SEQ(3), PUTROOTFH(), LOOKUP(b".."), ])) +
+        call(7, 1, compound([SEQ(4), RESTOREFH()])) +
+        call(8, 1, compound([SEQ(5), PUTROOTFH(), READDIR(1)])) +
+        call(9, 1, compound([SEQ(6), u32(22) + opq(b"\1\2\0\0\0\1garbage"), GETATTR()])),
+
     "null": call(1, 0, b""),
     "exchange_id": call(2, 1, compound([EXID])),
     "session": call(2, 1, compound([EXID])) + call(3, 1, compound([CS])) +

@@ -46,10 +46,10 @@ static void *hammer(void *arg)
 		struct nfs4clnt_seq_res seq;
 		int st;
 
-		/* SEQUENCE + PUTROOTFH: the op fails, the slot still advances */
+		/* SEQUENCE + LAYOUTGET (unsupported): the op fails, the slot still advances */
 		nfs4clnt_compound_reset(cmp);
 		if (i & 1)
-			nfs4clnt_compound_add(cmp, OP_PUTROOTFH);
+			nfs4clnt_compound_add(cmp, OP_LAYOUTGET);
 		st = nfs4clnt_session_compound(sh->sess, cmp, i % 3 == 0, 0, &res, &seq);
 		nfs4clnt_res_free(&res);
 		if (seq.status != NFS4_OK || st != ((i & 1) ? NFS4ERR_NOTSUPP : NFS4_OK)) {

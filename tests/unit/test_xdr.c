@@ -584,6 +584,519 @@ static void test_cb_sequence(void **state)
 	assert_true(e.overflow);
 }
 
+/*
+ * File operations (RFC 8881 section 18)
+ */
+static uint32_t attr_words[2] = {0x0000001a, 0x00300002};
+static const uint8_t attr_bytes[12] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x10, 0};
+
+static struct fattr4 some_fattr(void)
+{
+	struct fattr4 f;
+
+	f.attrmask.len = 2;
+	f.attrmask.val = attr_words;
+	f.attr_vals.len = sizeof(attr_bytes);
+	f.attr_vals.data = attr_bytes;
+	return f;
+}
+
+/*
+ * Decodes buf in place: unlike after CHECK() or DECODES(), whose copy is gone,
+ * the opaques of *v stay readable while buf lives.
+ */
+static void decode_in_place(dec_fn dec, const uint8_t *buf, size_t len, void *v)
+{
+	struct xdr_dec d;
+
+	xdr_dec_init(&d, buf, len, &test_arena);
+	assert_true(dec(&d, v));
+	assert_int_equal(xdr_dec_remaining(&d), 0);
+}
+
+#define DECODE_IN_PLACE(type, buf, len, vp) \
+	decode_in_place((dec_fn)xdr_dec_##type, (buf), (len), (vp))
+
+static struct stateid4 some_stateid(void)
+{
+	struct stateid4 st;
+
+	st.seqid = 3;
+	memset(st.other, 0x42, sizeof(st.other));
+	return st;
+}
+
+static void test_read_write(void **state)
+{
+	struct READ4args ra, rb;
+	struct READ4res rr, rs;
+	struct WRITE4args wa, wb;
+	struct WRITE4res wr, ws;
+	struct COMMIT4args ca, cb;
+	struct COMMIT4res cr, cs;
+	uint8_t data[13] = "hello, world";
+	uint8_t out[BUF_MAX];
+	struct xdr_enc e;
+	size_t len;
+
+	(void)state;
+	memset(&ra, 0, sizeof(ra));
+	ra.stateid = some_stateid();
+	ra.offset = 0xfffffffffffffffeull;
+	ra.count = 1048576;
+	len = CHECK(READ4args, &ra, &rb, out);
+	assert_int_equal(len, 16 + 8 + 4);
+	assert_int_equal(rb.offset, 0xfffffffffffffffeull);
+	assert_memory_equal(rb.stateid.other, ra.stateid.other, 12);
+
+	memset(&rr, 0, sizeof(rr));
+	rr.status = NFS4_OK;
+	rr.u.resok4.eof = true;
+	rr.u.resok4.data.len = 13; /* padded to 16 */
+	rr.u.resok4.data.data = data;
+	len = CHECK(READ4res, &rr, &rs, out);
+	assert_int_equal(len, 4 + 4 + 4 + 16);
+	assert_true(rs.u.resok4.eof);
+	assert_int_equal(rs.u.resok4.data.len, 13);
+	/* padding must be zero on the wire, and is */
+	assert_int_equal(out[len - 3], 0);
+	rr.u.resok4.data.len = 0;
+	rr.u.resok4.data.data = NULL;
+	assert_int_equal(CHECK(READ4res, &rr, &rs, out), 12);
+	rr.status = NFS4ERR_OPENMODE;
+	assert_int_equal(CHECK(READ4res, &rr, &rs, out), 4);
+
+	memset(&wa, 0, sizeof(wa));
+	wa.stateid = some_stateid();
+	wa.offset = 4096;
+	wa.stable = FILE_SYNC4;
+	wa.data.len = sizeof(data);
+	wa.data.data = data;
+	len = CHECK(WRITE4args, &wa, &wb, out);
+	assert_int_equal(len, 16 + 8 + 4 + 4 + 16);
+	assert_int_equal(wb.stable, FILE_SYNC4);
+	DECODE_IN_PLACE(WRITE4args, out, len, &wb);
+	assert_true(xdr_opaque_eq(&wb.data, &wa.data));
+	assert_true(wb.data.data > out && wb.data.data < out + len); /* zero-copy */
+	/* stable_how4 has three values */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, 16 + 8, 3);
+	assert_false(DECODES(WRITE4args, out, len, &wb));
+	wa.stable = (enum stable_how4)3;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_WRITE4args(&e, &wa));
+	assert_true(e.overflow);
+	/* a data length past the end of the record */
+	wa.stable = UNSTABLE4;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_true(xdr_enc_WRITE4args(&e, &wa));
+	xdr_enc_patch_u32(&e, 16 + 8 + 4, 17);
+	assert_false(DECODES(WRITE4args, out, e.len, &wb));
+	xdr_enc_patch_u32(&e, 16 + 8 + 4, 0xFFFFFFFF);
+	assert_false(DECODES(WRITE4args, out, e.len, &wb));
+
+	memset(&wr, 0, sizeof(wr));
+	wr.status = NFS4_OK;
+	wr.u.resok4.count = 13;
+	wr.u.resok4.committed = DATA_SYNC4;
+	memcpy(wr.u.resok4.writeverf.data, verf, sizeof(verf));
+	len = CHECK(WRITE4res, &wr, &ws, out);
+	assert_int_equal(len, 4 + 4 + 4 + 8);
+	assert_memory_equal(ws.u.resok4.writeverf.data, verf, sizeof(verf));
+	wr.status = NFS4ERR_NOSPC;
+	assert_int_equal(CHECK(WRITE4res, &wr, &ws, out), 4);
+
+	ca.offset = 1;
+	ca.count = 0;
+	assert_int_equal(CHECK(COMMIT4args, &ca, &cb, out), 12);
+	memset(&cr, 0, sizeof(cr));
+	cr.status = NFS4_OK;
+	memcpy(cr.u.resok4.writeverf.data, verf, sizeof(verf));
+	assert_int_equal(CHECK(COMMIT4res, &cr, &cs, out), 12);
+}
+
+static void test_readdir(void **state)
+{
+	struct READDIR4args a, b;
+	struct READDIR4res r, s;
+	struct entry4 ents[3], *ep;
+	uint8_t out[BUF_MAX];
+	struct xdr_enc e;
+	size_t len;
+	int i;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.cookie = 3;
+	memcpy(a.cookieverf.data, verf, sizeof(verf));
+	a.dircount = 8192;
+	a.maxcount = 32768;
+	a.attr_request.len = 2;
+	a.attr_request.val = attr_words;
+	len = CHECK(READDIR4args, &a, &b, out);
+	assert_int_equal(len, 8 + 8 + 4 + 4 + 4 + 8);
+	assert_int_equal(b.attr_request.val[1], 0x00300002);
+
+	memset(ents, 0, sizeof(ents));
+	for (i = 0; i < 3; i++) {
+		ents[i].cookie = 100 + (uint64_t)i;
+		ents[i].attrs = some_fattr();
+		ents[i].nextentry = i < 2 ? &ents[i + 1] : NULL;
+	}
+	ents[0].name = xdr_opaque_str("a");
+	ents[1].name = xdr_opaque_str("file.txt");
+	ents[2].name = xdr_opaque_str("");
+	ents[2].attrs.attrmask.len = 0;
+	ents[2].attrs.attr_vals.len = 0;
+	memset(&r, 0, sizeof(r));
+	r.status = NFS4_OK;
+	memcpy(r.u.resok4.cookieverf.data, verf, sizeof(verf));
+	r.u.resok4.reply.entries = &ents[0];
+	r.u.resok4.reply.eof = true;
+	len = CHECK(READDIR4res, &r, &s, out);
+	/* status, verifier, then per entry: present flag, cookie, name, fattr4; end flag, eof */
+	assert_int_equal(len,
+			 4 + 8 + (4 + 8 + 8 + 28) + (4 + 8 + 12 + 28) + (4 + 8 + 4 + 8) + 4 + 4);
+	DECODE_IN_PLACE(READDIR4res, out, len, &s);
+	for (i = 0, ep = s.u.resok4.reply.entries; ep; ep = ep->nextentry, i++) {
+		assert_int_equal(ep->cookie, 100 + (uint64_t)i);
+		assert_true(xdr_opaque_eq(&ep->name, &ents[i].name));
+	}
+	assert_int_equal(i, 3);
+	assert_true(s.u.resok4.reply.eof);
+
+	/* an entry flag other than 0/1 */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	assert_int_equal(xdr_get_be32(out + 12), 1);
+	xdr_enc_patch_u32(&e, 12, 2);
+	assert_false(DECODES(READDIR4res, out, len, &s));
+
+	/* no entries */
+	r.u.resok4.reply.entries = NULL;
+	r.u.resok4.reply.eof = false;
+	assert_int_equal(CHECK(READDIR4res, &r, &s, out), 4 + 8 + 4 + 4);
+	assert_null(s.u.resok4.reply.entries);
+	r.status = NFS4ERR_BAD_COOKIE;
+	assert_int_equal(CHECK(READDIR4res, &r, &s, out), 4);
+}
+
+static void test_create(void **state)
+{
+	struct CREATE4args a, b;
+	struct CREATE4res r, s;
+	uint8_t out[BUF_MAX];
+	struct xdr_enc e;
+	size_t len;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.objtype.type = NF4LNK;
+	a.objtype.u.linkdata = xdr_opaque_str("../target/of/link");
+	a.objname = xdr_opaque_str("symlink");
+	a.createattrs = some_fattr();
+	len = CHECK(CREATE4args, &a, &b, out);
+	assert_int_equal(len, 4 + 4 + 20 + 4 + 8 + 12 + 4 + 12);
+	assert_int_equal(b.objtype.type, NF4LNK);
+	DECODE_IN_PLACE(CREATE4args, out, len, &b);
+	assert_true(xdr_opaque_eq(&b.objtype.u.linkdata, &a.objtype.u.linkdata));
+	assert_int_equal(b.createattrs.attrmask.len, 2);
+
+	a.objtype.type = NF4CHR;
+	a.objtype.u.devdata.specdata1 = 1;
+	a.objtype.u.devdata.specdata2 = 3;
+	len = CHECK(CREATE4args, &a, &b, out);
+	assert_int_equal(len, 4 + 8 + 4 + 8 + 12 + 4 + 12);
+	assert_int_equal(b.objtype.u.devdata.specdata2, 3);
+	a.objtype.type = NF4BLK;
+	CHECK(CREATE4args, &a, &b, out);
+
+	/* void arms: directory, socket, fifo; and the default arm (NF4REG: BADTYPE later) */
+	a.objtype.type = NF4DIR;
+	assert_int_equal(CHECK(CREATE4args, &a, &b, out), 4 + 4 + 8 + 12 + 4 + 12);
+	a.objtype.type = NF4FIFO;
+	CHECK(CREATE4args, &a, &b, out);
+	a.objtype.type = NF4REG;
+	CHECK(CREATE4args, &a, &b, out);
+	a.objtype.type = NF4NAMEDATTR;
+	len = CHECK(CREATE4args, &a, &b, out);
+	/* a type that is no nfs_ftype4 */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, 0, 10);
+	assert_false(DECODES(CREATE4args, out, len, &b));
+	xdr_enc_patch_u32(&e, 0, 0);
+	assert_false(DECODES(CREATE4args, out, len, &b));
+
+	memset(&r, 0, sizeof(r));
+	r.status = NFS4_OK;
+	r.u.resok4.cinfo.atomic = true;
+	r.u.resok4.cinfo.before = 1;
+	r.u.resok4.cinfo.after = 2;
+	r.u.resok4.attrset.len = 2;
+	r.u.resok4.attrset.val = attr_words;
+	assert_int_equal(CHECK(CREATE4res, &r, &s, out), 4 + 20 + 12);
+	assert_int_equal(s.u.resok4.cinfo.after, 2);
+	r.status = NFS4ERR_BADTYPE;
+	assert_int_equal(CHECK(CREATE4res, &r, &s, out), 4);
+}
+
+static void test_setattr(void **state)
+{
+	struct SETATTR4args a, b;
+	struct SETATTR4res r, s;
+	struct settime4 t, t2;
+	uint8_t out[BUF_MAX];
+	struct xdr_enc e;
+	size_t len;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.stateid = some_stateid();
+	a.obj_attributes = some_fattr();
+	len = CHECK(SETATTR4args, &a, &b, out);
+	assert_int_equal(len, 16 + 12 + 16);
+	DECODE_IN_PLACE(SETATTR4args, out, len, &b);
+	assert_true(xdr_opaque_eq(&b.obj_attributes.attr_vals, &a.obj_attributes.attr_vals));
+	/* an attr_vals length past the end */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, 16 + 12, 16);
+	assert_false(DECODES(SETATTR4args, out, len, &b));
+
+	/* attrsset is there whatever the status */
+	memset(&r, 0, sizeof(r));
+	r.status = NFS4_OK;
+	r.attrsset.len = 2;
+	r.attrsset.val = attr_words;
+	assert_int_equal(CHECK(SETATTR4res, &r, &s, out), 4 + 12);
+	r.status = NFS4ERR_BADOWNER;
+	r.attrsset.len = 0;
+	r.attrsset.val = NULL;
+	assert_int_equal(CHECK(SETATTR4res, &r, &s, out), 8);
+	assert_int_equal(s.status, NFS4ERR_BADOWNER);
+
+	/* settime4 */
+	memset(&t, 0, sizeof(t));
+	t.set_it = SET_TO_CLIENT_TIME4;
+	t.u.time.seconds = -1;
+	t.u.time.nseconds = 5;
+	assert_int_equal(CHECK(settime4, &t, &t2, out), 16);
+	assert_int_equal(t2.u.time.seconds, -1);
+	t.set_it = SET_TO_SERVER_TIME4;
+	assert_int_equal(CHECK(settime4, &t, &t2, out), 4);
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_true(xdr_enc_u32(&e, 2));
+	assert_false(DECODES(settime4, out, 4, &t2));
+}
+
+static void test_rename_link_remove(void **state)
+{
+	struct RENAME4args a, b;
+	struct RENAME4res r, s;
+	struct LINK4args la, lb;
+	struct LINK4res lr, ls;
+	struct REMOVE4args ma, mb;
+	struct REMOVE4res mr, ms;
+	uint8_t out[BUF_MAX];
+	size_t len;
+
+	(void)state;
+	a.oldname = xdr_opaque_str("old name");
+	a.newname = xdr_opaque_str("new");
+	len = CHECK(RENAME4args, &a, &b, out);
+	assert_int_equal(len, 4 + 8 + 4 + 4);
+	DECODE_IN_PLACE(RENAME4args, out, len, &b);
+	assert_true(xdr_opaque_eq(&b.oldname, &a.oldname));
+	assert_true(xdr_opaque_eq(&b.newname, &a.newname));
+
+	memset(&r, 0, sizeof(r));
+	r.status = NFS4_OK;
+	r.u.resok4.source_cinfo.before = 10;
+	r.u.resok4.source_cinfo.after = 11;
+	r.u.resok4.target_cinfo.atomic = true;
+	r.u.resok4.target_cinfo.after = 21;
+	assert_int_equal(CHECK(RENAME4res, &r, &s, out), 4 + 20 + 20);
+	assert_int_equal(s.u.resok4.source_cinfo.after, 11);
+	assert_int_equal(s.u.resok4.target_cinfo.after, 21);
+	/* change_info4.atomic is a bool */
+	{
+		struct xdr_enc e;
+
+		xdr_enc_init(&e, out, sizeof(out));
+		assert_true(xdr_enc_RENAME4res(&e, &r));
+		xdr_enc_patch_u32(&e, 4, 2);
+		assert_false(DECODES(RENAME4res, out, e.len, &s));
+	}
+	r.status = NFS4ERR_XDEV;
+	assert_int_equal(CHECK(RENAME4res, &r, &s, out), 4);
+
+	la.newname = xdr_opaque_str("hardlink");
+	assert_int_equal(CHECK(LINK4args, &la, &lb, out), 12);
+	memset(&lr, 0, sizeof(lr));
+	lr.status = NFS4_OK;
+	assert_int_equal(CHECK(LINK4res, &lr, &ls, out), 24);
+	ma.target = xdr_opaque_str("gone");
+	assert_int_equal(CHECK(REMOVE4args, &ma, &mb, out), 8);
+	memset(&mr, 0, sizeof(mr));
+	mr.status = NFS4_OK;
+	mr.u.resok4.cinfo.before = 7;
+	assert_int_equal(CHECK(REMOVE4res, &mr, &ms, out), 24);
+	mr.status = NFS4ERR_NOTEMPTY;
+	assert_int_equal(CHECK(REMOVE4res, &mr, &ms, out), 4);
+}
+
+static void test_fh_ops(void **state)
+{
+	struct ACCESS4args aa, ab;
+	struct ACCESS4res ar, as;
+	struct GETATTR4args ga, gb;
+	struct GETATTR4res gr, gs;
+	struct GETFH4res fr, fs;
+	struct PUTFH4args pa, pb;
+	struct LOOKUP4args la, lb;
+	struct LOOKUPP4res lr, ls;
+	struct NVERIFY4args na, nb;
+	struct VERIFY4args va, vb;
+	struct OPENATTR4args oa, ob;
+	struct READLINK4res rr, rs;
+	struct PUTROOTFH4res pr, ps;
+	struct PUTPUBFH4res ppr, pps;
+	struct SAVEFH4res sr, ss;
+	struct RESTOREFH4res rsr, rss;
+	uint8_t fh[NFS4_FHSIZE + 1];
+	uint8_t out[BUF_MAX];
+	struct xdr_enc e;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(ACCESS4_READ | ACCESS4_LOOKUP | ACCESS4_MODIFY | ACCESS4_EXTEND |
+				 ACCESS4_DELETE | ACCESS4_EXECUTE,
+			 0x3f);
+	aa.access = ACCESS4_READ | ACCESS4_EXECUTE;
+	assert_int_equal(CHECK(ACCESS4args, &aa, &ab, out), 4);
+	memset(&ar, 0, sizeof(ar));
+	ar.status = NFS4_OK;
+	ar.u.resok4.supported = 0x3f;
+	ar.u.resok4.access = ACCESS4_READ;
+	assert_int_equal(CHECK(ACCESS4res, &ar, &as, out), 12);
+
+	ga.attr_request.len = 2;
+	ga.attr_request.val = attr_words;
+	assert_int_equal(CHECK(GETATTR4args, &ga, &gb, out), 12);
+	memset(&gr, 0, sizeof(gr));
+	gr.status = NFS4_OK;
+	gr.u.resok4.obj_attributes = some_fattr();
+	assert_int_equal(CHECK(GETATTR4res, &gr, &gs, out), 4 + 12 + 16);
+
+	memset(fh, 0xfe, sizeof(fh));
+	memset(&fr, 0, sizeof(fr));
+	fr.status = NFS4_OK;
+	fr.u.resok4.object.data = fh;
+	fr.u.resok4.object.len = NFS4_FHSIZE;
+	assert_int_equal(CHECK(GETFH4res, &fr, &fs, out), 4 + 4 + NFS4_FHSIZE);
+	fr.u.resok4.object.len = NFS4_FHSIZE + 1;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_GETFH4res(&e, &fr));
+	assert_true(e.overflow);
+
+	pa.object.data = fh;
+	pa.object.len = NFS4_FHSIZE;
+	len = CHECK(PUTFH4args, &pa, &pb, out);
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, 0, NFS4_FHSIZE + 1);
+	assert_false(DECODES(PUTFH4args, out, len, &pb));
+
+	la.objname = xdr_opaque_str("dir");
+	assert_int_equal(CHECK(LOOKUP4args, &la, &lb, out), 8);
+	lr.status = NFS4ERR_NOENT;
+	assert_int_equal(CHECK(LOOKUPP4res, &lr, &ls, out), 4);
+
+	na.obj_attributes = some_fattr();
+	assert_int_equal(CHECK(NVERIFY4args, &na, &nb, out), 28);
+	va.obj_attributes = some_fattr();
+	assert_int_equal(CHECK(VERIFY4args, &va, &vb, out), 28);
+	oa.createdir = true;
+	assert_int_equal(CHECK(OPENATTR4args, &oa, &ob, out), 4);
+
+	memset(&rr, 0, sizeof(rr));
+	rr.status = NFS4_OK;
+	rr.u.resok4.link = xdr_opaque_str("/abs/target");
+	assert_int_equal(CHECK(READLINK4res, &rr, &rs, out), 4 + 4 + 12);
+
+	pr.status = NFS4_OK;
+	assert_int_equal(CHECK(PUTROOTFH4res, &pr, &ps, out), 4);
+	ppr.status = NFS4ERR_WRONGSEC;
+	assert_int_equal(CHECK(PUTPUBFH4res, &ppr, &pps, out), 4);
+	sr.status = NFS4_OK;
+	assert_int_equal(CHECK(SAVEFH4res, &sr, &ss, out), 4);
+	rsr.status = NFS4ERR_RESTOREFH;
+	assert_int_equal(CHECK(RESTOREFH4res, &rsr, &rss, out), 4);
+}
+
+static void test_secinfo(void **state)
+{
+	static const uint8_t krb5_oid[11] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+					     0xf7, 0x12, 0x01, 0x02, 0x02};
+	struct secinfo4 flavors[3];
+	struct SECINFO4args a, b;
+	struct SECINFO4res r, s;
+	SECINFO_NO_NAME4args na, nb;
+	SECINFO_NO_NAME4res nr, ns;
+	uint8_t out[BUF_MAX];
+	struct xdr_enc e;
+	size_t len;
+
+	(void)state;
+	a.name = xdr_opaque_str("export");
+	assert_int_equal(CHECK(SECINFO4args, &a, &b, out), 12);
+
+	memset(flavors, 0, sizeof(flavors));
+	flavors[0].flavor = RPCSEC_GSS;
+	flavors[0].u.flavor_info.oid.len = sizeof(krb5_oid);
+	flavors[0].u.flavor_info.oid.data = krb5_oid;
+	flavors[0].u.flavor_info.qop = 0;
+	flavors[0].u.flavor_info.service = RPC_GSS_SVC_PRIVACY;
+	flavors[1].flavor = AUTH_SYS;
+	flavors[2].flavor = AUTH_NONE;
+	memset(&r, 0, sizeof(r));
+	r.status = NFS4_OK;
+	r.u.resok4.len = 3;
+	r.u.resok4.val = flavors;
+	len = CHECK(SECINFO4res, &r, &s, out);
+	assert_int_equal(len, 4 + 4 + (4 + 4 + 12 + 4 + 4) + 4 + 4);
+	assert_int_equal(s.u.resok4.len, 3);
+	assert_int_equal(s.u.resok4.val[0].u.flavor_info.service, RPC_GSS_SVC_PRIVACY);
+	assert_int_equal(s.u.resok4.val[1].flavor, AUTH_SYS);
+	DECODE_IN_PLACE(SECINFO4res, out, len, &s);
+	assert_int_equal(s.u.resok4.val[0].u.flavor_info.oid.len, sizeof(krb5_oid));
+	assert_memory_equal(s.u.resok4.val[0].u.flavor_info.oid.data, krb5_oid, sizeof(krb5_oid));
+	/* unknown rpc_gss_svc_t; a count the bytes cannot hold */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, 4 + 4 + 4 + 4 + 12 + 4, 4);
+	assert_false(DECODES(SECINFO4res, out, len, &s));
+	xdr_enc_patch_u32(&e, 4 + 4 + 4 + 4 + 12 + 4, 3);
+	xdr_enc_patch_u32(&e, 4, 0xFFFFFFFF);
+	assert_false(DECODES(SECINFO4res, out, len, &s));
+	r.status = NFS4ERR_WRONGSEC;
+	assert_int_equal(CHECK(SECINFO4res, &r, &s, out), 4);
+
+	na = SECINFO_STYLE4_PARENT;
+	assert_int_equal(CHECK(SECINFO_NO_NAME4args, &na, &nb, out), 4);
+	assert_int_equal(nb, SECINFO_STYLE4_PARENT);
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_true(xdr_enc_u32(&e, 2));
+	assert_false(DECODES(SECINFO_NO_NAME4args, out, 4, &nb));
+	memset(&nr, 0, sizeof(nr));
+	nr.status = NFS4_OK;
+	nr.u.resok4.len = 1;
+	nr.u.resok4.val = &flavors[1];
+	assert_int_equal(CHECK(SECINFO_NO_NAME4res, &nr, &ns, out), 12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +1108,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_small_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opnum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cb_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readdir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setattr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_link_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fh_ops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secinfo, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

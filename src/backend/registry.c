@@ -1,0 +1,13 @@
+#include <errno.h>
+#include <string.h>
+
+#include "backend/backend.h"
+
+int be_create(const char *kind, const char *path, struct backend **out)
+{
+	if (strcmp(kind, "vfs") == 0)
+		return be_vfs_create(path, out);
+	if (strcmp(kind, "mem") == 0)
+		return be_mem_create(path, out);
+	return -EINVAL;
+}

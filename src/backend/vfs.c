@@ -1,0 +1,615 @@
+/*
+ * The vfs backend (vfs.h): a local directory exported through backend_ops.
+ * This file: creation and destruction, the ops table, and the namespace
+ * operations (lookup, lookupp, create, remove, rename, link). The rules every
+ * operation follows are in vfs_internal.h; handles in vfs_handle.c,
+ * credentials in vfs_cred.c.
+ *
+ * Directory change info is never atomic: the before and after values are read
+ * with separate statx calls around the operation, and a local process (or
+ * another worker) may change the directory in between.
+ *
+ * Nested mounts are not exported: lookup refuses to cross into another mount
+ * (openat2 RESOLVE_NO_XDEV, and a device/mount id check on every new handle),
+ * like knfsd without "crossmnt".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "backend/vfs.h"
+#include "backend/vfs_internal.h"
+#include "util/log.h"
+
+#define EXT4_MAGIC 0xEF53
+#define XFS_MAGIC 0x58465342
+#define BTRFS_MAGIC 0x9123683E
+
+void vfs_proc_path(int fd, char buf[32])
+{
+	snprintf(buf, 32, "/proc/self/fd/%d", fd);
+}
+
+int vfs_reopen(int fd, int flags)
+{
+	char path[32];
+	int r;
+
+	vfs_proc_path(fd, path);
+	r = open(path, flags | O_CLOEXEC | O_NOCTTY);
+	return r < 0 ? -errno : r;
+}
+
+static int check_name(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return -EINVAL;
+	n = strnlen(name, BE_NAME_MAX + 1);
+	if (n == 0 || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	if (n > BE_NAME_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static void dirchange(struct be_dirchange *dc, uint64_t before, uint64_t after)
+{
+	if (!dc)
+		return;
+	dc->atomic = false;
+	dc->before = before;
+	dc->after = after;
+}
+
+/* Resolves a handle that must be a directory. */
+static int open_dir(struct vfs_backend *vb, const struct be_fh *fh, int *fd, struct statx *stx)
+{
+	int err = vfs_handle_open(vb, fh, fd, stx);
+
+	if (err)
+		return err;
+	if (!S_ISDIR(stx->stx_mode)) {
+		close(*fd);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+/* An O_PATH fd of name in dirfd itself (never through a symlink, never into another mount). */
+static int open_child(struct vfs_backend *vb, int dirfd, const char *name, int extra)
+{
+	int fd;
+
+	if (vb->have_openat2) {
+		struct open_how how = {
+			.flags = (uint64_t)(O_PATH | O_NOFOLLOW | O_CLOEXEC | extra),
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+				   RESOLVE_NO_XDEV,
+		};
+
+		fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	} else {
+		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC | extra);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/* Handle and attributes of the object open as fd (O_PATH). */
+static int describe(struct vfs_backend *vb, int fd, struct be_fh *out, struct be_attr *attr)
+{
+	struct statx stx;
+	int err = vfs_statx_fd(fd, &stx);
+
+	if (!err && out)
+		err = vfs_handle_make(vb, fd, &stx, out);
+	if (!err && attr)
+		vfs_attr_fill(vb, &stx, attr);
+	return err;
+}
+
+static int vfs_root(struct backend *be, struct be_fh *out)
+{
+	*out = vfs_of(be)->root_fh;
+	return 0;
+}
+
+static int vfs_lookup(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
+		      const char *name, struct be_fh *out, struct be_attr *attr)
+{
+	struct vfs_backend *vb = vfs_of(be);
+	struct statx stx;
+	int dfd, cfd, err;
+
+	err = check_name(name);
+	if (err)
+		return err;
+	err = open_dir(vb, dir, &dfd, &stx);
+	if (err)
+		return err;
+	err = vfs_cred_enter(&vb->cred, cred);
+	if (err)
+		goto out;
+	cfd = open_child(vb, dfd, name, 0);
+	vfs_cred_leave(&vb->cred);
+	if (cfd < 0) {
+		err = cfd;
+		goto out;
+	}
+	err = describe(vb, cfd, out, attr);
+	close(cfd);
+out:
+	close(dfd);
+	return err;
+}
+
+static int vfs_lookupp(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
+		       struct be_fh *out, struct be_attr *attr)
+{
+	struct vfs_backend *vb = vfs_of(be);
+	struct statx stx, pstx;
+	int dfd, pfd = -1, err;
+
+	err = open_dir(vb, dir, &dfd, &stx);
+	if (err)
+		return err;
+	if (makedev(stx.stx_dev_major, stx.stx_dev_minor) == vb->root_dev &&
+	    stx.stx_ino == vb->root_ino) {
+		err = -ENOENT;
+		goto out;
+	}
+	err = vfs_cred_enter(&vb->cred, cred);
+	if (err)
+		goto out;
+	/* Walking ".." needs search permission on dir, as for the kernel. */
+	pfd = openat(dfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		err = -errno;
+	vfs_cred_leave(&vb->cred);
+	if (err)
+		goto out;
+	/* dir may have moved out of the export since it was resolved. */
+	err = vfs_statx_fd(pfd, &pstx);
+	if (!err)
+		err = vfs_handle_check_inside(vb, pfd, &pstx);
+	if (!err)
+		err = describe(vb, pfd, out, attr);
+out:
+	if (pfd >= 0)
+		close(pfd);
+	close(dfd);
+	return err;
+}
+
+/* Makes the object; returns an O_PATH fd of it. Under the caller's credentials. */
+static int make_object(struct vfs_backend *vb, int dfd, const char *name, enum be_ftype type,
+		       const char *target, uint32_t rdev_major, uint32_t rdev_minor)
+{
+	char path[32];
+	mode_t fmt;
+	int fd, pfd;
+
+	/* Owner-only until the requested mode is set, whole, at the end. */
+	switch (type) {
+	case BE_REG:
+		fd = openat(dfd, name, O_CREAT | O_EXCL | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		vfs_proc_path(fd, path);
+		pfd = open(path, O_PATH | O_CLOEXEC);
+		pfd = pfd < 0 ? -errno : pfd;
+		close(fd);
+		return pfd;
+	case BE_DIR:
+		if (mkdirat(dfd, name, 0700) != 0)
+			return -errno;
+		return open_child(vb, dfd, name, O_DIRECTORY);
+	case BE_LNK:
+		if (symlinkat(target, dfd, name) != 0)
+			return -errno;
+		return open_child(vb, dfd, name, 0);
+	case BE_BLK:
+	case BE_CHR:
+	case BE_SOCK:
+	case BE_FIFO:
+		fmt = type == BE_BLK	? S_IFBLK
+		      : type == BE_CHR	? S_IFCHR
+		      : type == BE_SOCK ? S_IFSOCK
+					: S_IFIFO;
+		if (mknodat(dfd, name, fmt | 0600,
+			    (type == BE_BLK || type == BE_CHR) ? makedev(rdev_major, rdev_minor)
+							       : 0) != 0)
+			return -errno;
+		return open_child(vb, dfd, name, 0);
+	}
+	return -EINVAL;
+}
+
+static bool in_group(const struct be_cred *cred, uint32_t gid)
+{
+	if (cred->gid == gid)
+		return true;
+	for (uint32_t i = 0; i < cred->ngroups && i < BE_MAX_GROUPS; i++)
+		if (cred->groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* The mode a new object ends with when mode was asked for (dir: its parent). */
+static uint32_t create_mode(const struct statx *dir, const struct statx *obj,
+			    const struct be_cred *cred, uint32_t mode)
+{
+	if (!(dir->stx_mode & S_ISGID))
+		return mode;
+	if (S_ISDIR(obj->stx_mode))
+		return mode | S_ISGID;
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && cred->uid != 0 &&
+	    !in_group(cred, obj->stx_gid))
+		return mode & ~(uint32_t)S_ISGID;
+	return mode;
+}
+
+static int vfs_create(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
+		      const char *name, enum be_ftype type, const struct be_sattr *sattr,
+		      const char *target, uint32_t rdev_major, uint32_t rdev_minor,
+		      struct be_fh *out, struct be_attr *attr, struct be_dirchange *dc)
+{
+	struct vfs_backend *vb = vfs_of(be);
+	struct be_sattr rest = {0};
+	struct statx dstx, ostx;
+	uint64_t before;
+	int dfd, ofd = -1, err;
+
+	if (type < BE_REG || type > BE_FIFO)
+		return -EINVAL;
+	if (type == BE_LNK) {
+		if (!target || !target[0])
+			return -EINVAL;
+		if (strnlen(target, BE_PATH_MAX) >= BE_PATH_MAX)
+			return -ENAMETOOLONG;
+	}
+	err = check_name(name);
+	if (err)
+		return err;
+	if (sattr)
+		rest = *sattr;
+	/* As mem (and the NFS server's createattrs): no mode asked for is mode 0. */
+	if (!(rest.mask & BE_SET_MODE)) {
+		rest.mask |= BE_SET_MODE;
+		rest.mode = 0;
+	}
+	if (rest.mode & ~07777u)
+		return -EINVAL;
+	err = open_dir(vb, dir, &dfd, &dstx);
+	if (err)
+		return err;
+	before = vfs_change_get(vb, &dstx);
+	err = vfs_cred_enter(&vb->cred, cred);
+	if (err)
+		goto out;
+	ofd = make_object(vb, dfd, name, type, target, rdev_major, rdev_minor);
+	if (ofd < 0) {
+		err = ofd;
+		vfs_cred_leave(&vb->cred);
+		goto out;
+	}
+	/* The creator sets the other attributes (as if it held the new file open for writing). */
+	rest.mask &= ~(uint32_t)BE_SET_MODE;
+	err = vfs_statx_fd(ofd, &ostx);
+	if (!err)
+		err = vfs_setattr_fd(vb, ofd, &ostx, &rest);
+	if (!err)
+		err = vfs_statx_fd(ofd, &ostx);
+	vfs_cred_leave(&vb->cred);
+	/*
+	 * Then the mode, whole, as the server: the caller owns the object (it
+	 * was created exclusively under its fsuid, and only root may have given
+	 * it away above), and a chmod by a caller outside the file's group would
+	 * drop an inherited set-group-id bit that mkdir/open keep. The set-gid
+	 * rules are the kernel's inode_init_owner()/mode_strip_sgid().
+	 */
+	if (!err && !S_ISLNK(ostx.stx_mode)) {
+		struct be_sattr m = {.mask = BE_SET_MODE,
+				     .mode = create_mode(&dstx, &ostx, cred, rest.mode)};
+
+		err = vfs_setattr_fd(vb, ofd, &ostx, &m);
+	}
+	if (err) {
+		/* Undo: the name was created exclusively by this call. */
+		if (vfs_cred_enter(&vb->cred, cred) == 0) {
+			unlinkat(dfd, name, type == BE_DIR ? AT_REMOVEDIR : 0);
+			vfs_cred_leave(&vb->cred);
+		}
+		goto out;
+	}
+	vfs_change_bump(vb, ofd, NULL);
+	err = describe(vb, ofd, out, attr);
+	vfs_change_bump(vb, dfd, &dstx);
+	dirchange(dc, before, vfs_change_get(vb, &dstx));
+out:
+	if (ofd >= 0)
+		close(ofd);
+	close(dfd);
+	return err;
+}
+
+/* REMOVE removes a name of any type, directories included (empty ones). */
+static int vfs_remove(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
+		      const char *name, struct be_dirchange *dc)
+{
+	struct vfs_backend *vb = vfs_of(be);
+	struct statx dstx, vstx;
+	uint64_t before;
+	int dfd, err;
+
+	err = check_name(name);
+	if (err)
+		return err;
+	err = open_dir(vb, dir, &dfd, &dstx);
+	if (err)
+		return err;
+	before = vfs_change_get(vb, &dstx);
+	err = vfs_cred_enter(&vb->cred, cred);
+	if (err)
+		goto out;
+	err = vfs_statx(dfd, name, 0, &vstx);
+	if (!err) {
+		bool isdir = S_ISDIR(vstx.stx_mode);
+
+		if (unlinkat(dfd, name, isdir ? AT_REMOVEDIR : 0) != 0) {
+			err = -errno;
+			/* Replaced by another type in between: once more, the other way. */
+			if (err == -EISDIR || err == -ENOTDIR)
+				err = unlinkat(dfd, name, isdir ? 0 : AT_REMOVEDIR) ? -errno : 0;
+		}
+	}
+	vfs_cred_leave(&vb->cred);
+	if (err == -EEXIST)
+		err = -ENOTEMPTY;
+	if (err)
+		goto out;
+	vfs_handle_forget(vb, makedev(vstx.stx_dev_major, vstx.stx_dev_minor), vstx.stx_ino);
+	vfs_change_bump(vb, dfd, &dstx);
+	dirchange(dc, before, vfs_change_get(vb, &dstx));
+out:
+	close(dfd);
+	return err;
+}
+
+static bool same_inode(const struct statx *a, const struct statx *b)
+{
+	return a->stx_ino == b->stx_ino && a->stx_dev_major == b->stx_dev_major &&
+	       a->stx_dev_minor == b->stx_dev_minor;
+}
+
+static int vfs_rename(struct backend *be, const struct be_cred *cred, const struct be_fh *sdir,
+		      const char *sname, const struct be_fh *ddir, const char *dname,
+		      struct be_dirchange *sdc, struct be_dirchange *ddc)
+{
+	struct vfs_backend *vb = vfs_of(be);
+	struct statx sstx, dstx, vstx;
+	uint64_t sbefore, dbefore;
+	bool victim;
+	int sfd, dfd, ofd, err;
+
+	err = check_name(sname);
+	if (!err)
+		err = check_name(dname);
+	if (err)
+		return err;
+	err = open_dir(vb, sdir, &sfd, &sstx);
+	if (err)
+		return err;
+	err = open_dir(vb, ddir, &dfd, &dstx);
+	if (err) {
+		close(sfd);
+		return err;
+	}
+	sbefore = vfs_change_get(vb, &sstx);
+	dbefore = vfs_change_get(vb, &dstx);
+	err = vfs_cred_enter(&vb->cred, cred);
+	if (err)
+		goto out;
+	victim = vfs_statx(dfd, dname, 0, &vstx) == 0;
+	if (renameat(sfd, sname, dfd, dname) != 0)
+		err = -errno;
+	vfs_cred_leave(&vb->cred);
+	if (err == -EEXIST)
+		err = -ENOTEMPTY;
+	if (err)
+		goto out;
+	if (victim)
+		vfs_handle_forget(vb, makedev(vstx.stx_dev_major, vstx.stx_dev_minor),
+				  vstx.stx_ino);
+	/* The moved object's ctime changes too (ext4, xfs, btrfs). */
+	ofd = open_child(vb, dfd, dname, 0);
+	if (ofd >= 0) {
+		vfs_change_bump(vb, ofd, NULL);
+		close(ofd);
+	}
+	vfs_change_bump(vb, sfd, &sstx);
+	if (same_inode(&sstx, &dstx)) {
+		dirchange(sdc, sbefore, vfs_change_get(vb, &sstx));
+		dirchange(ddc, dbefore, vfs_change_get(vb, &sstx));
+	} else {
+		vfs_change_bump(vb, dfd, &dstx);
+		dirchange(sdc, sbefore, vfs_change_get(vb, &sstx));
+		dirchange(ddc, dbefore, vfs_change_get(vb, &dstx));
+	}
+out:
+	close(sfd);
+	close(dfd);
+	return err;
+}
+
+static int vfs_link(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+		    const struct be_fh *ddir, const char *dname, struct be_dirchange *dc)
+{
+	struct vfs_backend *vb = vfs_of(be);
+	struct statx ostx, dstx;
+	char path[32];
+	uint64_t before;
+	int ofd, dfd, err;
+
+	err = check_name(dname);
+	if (err)
+		return err;
+	err = vfs_handle_open(vb, fh, &ofd, &ostx);
+	if (err)
+		return err;
+	err = open_dir(vb, ddir, &dfd, &dstx);
+	if (err) {
+		close(ofd);
+		return err;
+	}
+	before = vfs_change_get(vb, &dstx);
+	err = vfs_cred_enter(&vb->cred, cred);
+	if (err)
+		goto out;
+	/*
+	 * linkat(fd, "", AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH, which a
+	 * non-zero fsuid drops; the /proc magic link is the unprivileged way, and
+	 * the kernel applies fs.protected_hardlinks to the caller.
+	 */
+	vfs_proc_path(ofd, path);
+	if (linkat(AT_FDCWD, path, dfd, dname, AT_SYMLINK_FOLLOW) != 0)
+		err = -errno;
+	vfs_cred_leave(&vb->cred);
+	if (err)
+		goto out;
+	vfs_change_bump(vb, ofd, NULL);
+	vfs_change_bump(vb, dfd, &dstx);
+	dirchange(dc, before, vfs_change_get(vb, &dstx));
+out:
+	close(ofd);
+	close(dfd);
+	return err;
+}
+
+static bool vfs_persistent_handles(struct backend *be)
+{
+	return vfs_of(be)->persistent;
+}
+
+static void vfs_destroy(struct backend *be)
+{
+	struct vfs_backend *vb = vfs_of(be);
+
+	if (!vb)
+		return;
+	vfs_handle_fini(vb);
+	vfs_change_fini(vb);
+	vfs_cred_fini(&vb->cred);
+	if (vb->root_fd >= 0)
+		close(vb->root_fd);
+	if (vb->mount_fd >= 0)
+		close(vb->mount_fd);
+	free(vb);
+}
+
+static const struct backend_ops vfs_ops = {
+	.name = "vfs",
+	.root = vfs_root,
+	.getattr = vfs_getattr,
+	.setattr = vfs_setattr,
+	.lookup = vfs_lookup,
+	.lookupp = vfs_lookupp,
+	.access = vfs_access,
+	.read = vfs_read,
+	.write = vfs_write,
+	.commit = vfs_commit,
+	.create = vfs_create,
+	.remove = vfs_remove,
+	.rename = vfs_rename,
+	.link = vfs_link,
+	.readlink = vfs_readlink,
+	.readdir = vfs_readdir,
+	.statfs = vfs_statfs,
+	.persistent_handles = vfs_persistent_handles,
+	.destroy = vfs_destroy,
+};
+
+static bool probe_openat2(int dirfd)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH};
+	int fd = (int)syscall(SYS_openat2, dirfd, ".", &how, sizeof(how));
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static int vfs_create_backend(const char *path, bool want_persistent, struct backend **out)
+{
+	struct vfs_backend *vb;
+	struct statfs sf;
+	int err, fd;
+
+	*out = NULL;
+	vb = calloc(1, sizeof(*vb));
+	if (!vb)
+		return -ENOMEM;
+	vb->be.ops = &vfs_ops;
+	vb->mount_fd = -1;
+	vb->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (vb->root_fd < 0) {
+		err = -errno;
+		free(vb);
+		return err;
+	}
+	err = vfs_cred_init(&vb->cred);
+	if (!err)
+		err = vfs_change_init(vb);
+	if (err)
+		goto fail;
+	/* Reopening handles' fds goes through /proc/self/fd. */
+	fd = vfs_reopen(vb->root_fd, O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		err = fd;
+		log_err("vfs", "export=%s: /proc/self/fd is not usable (%s)", path, strerror(-err));
+		goto fail;
+	}
+	close(fd);
+	if (fstatfs(vb->root_fd, &sf) != 0) {
+		err = -errno;
+		goto fail;
+	}
+	vb->fsid_major = (uint32_t)sf.f_fsid.__val[0];
+	vb->fsid_minor = (uint32_t)sf.f_fsid.__val[1];
+	vb->stable_cookies =
+		sf.f_type == EXT4_MAGIC || sf.f_type == XFS_MAGIC || sf.f_type == BTRFS_MAGIC;
+	vb->have_openat2 = probe_openat2(vb->root_fd);
+	err = vfs_handle_init(vb, want_persistent);
+	if (err)
+		goto fail;
+	log_info("vfs", "export=%s handles=%s openat2=%s cookies=%s", path,
+		 vb->persistent ? "persistent" : "volatile", vb->have_openat2 ? "yes" : "no",
+		 vb->stable_cookies ? "stable" : "verified");
+	*out = &vb->be;
+	return 0;
+fail:
+	vfs_destroy(&vb->be);
+	return err;
+}
+
+int be_vfs_create(const char *path, struct backend **out)
+{
+	const char *v = getenv("NFS4D_VFS_VOLATILE");
+
+	return vfs_create_backend(path, !(v && v[0] == '1'), out);
+}
+
+int be_vfs_create_volatile(const char *path, struct backend **out)
+{
+	return vfs_create_backend(path, false, out);
+}

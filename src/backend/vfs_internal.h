@@ -1,0 +1,146 @@
+/*
+ * Internals shared by the vfs backend's files:
+ *   vfs.c        lifecycle, the ops table, namespace operations
+ *   vfs_attr.c   attributes, the change attribute, setattr, access, statfs
+ *   vfs_io.c     read, write, commit, readlink, readdir
+ *   vfs_handle.c file handles (persistent and volatile) and the export check
+ *   vfs_cred.c   per-thread credential switching
+ *
+ * Rules every operation follows:
+ *  1. Handles are resolved to O_PATH fds as the server (vfs_handle_open);
+ *     the capability open_by_handle_at needs is dropped by setfsuid(), so this
+ *     happens before the caller's identity is taken on.
+ *  2. The permission-relevant system calls run between vfs_cred_enter() and
+ *     vfs_cred_leave(), always relative to those fds (*at calls), never by
+ *     path from "/". Names are single components checked by vfs_check_name().
+ *  3. Nothing is ever resolved through a symlink inside the export:
+ *     O_NOFOLLOW / AT_SYMLINK_NOFOLLOW / openat2(RESOLVE_NO_SYMLINKS).
+ */
+#ifndef NFS4D_BACKEND_VFS_INTERNAL_H
+#define NFS4D_BACKEND_VFS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "backend/backend.h"
+
+#define VFS_KEY_LEN 16
+/* Bound on the ".." walk that proves a directory is inside the export. */
+#define VFS_MAX_DEPTH 2048
+/* Volatile mode: most objects the handle table remembers (each holds an fd). */
+#define VFS_VTABLE_MAX 65536
+/* Change-attribute bump table: slots (direct mapped) and lock stripes. */
+#define VFS_CHANGE_SLOTS 4096
+#define VFS_CHANGE_LOCKS 64
+
+/* The identity a worker thread returns to after each call. */
+struct vfs_cred_base {
+	bool can_switch; /* running as root: setfsuid/setfsgid/setgroups work */
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	gid_t *groups;
+};
+
+struct vfs_vtable; /* vfs_handle.c */
+
+struct vfs_change_slot {
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t ctime; /* vfs_ctime_value() the bump belongs to */
+	uint64_t bump;
+};
+
+/*
+ * One export. Immutable after be_vfs_create() except the volatile table and the
+ * change slots, each under its own locks. Shared by all worker threads.
+ */
+struct vfs_backend {
+	struct backend be; /* first: nfs4/ sees a struct backend */
+	int root_fd;	   /* O_PATH|O_DIRECTORY */
+	int mount_fd; /* persistent: O_RDONLY root, open_by_handle_at's mount fd (not O_PATH) */
+	uint64_t root_dev;
+	uint64_t root_ino;
+	int mnt_id; /* name_to_handle_at's mount id of the root */
+	bool persistent;
+	bool have_openat2;
+	bool stable_cookies; /* readdir cookies survive modifications (hash d_off) */
+	uint64_t fsid_major;
+	uint64_t fsid_minor;
+	uint8_t key[VFS_KEY_LEN]; /* MAC key of handles; see vfs_handle.c */
+	struct be_fh root_fh;
+	struct vfs_cred_base cred;
+	struct vfs_vtable *vt; /* volatile mode only */
+	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
+	struct vfs_change_slot *change; /* VFS_CHANGE_SLOTS */
+};
+
+static inline struct vfs_backend *vfs_of(struct backend *be)
+{
+	return (struct vfs_backend *)be;
+}
+
+/* vfs_handle.c */
+int vfs_handle_init(struct vfs_backend *vb, bool want_persistent);
+void vfs_handle_fini(struct vfs_backend *vb);
+/* The handle of the object open as fd (O_PATH, still the caller's). */
+int vfs_handle_make(struct vfs_backend *vb, int fd, const struct statx *stx, struct be_fh *out);
+/* An O_PATH fd (the caller's) and fresh statx of the object, checked to be in the export. */
+int vfs_handle_open(struct vfs_backend *vb, const struct be_fh *fh, int *fd, struct statx *stx);
+/* 0 if the directory open as fd is the export root or below it, else -ESTALE. */
+int vfs_handle_check_inside(struct vfs_backend *vb, int fd, const struct statx *stx);
+/* Volatile mode: forget dev/ino if no name links to it any more. */
+void vfs_handle_forget(struct vfs_backend *vb, uint64_t dev, uint64_t ino);
+
+/* vfs_cred.c */
+int vfs_cred_init(struct vfs_cred_base *base);
+void vfs_cred_fini(struct vfs_cred_base *base);
+int vfs_cred_enter(const struct vfs_cred_base *base, const struct be_cred *cred);
+void vfs_cred_leave(const struct vfs_cred_base *base);
+
+/* vfs_attr.c */
+int vfs_statx(int dirfd, const char *name, int flags, struct statx *stx);
+static inline int vfs_statx_fd(int fd, struct statx *stx)
+{
+	return vfs_statx(fd, "", 0, stx);
+}
+enum be_ftype vfs_ftype(uint32_t mode);
+void vfs_attr_fill(struct vfs_backend *vb, const struct statx *stx, struct be_attr *out);
+/* Records a modification of the object open as fd; *stx (if given) gets its fresh statx. */
+void vfs_change_bump(struct vfs_backend *vb, int fd, struct statx *stx);
+uint64_t vfs_change_get(struct vfs_backend *vb, const struct statx *stx);
+int vfs_change_init(struct vfs_backend *vb);
+void vfs_change_fini(struct vfs_backend *vb);
+int vfs_setattr_fd(struct vfs_backend *vb, int fd, const struct statx *stx,
+		   const struct be_sattr *sa);
+int vfs_getattr(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+		struct be_attr *out);
+int vfs_setattr(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+		const struct be_sattr *sattr, struct be_attr *out);
+int vfs_access(struct backend *be, const struct be_cred *cred, const struct be_fh *fh, int mode);
+int vfs_statfs(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+	       struct be_statfs *out);
+
+/* vfs_io.c */
+int vfs_read(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+	     uint64_t offset, void *buf, size_t len, size_t *got, bool *eof);
+int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+	      uint64_t offset, const void *buf, size_t len, enum be_stable how, size_t *written,
+	      enum be_stable *committed);
+int vfs_commit(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+	       uint64_t offset, uint64_t count);
+int vfs_readlink(struct backend *be, const struct be_cred *cred, const struct be_fh *fh, char *buf,
+		 size_t *len);
+int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
+		uint64_t cookie, be_readdir_fn fn, void *ctx, uint64_t *verifier, bool *eof);
+
+/* vfs.c: shared helpers */
+/* "/proc/self/fd/N": reopening an O_PATH fd with a real access mode checks permission. */
+void vfs_proc_path(int fd, char buf[32]);
+/* Reopens the O_PATH fd with flags, under the caller's credentials (already entered). */
+int vfs_reopen(int fd, int flags);
+
+#endif
