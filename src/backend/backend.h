@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define BE_FH_MAX 112	/* nfs4/ adds its own header to make an nfs_fh4 of ≤ 128 bytes */
+#define BE_FH_MAX 112 /* nfs4/ adds its own header to make an nfs_fh4 of ≤ 128 bytes */
 #define BE_NAME_MAX 255
 #define BE_PATH_MAX 4096 /* symlink targets */
 #define BE_MAX_GROUPS 16
@@ -58,7 +58,7 @@ enum be_ftype {
 
 struct be_attr {
 	enum be_ftype type;
-	uint32_t mode;	   /* permission bits incl. suid/sgid/sticky (07777) */
+	uint32_t mode; /* permission bits incl. suid/sgid/sticky (07777) */
 	uint32_t nlink;
 	uint32_t uid;
 	uint32_t gid;
@@ -68,12 +68,12 @@ struct be_attr {
 	uint32_t rdev_minor;
 	uint64_t fsid_major;
 	uint64_t fsid_minor;
-	uint64_t fileid;	/* unique within the export, stable */
-	uint64_t change;	/* changes on every modification of data or metadata */
+	uint64_t fileid; /* unique within the export, stable */
+	uint64_t change; /* changes on every modification of data or metadata */
 	struct timespec atime;
 	struct timespec mtime;
 	struct timespec ctime;
-	struct timespec btime;	/* zero when unknown */
+	struct timespec btime; /* zero when unknown */
 };
 
 /* What SETATTR (and CREATE's attributes) change. */
@@ -82,8 +82,8 @@ enum be_sattr_mask {
 	BE_SET_UID = 1 << 1,
 	BE_SET_GID = 1 << 2,
 	BE_SET_SIZE = 1 << 3,
-	BE_SET_ATIME = 1 << 4,	      /* to sattr.atime */
-	BE_SET_ATIME_NOW = 1 << 5,    /* to the server's time */
+	BE_SET_ATIME = 1 << 4,	   /* to sattr.atime */
+	BE_SET_ATIME_NOW = 1 << 5, /* to the server's time */
 	BE_SET_MTIME = 1 << 6,
 	BE_SET_MTIME_NOW = 1 << 7,
 };
@@ -100,7 +100,7 @@ struct be_sattr {
 
 /* Directory change info for CREATE/REMOVE/RENAME/LINK (change_info4). */
 struct be_dirchange {
-	bool atomic;	/* before/after were taken with no other change in between */
+	bool atomic; /* before/after were taken with no other change in between */
 	uint64_t before;
 	uint64_t after;
 };
@@ -123,7 +123,7 @@ struct be_statfs {
 struct be_dirent {
 	const char *name;
 	uint32_t namelen;
-	uint64_t cookie;	/* never 0, 1 or 2 (reserved by NFSv4) */
+	uint64_t cookie; /* never 0, 1 or 2 (reserved by NFSv4) */
 	uint64_t fileid;
 	enum be_ftype type;
 };
@@ -185,8 +185,7 @@ struct backend_ops {
 	 * a cookie may have become invalid.
 	 */
 	int (*readdir)(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
-		       uint64_t cookie, be_readdir_fn fn, void *ctx, uint64_t *verifier,
-		       bool *eof);
+		       uint64_t cookie, be_readdir_fn fn, void *ctx, uint64_t *verifier, bool *eof);
 	int (*statfs)(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		      struct be_statfs *out);
 	/* Handles valid across a restart of nfs4d (vfs with CAP_DAC_READ_SEARCH). */

@@ -68,10 +68,11 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
 	log_set_level(opts.log_level);
-	cfg = (struct nfs4_config){ .lease_seconds = opts.lease,
-				    .grace_seconds = opts.grace,
-				    .laundromat = true,
-				    .backend = opts.backend == NFS4D_BACKEND_MEM ? "mem" : "vfs" };
+	cfg = (struct nfs4_config){.lease_seconds = opts.lease,
+				   .grace_seconds = opts.grace,
+				   .laundromat = true,
+				   .backend = opts.backend == NFS4D_BACKEND_MEM ? "mem" : "vfs",
+				   .idmap_domain = opts.idmap_domain};
 	if (nfs4d_options_exports(&opts, &cfg.exports) < 0)
 		return 2;
 

@@ -33,6 +33,9 @@ static const char nfs4d_usage[] =
 	"                         client records exist)\n"
 	"  --port-file FILE       write the bound port of the first --listen to FILE once\n"
 	"                         serving (for scripts and tests)\n"
+	"  --idmap-domain DOMAIN  spell owners as name@DOMAIN from the passwd and group\n"
+	"                         databases (default: numeric owners, as Linux clients\n"
+	"                         use with AUTH_SYS)\n"
 	"  --log-level LEVEL      error, warn, info (default) or debug\n"
 	"  --help                 show this help\n"
 	"  --version              show the version\n";
@@ -116,6 +119,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		O_GRACE,
 		O_STATE_DIR,
 		O_PORT_FILE,
+		O_IDMAP_DOMAIN,
 		O_LOG_LEVEL,
 		O_HELP,
 		O_VERSION
@@ -130,6 +134,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		{"grace", required_argument, NULL, O_GRACE},
 		{"state-dir", required_argument, NULL, O_STATE_DIR},
 		{"port-file", required_argument, NULL, O_PORT_FILE},
+		{"idmap-domain", required_argument, NULL, O_IDMAP_DOMAIN},
 		{"log-level", required_argument, NULL, O_LOG_LEVEL},
 		{"help", no_argument, NULL, O_HELP},
 		{"version", no_argument, NULL, O_VERSION},
@@ -193,6 +198,12 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		case O_PORT_FILE:
 			opts->port_file = optarg;
 			break;
+		case O_IDMAP_DOMAIN:
+			if (!*optarg || strchr(optarg, '@'))
+				return nfs4d_bad("--idmap-domain needs a domain name, not ",
+						 optarg);
+			opts->idmap_domain = optarg;
+			break;
 		case O_LOG_LEVEL:
 			if (strcmp(optarg, "error") == 0)
 				opts->log_level = LOG_ERR;
@@ -249,8 +260,8 @@ int nfs4d_options_exports(const struct nfs4d_options *opts, struct nfs4_exports 
 			goto fail;
 		}
 	}
-	if (opts->exports_file && nfs4_exports_load_file(out, opts->exports_file, err,
-							 sizeof(err)) < 0) {
+	if (opts->exports_file &&
+	    nfs4_exports_load_file(out, opts->exports_file, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nfs4d: %s\n", err);
 		goto fail;
 	}

@@ -26,6 +26,7 @@ struct nfs4d_options {
 	uint32_t grace;
 	const char *state_dir;
 	const char *port_file;
+	const char *idmap_domain;
 	enum log_level log_level;
 };
 

@@ -31,24 +31,24 @@ struct nfs4_op {
 };
 
 /* Typed codec wrappers, so the table calls each generated codec with its own type. */
-#define NFS4_OP_DECODE(op)                                                                         \
-	static bool op##_decode(struct xdr_dec *x, void *a)                                        \
-	{                                                                                          \
-		return xdr_dec_##op##4args(x, a);                                                  \
+#define NFS4_OP_DECODE(op)                                  \
+	static bool op##_decode(struct xdr_dec *x, void *a) \
+	{                                                   \
+		return xdr_dec_##op##4args(x, a);           \
 	}
-#define NFS4_OP_ENCODE(op)                                                                         \
-	static bool op##_encode(struct xdr_enc *x, const void *r)                                  \
-	{                                                                                          \
-		return xdr_enc_##op##4res(x, r);                                                   \
+#define NFS4_OP_ENCODE(op)                                        \
+	static bool op##_encode(struct xdr_enc *x, const void *r) \
+	{                                                         \
+		return xdr_enc_##op##4res(x, r);                  \
 	}
 #define NFS4_OP_CODECS(op) NFS4_OP_DECODE(op) NFS4_OP_ENCODE(op)
 
 /* Arguments and <OP>4res both generated. */
-#define NFS4_OP(num, op, handler, fl) [num] = { #op, op##_decode, op##_encode, handler, fl }
+#define NFS4_OP(num, op, handler, fl) [num] = {#op, op##_decode, op##_encode, handler, fl}
 /* No arguments. */
-#define NFS4_OP_NOARGS(num, op, handler) [num] = { #op, NULL, op##_encode, handler, 0 }
+#define NFS4_OP_NOARGS(num, op, handler) [num] = {#op, NULL, op##_encode, handler, 0}
 /* The handler encodes its own result body. */
-#define NFS4_OP_SELF(num, op, handler) [num] = { #op, op##_decode, NULL, handler, 0 }
+#define NFS4_OP_SELF(num, op, handler) [num] = {#op, op##_decode, NULL, handler, 0}
 
 NFS4_OP_CODECS(EXCHANGE_ID)
 NFS4_OP_CODECS(CREATE_SESSION)

@@ -24,8 +24,8 @@ struct nfs4_compound {
 
 	/* The reply: ops that encode their own result append it here. */
 	struct xdr_enc *res;
-	struct nfs4_fh cur;	/* current filehandle (kind NFS4_FH_NONE when unset) */
-	struct nfs4_fh saved;	/* saved filehandle */
+	struct nfs4_fh cur;   /* current filehandle (kind NFS4_FH_NONE when unset) */
+	struct nfs4_fh saved; /* saved filehandle */
 
 	/* Set by SEQUENCE (op 0) for the rest of the COMPOUND. */
 	struct nfs4_session *session; /* holds a reference */
@@ -73,8 +73,8 @@ struct nfs4_obj_attrs {
  * Gathers the attributes of fh (a backend object or a pseudo-fs directory)
  * that request needs, as this caller on fh's export. Returns an nfsstat4.
  */
-uint32_t nfs4_obj_attrs(struct nfs4_compound *c, const struct nfs4_fh *fh,
-			const bitmap4 *request, struct nfs4_obj_attrs *out);
+uint32_t nfs4_obj_attrs(struct nfs4_compound *c, const struct nfs4_fh *fh, const bitmap4 *request,
+			struct nfs4_obj_attrs *out);
 
 /* Operations (one file per concern). Each returns an nfsstat4 and fills its result. */
 uint32_t nfs4_op_exchange_id(struct nfs4_compound *c, void *args, void *res);

@@ -24,33 +24,34 @@
 #define NFS4_EXPORT_MAX_RULES 32
 
 enum nfs4_squash {
-	NFS4_ROOT_SQUASH,    /* uid 0 → anonuid, gid 0 → anongid (the default) */
+	NFS4_ROOT_SQUASH, /* uid 0 → anonuid, gid 0 → anongid (the default) */
 	NFS4_NO_ROOT_SQUASH,
-	NFS4_ALL_SQUASH,     /* every uid/gid → anonuid/anongid */
+	NFS4_ALL_SQUASH, /* every uid/gid → anonuid/anongid */
 };
 
 /* One client spec and its options. */
 struct nfs4_export_rule {
 	/* Who: any host, or an address prefix (v4 or v6; a single host is a full-length prefix). */
 	bool any;
-	int family;		/* AF_INET or AF_INET6 when !any */
+	int family; /* AF_INET or AF_INET6 when !any */
 	uint8_t addr[16];
 	uint8_t prefix_len;
 	/* How. */
 	bool rw;
-	bool secure;		/* require a source port < 1024 */
+	bool secure; /* require a source port < 1024 */
 	enum nfs4_squash squash;
-	uint32_t anonuid;	/* default 65534 */
-	uint32_t anongid;	/* default 65534 */
-	uint32_t sec_flavors;	/* bit (1 << flavor): RPC_AUTH_SYS (sec=sys, default), RPC_AUTH_NONE (sec=none) */
+	uint32_t anonuid;     /* default 65534 */
+	uint32_t anongid;     /* default 65534 */
+	uint32_t sec_flavors; /* bit (1 << flavor): RPC_AUTH_SYS (sec=sys, default), RPC_AUTH_NONE
+				 (sec=none) */
 };
 
 struct nfs4_export {
-	uint32_t id;		/* in every file handle: fsid=N, else a hash of the path (never 0) */
-	char path[4096];	/* absolute, normalised (no trailing '/', no "//", ".", "..") */
+	uint32_t id;	 /* in every file handle: fsid=N, else a hash of the path (never 0) */
+	char path[4096]; /* absolute, normalised (no trailing '/', no "//", ".", "..") */
 	struct nfs4_export_rule rules[NFS4_EXPORT_MAX_RULES];
 	int nrules;
-	struct backend *be;	/* opened by the server, not by the parser */
+	struct backend *be; /* opened by the server, not by the parser */
 };
 
 struct nfs4_exports {

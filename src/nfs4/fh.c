@@ -49,14 +49,16 @@ int nfs4_pseudo_build(struct nfs4_pseudo *ps, struct nfs4_exports *exps, char *e
 		const char *p = exp->path;
 		uint32_t node = 0;
 
-		while (*p) {
+		/* Export paths are normalised: "/" itself, or "/a/b" without empty components. */
+		while (*p && p[1]) {
 			const char *start = p + 1;
 			size_t len = strcspn(start, "/");
 			char name[BE_NAME_MAX + 1];
 			uint32_t child;
 
 			if (len > BE_NAME_MAX) {
-				snprintf(err, errlen, "export %s: path component too long", exp->path);
+				snprintf(err, errlen, "export %s: path component too long",
+					 exp->path);
 				goto fail;
 			}
 			memcpy(name, start, len);

@@ -43,9 +43,9 @@ struct nfs4_pseudo {
 /* A decoded filehandle: the COMPOUND's current or saved filehandle. */
 struct nfs4_fh {
 	enum nfs4_fh_kind kind;
-	uint32_t node;		/* NFS4_FH_PSEUDO */
+	uint32_t node;		 /* NFS4_FH_PSEUDO */
 	struct nfs4_export *exp; /* NFS4_FH_EXPORT */
-	struct be_fh bfh;	/* NFS4_FH_EXPORT */
+	struct be_fh bfh;	 /* NFS4_FH_EXPORT */
 };
 
 /* Builds the pseudo tree. Returns 0, or -1 with a reason (nested exports are not supported yet). */

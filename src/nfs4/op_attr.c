@@ -28,8 +28,8 @@ static bool nfs4_is_export_root(const struct nfs4_fh *fh)
 	       memcmp(root.data, fh->bfh.data, root.len) == 0;
 }
 
-uint32_t nfs4_obj_attrs(struct nfs4_compound *c, const struct nfs4_fh *fh,
-			const bitmap4 *request, struct nfs4_obj_attrs *out)
+uint32_t nfs4_obj_attrs(struct nfs4_compound *c, const struct nfs4_fh *fh, const bitmap4 *request,
+			struct nfs4_obj_attrs *out)
 {
 	struct nfs4_attr_src *src = &out->src;
 	struct be_cred cred;
@@ -42,6 +42,7 @@ uint32_t nfs4_obj_attrs(struct nfs4_compound *c, const struct nfs4_fh *fh,
 	src->lease_time = c->srv->cfg.lease_seconds;
 	src->maxread = NFS4_MAX_IO;
 	src->maxwrite = NFS4_MAX_IO;
+	src->idmap = &c->srv->idmap;
 	src->fh.data = out->fh;
 	src->fh.len = nfs4_fh_encode(fh, out->fh);
 	if (fh->kind == NFS4_FH_PSEUDO) {
@@ -72,9 +73,8 @@ uint32_t nfs4_obj_attrs(struct nfs4_compound *c, const struct nfs4_fh *fh,
 		if (node != 0)
 			src->mounted_on_fileid = (uint64_t)node + 1;
 	}
-	src->fh_expire_type = fh->exp->be->ops->persistent_handles(fh->exp->be)
-				      ? FH4_PERSISTENT
-				      : FH4_VOLATILE_ANY;
+	src->fh_expire_type = fh->exp->be->ops->persistent_handles(fh->exp->be) ? FH4_PERSISTENT
+										: FH4_VOLATILE_ANY;
 	if (nfs4_attr_needs_statfs(request)) {
 		rc = fh->exp->be->ops->statfs(fh->exp->be, &cred, &fh->bfh, &out->fs);
 		if (rc < 0)
@@ -104,8 +104,8 @@ uint32_t nfs4_op_getattr(struct nfs4_compound *c, void *args, void *res)
 /* Until open state exists, only the anonymous and READ-bypass special stateids are valid. */
 static uint32_t nfs4_check_special_stateid(const struct stateid4 *sid)
 {
-	static const uint8_t zeros[12], ones[12] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-						     0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t zeros[12],
+		ones[12] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 	if (sid->seqid == 0 && memcmp(sid->other, zeros, sizeof(zeros)) == 0)
 		return NFS4_OK;
@@ -122,7 +122,7 @@ uint32_t nfs4_op_setattr(struct nfs4_compound *c, void *args, void *res)
 	struct be_attr attr;
 	struct be_cred cred;
 	struct nfs4_fh *fh;
-	bitmap4 set = { 0 };
+	bitmap4 set = {0};
 	uint32_t status;
 	int rc;
 
@@ -130,7 +130,7 @@ uint32_t nfs4_op_setattr(struct nfs4_compound *c, void *args, void *res)
 	if (status == NFS4_OK)
 		status = nfs4_check_special_stateid(&a->stateid);
 	if (status == NFS4_OK)
-		status = nfs4_attr_decode_set(&a->obj_attributes, NULL, &sattr, &set,
+		status = nfs4_attr_decode_set(&a->obj_attributes, &c->srv->idmap, &sattr, &set,
 					      c->call->arena);
 	if (status != NFS4_OK)
 		return status;
@@ -174,8 +174,8 @@ uint32_t nfs4_op_nverify(struct nfs4_compound *c, void *args, void *res)
 	return status == NFS4ERR_NOT_SAME ? NFS4_OK : status;
 }
 
-#define ACCESS4_ALL                                                                                \
-	(ACCESS4_READ | ACCESS4_LOOKUP | ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE |        \
+#define ACCESS4_ALL                                                                         \
+	(ACCESS4_READ | ACCESS4_LOOKUP | ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE | \
 	 ACCESS4_EXECUTE)
 
 uint32_t nfs4_op_access(struct nfs4_compound *c, void *args, void *res)
@@ -186,8 +186,8 @@ uint32_t nfs4_op_access(struct nfs4_compound *c, void *args, void *res)
 		uint32_t bit;
 		int mode;
 	} checks[] = {
-		{ ACCESS4_READ, R_OK },	  { ACCESS4_LOOKUP, X_OK }, { ACCESS4_MODIFY, W_OK },
-		{ ACCESS4_EXTEND, W_OK }, { ACCESS4_DELETE, W_OK }, { ACCESS4_EXECUTE, X_OK },
+		{ACCESS4_READ, R_OK},	{ACCESS4_LOOKUP, X_OK}, {ACCESS4_MODIFY, W_OK},
+		{ACCESS4_EXTEND, W_OK}, {ACCESS4_DELETE, W_OK}, {ACCESS4_EXECUTE, X_OK},
 	};
 	const struct nfs4_export_rule *rule;
 	struct be_cred cred;

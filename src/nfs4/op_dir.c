@@ -12,11 +12,11 @@ struct nfs4_readdir {
 	const struct nfs4_fh *dir;
 	const struct be_cred *cred;
 	const bitmap4 *request;
-	uint32_t dircount;	/* the client's dircount hint; 0 = none */
-	uint32_t dirbytes;	/* what dircount counts so far */
+	uint32_t dircount; /* the client's dircount hint; 0 = none */
+	uint32_t dirbytes; /* what dircount counts so far */
 	uint32_t nentries;
-	uint32_t status;	/* an error that ends READDIR */
-	bool full;		/* stopped because the budget was spent */
+	uint32_t status; /* an error that ends READDIR */
+	bool full;	 /* stopped because the budget was spent */
 };
 
 /* Attributes of one entry: rdattr_error set (and attr NULL) when they cannot be had. */
@@ -38,7 +38,7 @@ static bool nfs4_readdir_put(struct nfs4_readdir *rd, uint64_t cookie, const cha
 			     uint32_t namelen, const struct nfs4_obj_attrs *oa)
 {
 	struct xdr_enc *res = rd->c->res;
-	struct xdr_opaque n = { namelen, (const uint8_t *)name };
+	struct xdr_opaque n = {namelen, (const uint8_t *)name};
 	size_t mark = res->len;
 	uint32_t cost = 8 + 4 + (uint32_t)XDR_PAD(namelen);
 	uint32_t status;
@@ -97,10 +97,9 @@ static bool nfs4_readdir_backend_entry(void *ctx, const struct be_dirent *ent)
 static void nfs4_readdir_pseudo(struct nfs4_readdir *rd, uint64_t cookie, bool *eof)
 {
 	const struct nfs4_pseudo *ps = &rd->c->srv->pseudo;
-	const struct sockaddr_storage *peer = rd->c->call->conn
-						      ? rpc_conn_peer(rd->c->call->conn)
-						      : NULL;
-	static const struct sockaddr_storage none = { .ss_family = AF_UNSPEC };
+	const struct sockaddr_storage *peer =
+		rd->c->call->conn ? rpc_conn_peer(rd->c->call->conn) : NULL;
+	static const struct sockaddr_storage none = {.ss_family = AF_UNSPEC};
 
 	*eof = true;
 	for (uint32_t i = cookie ? (uint32_t)(cookie - 2) : 1; i < ps->n; i++) {
@@ -124,7 +123,7 @@ static void nfs4_readdir_pseudo(struct nfs4_readdir *rd, uint64_t cookie, bool *
 uint32_t nfs4_op_readdir(struct nfs4_compound *c, void *args, void *res)
 {
 	const struct READDIR4args *a = args;
-	struct nfs4_readdir rd = { .c = c, .request = &a->attr_request, .dircount = a->dircount };
+	struct nfs4_readdir rd = {.c = c, .request = &a->attr_request, .dircount = a->dircount};
 	struct xdr_enc *out = c->res;
 	struct be_cred cred;
 	struct nfs4_fh *fh;
@@ -232,7 +231,8 @@ static bool nfs4_ftype_to_be(uint32_t type, enum be_ftype *out)
 		*out = BE_FIFO;
 		return true;
 	default:
-		return false; /* regular files are made by OPEN; named attributes are not supported */
+		return false; /* regular files are made by OPEN; named attributes are not supported
+			       */
 	}
 }
 
@@ -248,7 +248,7 @@ uint32_t nfs4_op_create(struct nfs4_compound *c, void *args, void *res)
 	struct be_cred cred;
 	struct nfs4_fh *fh, out;
 	enum be_ftype type;
-	bitmap4 set = { 0 };
+	bitmap4 set = {0};
 	int rc;
 
 	status = nfs4_cur_fh_writable(c, &fh, &cred);
@@ -258,7 +258,8 @@ uint32_t nfs4_op_create(struct nfs4_compound *c, void *args, void *res)
 		return NFS4ERR_BADTYPE;
 	status = nfs4_component(&a->objname, name);
 	if (status == NFS4_OK)
-		status = nfs4_attr_decode_set(&a->createattrs, NULL, &sattr, &set, c->call->arena);
+		status = nfs4_attr_decode_set(&a->createattrs, &c->srv->idmap, &sattr, &set,
+					      c->call->arena);
 	if (status != NFS4_OK)
 		return status;
 	if (!(sattr.mask & BE_SET_MODE)) {

@@ -12,7 +12,7 @@
 static const struct sockaddr_storage *nfs4_peer(const struct nfs4_compound *c)
 {
 	/* No connection only in the fuzzer: an address that matches nothing but "*". */
-	static const struct sockaddr_storage none = { .ss_family = AF_UNSPEC };
+	static const struct sockaddr_storage none = {.ss_family = AF_UNSPEC};
 
 	return c->call->conn ? rpc_conn_peer(c->call->conn) : &none;
 }
@@ -283,7 +283,7 @@ uint32_t nfs4_op_secinfo(struct nfs4_compound *c, void *args, void *res)
 	SECINFO4resok *ok = &((struct SECINFO4res *)res)->u.resok4;
 	const struct nfs4_export_rule *rule;
 	char name[BE_NAME_MAX + 1];
-	struct be_cred cred = { 0 };
+	struct be_cred cred = {0};
 	struct nfs4_fh *fh, out;
 	uint32_t status;
 
@@ -309,7 +309,7 @@ uint32_t nfs4_op_secinfo_no_name(struct nfs4_compound *c, void *args, void *res)
 	const SECINFO_NO_NAME4args *style = args;
 	SECINFO4resok *ok = &((struct SECINFO4res *)res)->u.resok4;
 	const struct nfs4_export_rule *rule;
-	struct be_cred cred = { 0 };
+	struct be_cred cred = {0};
 	struct nfs4_fh *fh, out;
 	uint32_t status;
 

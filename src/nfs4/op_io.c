@@ -8,8 +8,8 @@
 /* Until open state exists, only the anonymous and READ-bypass special stateids are valid. */
 static uint32_t nfs4_io_stateid(const struct stateid4 *sid)
 {
-	static const uint8_t zeros[12], ones[12] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-						     0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t zeros[12],
+		ones[12] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 	if (sid->seqid == 0 && memcmp(sid->other, zeros, sizeof(zeros)) == 0)
 		return NFS4_OK;

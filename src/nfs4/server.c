@@ -73,7 +73,9 @@ struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg)
 	srv->cfg = *cfg;
 	srv->exports = cfg->exports;
 	memset(&cfg->exports, 0, sizeof(cfg->exports));
-	srv->cfg.exports = (struct nfs4_exports){ 0 };
+	srv->cfg.exports = (struct nfs4_exports){0};
+	srv->idmap.names = cfg->idmap_domain != NULL;
+	srv->idmap.domain = cfg->idmap_domain;
 	/* A verifier that differs at every start tells clients to resend uncommitted writes. */
 	memcpy(srv->write_verf.data, &t, sizeof(srv->write_verf.data));
 	srv->boot_epoch = cfg->boot_epoch ? cfg->boot_epoch : (uint32_t)time(NULL);

@@ -108,9 +108,10 @@ struct nfs4_server {
 	struct nfs4_config cfg;
 	uint32_t boot_epoch;   /* seconds since the epoch at start: part of every id we issue */
 	char owner_major[128]; /* so_major_id and server scope: "nfs4d:<hostname>" */
-	verifier4 write_verf;	/* WRITE/COMMIT verifier: new at every start */
+	verifier4 write_verf;  /* WRITE/COMMIT verifier: new at every start */
 	struct nfs4_exports exports; /* immutable while serving */
 	struct nfs4_pseudo pseudo;
+	struct nfs4_idmap idmap; /* how owner strings are spelled */
 	_Atomic uint32_t next_clientid;
 	_Atomic uint32_t next_session;
 

@@ -1,0 +1,1558 @@
+/* Helpers for the file-operation protocol tests: see fileops.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fileops.h"
+
+#define FO_START_TIMEOUT_MS 10000
+#define FO_STOP_TIMEOUT_MS 20000
+#define FO_TIMEOUT_MS 30000
+
+/* ------------------------------------------------------------ server */
+
+static const char *fo_tmp(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && *t ? t : "/tmp";
+}
+
+static int fo_read_port(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (!strchr(buf, '\n'))
+		return -1;
+	return atoi(buf);
+}
+
+/* argv for exec: the binary, the listen/port-file options, then srv->argv. */
+static void fo_build_argv(const struct fo_srv *srv, const char **argv)
+{
+	int argc = 0;
+
+	argv[argc++] = getenv("NFS4D_BIN");
+	argv[argc++] = "--listen";
+	argv[argc++] = "127.0.0.1:0";
+	argv[argc++] = "--port-file";
+	argv[argc++] = srv->portfile;
+	for (int i = 0; i < srv->argc; i++)
+		argv[argc++] = srv->argv[i];
+	argv[argc] = NULL;
+}
+
+static void fo_spawn(struct fo_srv *srv)
+{
+	const char *bin = getenv("NFS4D_BIN");
+	const char *argv[48];
+	int fd, port = -1;
+
+	if (!bin || !*bin)
+		fail_msg("NFS4D_BIN is not set");
+	snprintf(srv->portfile, sizeof(srv->portfile), "%s/nfs4d-ft-port-XXXXXX", fo_tmp());
+	fd = mkstemp(srv->portfile);
+	if (fd < 0)
+		fail_msg("mkstemp: %s", strerror(errno));
+	close(fd);
+	unlink(srv->portfile);
+	fo_build_argv(srv, argv);
+	srv->pid = fork();
+	if (srv->pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (srv->pid == 0) {
+		execv(bin, (char *const *)argv);
+		fprintf(stderr, "fileops: exec %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	for (int waited = 0; waited < FO_START_TIMEOUT_MS; waited += 20) {
+		int status;
+
+		port = fo_read_port(srv->portfile);
+		if (port > 0)
+			break;
+		if (waitpid(srv->pid, &status, WNOHANG) == srv->pid) {
+			srv->pid = -1;
+			fail_msg("nfs4d exited during start-up (status 0x%x)", status);
+		}
+		harness_sleep_ms(20);
+	}
+	if (port <= 0 || port > 65535) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, NULL, 0);
+		srv->pid = -1;
+		fail_msg("nfs4d did not write its port file within %d ms", FO_START_TIMEOUT_MS);
+	}
+	srv->port = (uint16_t)port;
+	srv->hs.port = srv->port;
+	srv->hs.pid = srv->pid;
+}
+
+struct fo_srv *fo_srv_start(const char *const *args)
+{
+	struct fo_srv *srv = calloc(1, sizeof(*srv));
+
+	assert_non_null(srv);
+	srv->pid = -1;
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; args && args[i]; i++) {
+		assert_true(i < 32);
+		srv->argv[srv->argc++] = strdup(args[i]);
+	}
+	fo_spawn(srv);
+	return srv;
+}
+
+struct fo_srv *fo_srv_start_backend(enum fo_backend be)
+{
+	char dir[256], line[400];
+	struct fo_srv *srv;
+
+	if (be == FO_MEM) {
+		/* FO_MEM_PATH: export another path than "/" (to debug past a "/" problem). */
+		const char *p = getenv("FO_MEM_PATH");
+		const char *args[] = {"--backend", "mem", "--export", line, NULL};
+
+		snprintf(line, sizeof(line), "%s *(rw,no_root_squash)", p && *p ? p : "/");
+		srv = fo_srv_start(args);
+		snprintf(srv->expath, sizeof(srv->expath), "%s", p && *p ? p : "/");
+		return srv;
+	}
+	snprintf(dir, sizeof(dir), "%s/nfs4d-ft-XXXXXX", fo_tmp());
+	if (!mkdtemp(dir))
+		fail_msg("mkdtemp: %s", strerror(errno));
+	snprintf(line, sizeof(line), "%s *(rw,no_root_squash)", dir);
+	{
+		const char *args[] = {"--backend", "vfs", "--export", line, NULL};
+
+		srv = fo_srv_start(args);
+	}
+	snprintf(srv->tmpdir, sizeof(srv->tmpdir), "%s", dir);
+	snprintf(srv->expath, sizeof(srv->expath), "%s", dir);
+	return srv;
+}
+
+/* Stops the process; NULL, or why the exit was not clean (static buffer). */
+static const char *fo_stop_process(struct fo_srv *srv)
+{
+	static char why[128];
+	int status = 0, waited;
+	pid_t r = 0;
+
+	if (srv->pid <= 0)
+		return NULL;
+	kill(srv->pid, SIGTERM);
+	for (waited = 0; waited < FO_STOP_TIMEOUT_MS; waited += 20) {
+		r = waitpid(srv->pid, &status, WNOHANG);
+		if (r == srv->pid)
+			break;
+		harness_sleep_ms(20);
+	}
+	unlink(srv->portfile);
+	if (r != srv->pid) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, &status, 0);
+		srv->pid = -1;
+		snprintf(why, sizeof(why), "nfs4d did not exit within %d ms of SIGTERM",
+			 FO_STOP_TIMEOUT_MS);
+		return why;
+	}
+	srv->pid = -1;
+	if (WIFSIGNALED(status)) {
+		snprintf(why, sizeof(why), "nfs4d was killed by signal %d", WTERMSIG(status));
+		return why;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(why, sizeof(why),
+			 "nfs4d exited with status %d (sanitizer report or leak?)",
+			 WEXITSTATUS(status));
+		return why;
+	}
+	return NULL;
+}
+
+static int fo_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+void fo_srv_stop(struct fo_srv *srv)
+{
+	struct fo_srv copy;
+	const char *why;
+
+	if (!srv)
+		return;
+	copy = *srv;
+	for (int i = 0; i < srv->argc; i++)
+		free(srv->argv[i]);
+	free(srv);
+	why = fo_stop_process(&copy);
+	if (copy.tmpdir[0])
+		nftw(copy.tmpdir, fo_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (why)
+		fail_msg("%s", why);
+}
+
+void fo_srv_restart(struct fo_srv *srv)
+{
+	const char *why = fo_stop_process(srv);
+
+	if (why)
+		fail_msg("%s", why);
+	fo_spawn(srv);
+}
+
+int fo_srv_run_expect_exit(const char *const *args, char *errbuf, size_t errlen)
+{
+	struct fo_srv srv = {.pid = -1};
+	const char *argv[48];
+	char errpath[256];
+	int fd, status = 0, ret = -1;
+	ssize_t n;
+
+	for (int i = 0; args && args[i]; i++)
+		srv.argv[srv.argc++] = (char *)args[i];
+	snprintf(srv.portfile, sizeof(srv.portfile), "%s/nfs4d-ft-port-never", fo_tmp());
+	snprintf(errpath, sizeof(errpath), "%s/nfs4d-ft-err-XXXXXX", fo_tmp());
+	fd = mkstemp(errpath);
+	assert_true(fd >= 0);
+	fo_build_argv(&srv, argv);
+	srv.pid = fork();
+	assert_true(srv.pid >= 0);
+	if (srv.pid == 0) {
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int waited = 0; waited < 10000; waited += 20) {
+		if (waitpid(srv.pid, &status, WNOHANG) == srv.pid) {
+			ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			break;
+		}
+		harness_sleep_ms(20);
+	}
+	if (ret < 0) {
+		kill(srv.pid, SIGKILL);
+		waitpid(srv.pid, NULL, 0);
+	}
+	n = pread(fd, errbuf, errlen - 1, 0);
+	errbuf[n > 0 ? n : 0] = 0;
+	close(fd);
+	unlink(errpath);
+	unlink(srv.portfile);
+	return ret;
+}
+
+void fo_write_tmpfile(const char *text, char *path)
+{
+	int fd;
+
+	snprintf(path, 64, "%s/nfs4d-ft-exports-XXXXXX", fo_tmp());
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* ------------------------------------------------------- environment */
+
+const char *fo_be_name(enum fo_backend be)
+{
+	return be == FO_MEM ? "mem" : "vfs";
+}
+
+void fo_client_new(struct fo_env *e, struct harness_client *cl, const struct nfs4clnt_auth *auth)
+{
+	char owner[64];
+
+	harness_client_new(&e->srv->hs, cl, harness_owner(owner, sizeof(owner), "files"), 4);
+	if (auth)
+		nfs4clnt_conn_set_auth(cl->conn, auth);
+}
+
+static void fo_env_handles(struct fo_env *e)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+
+	fo_add(cmp, OP_PUTROOTFH);
+	fo_add(cmp, OP_GETFH);
+	fo_send(e, NULL, cmp, &res);
+	assert_nfs(fo_res(&res, OP_PUTROOTFH), NFS4_OK);
+	assert_nfs(fo_res_getfh(&res, &e->root), NFS4_OK);
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	assert_nfs(fo_walk(e, e->expath, &e->exp), NFS4_OK);
+}
+
+void fo_env_attach(struct fo_env *e, struct fo_srv *srv, const char *expath)
+{
+	memset(e, 0, sizeof(*e));
+	e->be = srv->tmpdir[0] ? FO_VFS : FO_MEM;
+	e->srv = srv;
+	snprintf(e->expath, sizeof(e->expath), "%s", expath);
+	fo_client_new(e, &e->cl, NULL);
+	fo_env_handles(e);
+}
+
+void fo_env_setup(struct fo_env *e, enum fo_backend be)
+{
+	struct fo_srv *srv = fo_srv_start_backend(be);
+
+	fo_env_attach(e, srv, srv->expath);
+	e->be = be;
+}
+
+void fo_env_teardown(struct fo_env *e)
+{
+	int ds = 0, dc = 0;
+	struct fo_srv *srv = e->srv;
+
+	/* Stop the server whatever happened to the client, then report. */
+	if (e->cl.conn) {
+		ds = nfs4clnt_destroy_session(e->cl.conn, nfs4clnt_session_id(e->cl.sess));
+		dc = nfs4clnt_destroy_clientid(e->cl.conn, e->cl.clientid);
+		harness_client_free(&e->cl, true);
+	}
+	e->srv = NULL;
+	fo_srv_stop(srv);
+	assert_nfs(ds, NFS4_OK);
+	assert_nfs(dc, NFS4_OK);
+}
+
+void fo_env_restart(struct fo_env *e)
+{
+	harness_client_free(&e->cl, true);
+	fo_srv_restart(e->srv);
+	fo_client_new(e, &e->cl, NULL);
+}
+
+void fo_testdir(struct fo_env *e, const char *prefix, struct fo_fh *out, char *name, size_t len)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s-%d", prefix, ++e->ntest);
+	assert_nfs(fo_mkdir(e, &e->exp, buf, out), NFS4_OK);
+	if (name)
+		snprintf(name, len, "%s", buf);
+}
+
+void fo_make_file(struct fo_env *e, const char *dirname, const char *name, const void *data,
+		  size_t len, struct fo_fh *out)
+{
+	char path[1024];
+	struct fo_fh dir;
+	int fd;
+
+	if (e->be != FO_VFS) {
+		print_message("[  SKIP    ] %s: regular files need OPEN (not served yet)\n",
+			      fo_be_name(e->be));
+		skip();
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", e->srv->tmpdir, dirname, name);
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fail_msg("create %s: %s", path, strerror(errno));
+	if (len)
+		assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+	assert_nfs(fo_lookup(e, &e->exp, dirname, &dir), NFS4_OK);
+	assert_nfs(fo_lookup(e, &dir, name, out), NFS4_OK);
+}
+
+/* ------------------------------------------------------------- fattr4 */
+
+static bool fo_dec_str(struct xdr_dec *x, char *out, size_t len)
+{
+	struct xdr_opaque o;
+
+	if (!xdr_dec_opaque(x, &o, UINT32_MAX) || o.len >= len)
+		return false;
+	memcpy(out, o.data, o.len);
+	out[o.len] = 0;
+	return true;
+}
+
+static bool fo_dec_time(struct xdr_dec *x, struct fo_time *t)
+{
+	return xdr_dec_i64(x, &t->sec) && xdr_dec_u32(x, &t->nsec);
+}
+
+static bool fo_dec_bitmap3(struct xdr_dec *x, uint32_t w[3])
+{
+	uint32_t n, v;
+
+	if (!xdr_dec_u32(x, &n) || n > 64)
+		return false;
+	w[0] = w[1] = w[2] = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!xdr_dec_u32(x, &v))
+			return false;
+		if (i < 3)
+			w[i] = v;
+	}
+	return true;
+}
+
+/* One attribute value, by its RFC 8881 §5.8 type. */
+static bool fo_dec_attr(struct xdr_dec *x, uint32_t attr, struct fo_attrs *a)
+{
+	struct xdr_opaque o;
+	uint32_t u;
+	uint64_t skip64;
+
+	switch (attr) {
+	case FATTR4_SUPPORTED_ATTRS:
+		return fo_dec_bitmap3(x, a->supported);
+	case FATTR4_SUPPATTR_EXCLCREAT:
+		return fo_dec_bitmap3(x, a->suppattr_exclcreat);
+	case FATTR4_TYPE:
+		return xdr_dec_u32(x, &a->type);
+	case FATTR4_FH_EXPIRE_TYPE:
+		return xdr_dec_u32(x, &a->fh_expire_type);
+	case FATTR4_CHANGE:
+		return xdr_dec_u64(x, &a->change);
+	case FATTR4_SIZE:
+		return xdr_dec_u64(x, &a->size);
+	case FATTR4_LINK_SUPPORT:
+		return xdr_dec_bool(x, &a->link_support);
+	case FATTR4_SYMLINK_SUPPORT:
+		return xdr_dec_bool(x, &a->symlink_support);
+	case FATTR4_NAMED_ATTR:
+		return xdr_dec_bool(x, &a->named_attr);
+	case FATTR4_FSID:
+		return xdr_dec_u64(x, &a->fsid_major) && xdr_dec_u64(x, &a->fsid_minor);
+	case FATTR4_UNIQUE_HANDLES:
+		return xdr_dec_bool(x, &a->unique_handles);
+	case FATTR4_LEASE_TIME:
+		return xdr_dec_u32(x, &a->lease_time);
+	case FATTR4_RDATTR_ERROR:
+		return xdr_dec_u32(x, &a->rdattr_error);
+	case FATTR4_ACLSUPPORT:
+		return xdr_dec_u32(x, &a->aclsupport);
+	case FATTR4_CANSETTIME:
+		return xdr_dec_bool(x, &a->cansettime);
+	case FATTR4_CASE_INSENSITIVE:
+		return xdr_dec_bool(x, &a->case_insensitive);
+	case FATTR4_CASE_PRESERVING:
+		return xdr_dec_bool(x, &a->case_preserving);
+	case FATTR4_CHOWN_RESTRICTED:
+		return xdr_dec_bool(x, &a->chown_restricted);
+	case FATTR4_FILEHANDLE:
+		if (!xdr_dec_opaque(x, &o, FO_FHMAX))
+			return false;
+		a->filehandle.len = o.len;
+		memcpy(a->filehandle.data, o.data, o.len);
+		return true;
+	case FATTR4_FILEID:
+		return xdr_dec_u64(x, &a->fileid);
+	case FATTR4_FILES_AVAIL:
+		return xdr_dec_u64(x, &a->files_avail);
+	case FATTR4_FILES_FREE:
+		return xdr_dec_u64(x, &a->files_free);
+	case FATTR4_FILES_TOTAL:
+		return xdr_dec_u64(x, &a->files_total);
+	case FATTR4_HOMOGENEOUS:
+		return xdr_dec_bool(x, &a->homogeneous);
+	case FATTR4_MAXFILESIZE:
+		return xdr_dec_u64(x, &a->maxfilesize);
+	case FATTR4_MAXLINK:
+		return xdr_dec_u32(x, &a->maxlink);
+	case FATTR4_MAXNAME:
+		return xdr_dec_u32(x, &a->maxname);
+	case FATTR4_MAXREAD:
+		return xdr_dec_u64(x, &a->maxread);
+	case FATTR4_MAXWRITE:
+		return xdr_dec_u64(x, &a->maxwrite);
+	case FATTR4_MODE:
+		return xdr_dec_u32(x, &a->mode);
+	case FATTR4_NO_TRUNC:
+		return xdr_dec_bool(x, &a->no_trunc);
+	case FATTR4_NUMLINKS:
+		return xdr_dec_u32(x, &a->numlinks);
+	case FATTR4_OWNER:
+		return fo_dec_str(x, a->owner, sizeof(a->owner));
+	case FATTR4_OWNER_GROUP:
+		return fo_dec_str(x, a->owner_group, sizeof(a->owner_group));
+	case FATTR4_QUOTA_AVAIL_HARD:
+	case FATTR4_QUOTA_AVAIL_SOFT:
+	case FATTR4_QUOTA_USED:
+		return xdr_dec_u64(x, &skip64);
+	case FATTR4_RAWDEV:
+		return xdr_dec_u32(x, &a->rawdev[0]) && xdr_dec_u32(x, &a->rawdev[1]);
+	case FATTR4_SPACE_AVAIL:
+		return xdr_dec_u64(x, &a->space_avail);
+	case FATTR4_SPACE_FREE:
+		return xdr_dec_u64(x, &a->space_free);
+	case FATTR4_SPACE_TOTAL:
+		return xdr_dec_u64(x, &a->space_total);
+	case FATTR4_SPACE_USED:
+		return xdr_dec_u64(x, &a->space_used);
+	case FATTR4_TIME_ACCESS:
+		return fo_dec_time(x, &a->atime);
+	case FATTR4_TIME_CREATE:
+		return fo_dec_time(x, &a->crtime);
+	case FATTR4_TIME_DELTA:
+		return fo_dec_time(x, &a->time_delta);
+	case FATTR4_TIME_METADATA:
+		return fo_dec_time(x, &a->ctime);
+	case FATTR4_TIME_MODIFY:
+		return fo_dec_time(x, &a->mtime);
+	case FATTR4_MOUNTED_ON_FILEID:
+		return xdr_dec_u64(x, &a->mounted_on_fileid);
+	case FATTR4_FS_CHARSET_CAP:
+		return xdr_dec_u32(x, &u);
+	default:
+		return false; /* not decoded by the tests: never requested */
+	}
+}
+
+bool fo_attrs_parse(const uint32_t *mask, uint32_t nmask, const uint8_t *vals, uint32_t len,
+		    struct fo_attrs *a, int *bad)
+{
+	struct xdr_dec x;
+
+	memset(a, 0, sizeof(*a));
+	xdr_dec_init(&x, vals, len, NULL);
+	for (uint32_t attr = 0; attr < nmask * 32; attr++) {
+		if (!fo_mask_has(mask, nmask, attr))
+			continue;
+		if (attr >= FO_MAXATTR || !fo_dec_attr(&x, attr, a)) {
+			if (bad)
+				*bad = (int)attr;
+			return false;
+		}
+		a->has[attr] = true;
+	}
+	if (xdr_dec_remaining(&x) != 0) {
+		if (bad)
+			*bad = -1; /* trailing bytes */
+		return false;
+	}
+	return true;
+}
+
+bool fo_attrs_decode(struct xdr_dec *x, struct fo_attrs *a, int *bad)
+{
+	uint32_t w[3];
+	struct xdr_opaque vals;
+
+	if (!fo_dec_bitmap3(x, w) || !xdr_dec_opaque(x, &vals, UINT32_MAX)) {
+		if (bad)
+			*bad = -2;
+		return false;
+	}
+	return fo_attrs_parse(w, 3, vals.data, vals.len, a, bad);
+}
+
+void fo_sa_init(struct fo_sattr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+}
+
+void fo_sa_raw(struct fo_sattr *sa, uint32_t attr, const void *val, uint32_t len)
+{
+	assert_true(sa->n < 16 && len <= sizeof(sa->v[0].val));
+	sa->v[sa->n].attr = attr;
+	sa->v[sa->n].len = len;
+	memcpy(sa->v[sa->n].val, val, len);
+	sa->n++;
+}
+
+void fo_sa_u32(struct fo_sattr *sa, uint32_t attr, uint32_t v)
+{
+	uint8_t b[4];
+
+	xdr_put_be32(b, v);
+	fo_sa_raw(sa, attr, b, 4);
+}
+
+void fo_sa_u64(struct fo_sattr *sa, uint32_t attr, uint64_t v)
+{
+	uint8_t b[8];
+
+	xdr_put_be32(b, (uint32_t)(v >> 32));
+	xdr_put_be32(b + 4, (uint32_t)v);
+	fo_sa_raw(sa, attr, b, 8);
+}
+
+void fo_sa_str(struct fo_sattr *sa, uint32_t attr, const char *s)
+{
+	uint8_t b[300];
+	struct xdr_enc x;
+	struct xdr_opaque o = xdr_opaque_str(s);
+
+	xdr_enc_init(&x, b, sizeof(b));
+	assert_true(xdr_enc_opaque(&x, &o, UINT32_MAX));
+	fo_sa_raw(sa, attr, b, (uint32_t)x.len);
+}
+
+void fo_sa_settime(struct fo_sattr *sa, uint32_t attr, uint32_t how, int64_t sec, uint32_t nsec)
+{
+	uint8_t b[16];
+	struct xdr_enc x;
+	struct settime4 st = {.set_it = (enum time_how4)how};
+
+	st.u.time.seconds = sec;
+	st.u.time.nseconds = nsec;
+	xdr_enc_init(&x, b, sizeof(b));
+	assert_true(xdr_enc_settime4(&x, &st));
+	fo_sa_raw(sa, attr, b, (uint32_t)x.len);
+}
+
+void fo_sa_time(struct fo_sattr *sa, uint32_t attr, int64_t sec, uint32_t nsec)
+{
+	uint8_t b[12];
+	struct xdr_enc x;
+	struct nfstime4 t = {.seconds = sec, .nseconds = nsec};
+
+	xdr_enc_init(&x, b, sizeof(b));
+	assert_true(xdr_enc_nfstime4(&x, &t));
+	fo_sa_raw(sa, attr, b, (uint32_t)x.len);
+}
+
+bool fo_sa_encode(const struct fo_sattr *sa, struct xdr_enc *x)
+{
+	int order[16];
+	uint32_t w[4] = {0}, nw = 0, total = 0;
+	uint8_t pad[4] = {0};
+
+	for (int i = 0; i < sa->n; i++) {
+		int j = i;
+
+		while (j > 0 && sa->v[order[j - 1]].attr > sa->v[i].attr) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+		w[sa->v[i].attr / 32] |= 1u << (sa->v[i].attr % 32);
+		if (sa->v[i].attr / 32 + 1 > nw)
+			nw = sa->v[i].attr / 32 + 1;
+		total += sa->v[i].len;
+	}
+	if (!xdr_enc_u32(x, nw))
+		return false;
+	for (uint32_t i = 0; i < nw; i++)
+		if (!xdr_enc_u32(x, w[i]))
+			return false;
+	if (!xdr_enc_u32(x, total))
+		return false;
+	for (int i = 0; i < sa->n; i++)
+		if (!xdr_enc_opaque_fixed(x, sa->v[order[i]].val, sa->v[order[i]].len))
+			return false;
+	/* values are whole XDR items, so total is a multiple of 4 already */
+	(void)pad;
+	return !x->overflow;
+}
+
+struct fo_mask fo_mask_of(int first, ...)
+{
+	struct fo_mask m = {0};
+	va_list ap;
+
+	va_start(ap, first);
+	for (int a = first; a >= 0; a = va_arg(ap, int)) {
+		m.w[a / 32] |= 1u << (a % 32);
+		if ((uint32_t)a / 32 + 1 > m.n)
+			m.n = (uint32_t)a / 32 + 1;
+	}
+	va_end(ap);
+	return m;
+}
+
+bool fo_enc_mask(struct xdr_enc *x, const struct fo_mask *m)
+{
+	bitmap4 b = {.len = m->n, .val = (uint32_t *)m->w};
+
+	return xdr_enc_bitmap4(x, &b);
+}
+
+/* ------------------------------------------------- compounds and ops */
+
+const struct stateid4 fo_anon_stateid = {0, {0}};
+const struct stateid4 fo_bypass_stateid = {
+	0xffffffffu, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+
+struct nfs4clnt_compound *fo_cmp(void)
+{
+	struct nfs4clnt_compound *cmp = nfs4clnt_compound_new("files", 1);
+
+	assert_non_null(cmp);
+	return cmp;
+}
+
+void fo_add(struct nfs4clnt_compound *cmp, uint32_t op)
+{
+	assert_non_null(nfs4clnt_compound_add(cmp, op));
+}
+
+void fo_add_putfh(struct nfs4clnt_compound *cmp, const struct fo_fh *fh)
+{
+	nfs_fh4 o = {.len = fh->len, .data = fh->data};
+
+	assert_true(xdr_enc_nfs_fh4(nfs4clnt_compound_add(cmp, OP_PUTFH), &o));
+}
+
+void fo_add_lookup(struct nfs4clnt_compound *cmp, const char *name)
+{
+	component4 c = xdr_opaque_str(name);
+
+	assert_true(xdr_enc_component4(nfs4clnt_compound_add(cmp, OP_LOOKUP), &c));
+}
+
+void fo_add_getattr(struct nfs4clnt_compound *cmp, const struct fo_mask *m)
+{
+	assert_true(fo_enc_mask(nfs4clnt_compound_add(cmp, OP_GETATTR), m));
+}
+
+int fo_send(struct fo_env *e, struct harness_client *cl, struct nfs4clnt_compound *cmp,
+	    struct nfs4clnt_res *res)
+{
+	int st;
+
+	if (!cl)
+		cl = &e->cl;
+	st = nfs4clnt_session_compound(cl->sess, cmp, false, FO_TIMEOUT_MS, res, NULL);
+	if (st < 0)
+		fail_msg("session compound: %s (%d)", fo_status_name(st), st);
+	return st;
+}
+
+static bool fo_status_only(uint32_t op)
+{
+	switch (op) {
+	case OP_PUTFH:
+	case OP_PUTROOTFH:
+	case OP_PUTPUBFH:
+	case OP_SAVEFH:
+	case OP_RESTOREFH:
+	case OP_LOOKUP:
+	case OP_LOOKUPP:
+	case OP_VERIFY:
+	case OP_NVERIFY:
+	case OP_OPENATTR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+uint32_t fo_res(struct nfs4clnt_res *res, uint32_t op)
+{
+	uint32_t got, st;
+
+	if (!nfs4clnt_res_next(res, &got, &st))
+		fail_msg("no result for op %u (results %u of %u)", op, res->index, res->numres);
+	if (got != op)
+		fail_msg("result for op %u where op %u was expected (status %s)", got, op,
+			 fo_status_name((int)st));
+	if (fo_status_only(op))
+		nfs4clnt_res_body(res);
+	return st;
+}
+
+uint32_t fo_res_getfh(struct nfs4clnt_res *res, struct fo_fh *fh)
+{
+	uint32_t st = fo_res(res, OP_GETFH);
+	struct GETFH4resok ok;
+
+	if (st == NFS4_OK) {
+		assert_true(xdr_dec_GETFH4resok(nfs4clnt_res_body(res), &ok));
+		assert_true(ok.object.len <= FO_FHMAX);
+		fh->len = ok.object.len;
+		memcpy(fh->data, ok.object.data, ok.object.len);
+	}
+	return st;
+}
+
+uint32_t fo_res_getattr(struct nfs4clnt_res *res, struct fo_attrs *a)
+{
+	uint32_t st = fo_res(res, OP_GETATTR);
+	int bad = 0;
+
+	if (st == NFS4_OK && !fo_attrs_decode(nfs4clnt_res_body(res), a, &bad))
+		fail_msg("GETATTR reply does not decode (attribute %d)", bad);
+	return st;
+}
+
+/* Consumes the body of an OK result of any op the tests send. */
+static void fo_skip_body(struct nfs4clnt_res *res, uint32_t op, uint32_t st)
+{
+	struct xdr_dec *x;
+	bool ok = true;
+
+	if (fo_status_only(op)) {
+		nfs4clnt_res_body(res); /* nothing after the status: consumed */
+		return;
+	}
+	if (st != NFS4_OK && op != OP_SETATTR)
+		return;
+	x = nfs4clnt_res_body(res);
+	switch (op) {
+	case OP_GETFH: {
+		struct GETFH4resok v;
+		ok = xdr_dec_GETFH4resok(x, &v);
+		break;
+	}
+	case OP_GETATTR: {
+		struct GETATTR4resok v;
+		ok = xdr_dec_GETATTR4resok(x, &v);
+		break;
+	}
+	case OP_SETATTR: {
+		bitmap4 v;
+		ok = xdr_dec_bitmap4(x, &v);
+		break;
+	}
+	case OP_CREATE: {
+		struct CREATE4resok v;
+		ok = xdr_dec_CREATE4resok(x, &v);
+		break;
+	}
+	case OP_REMOVE: {
+		struct REMOVE4resok v;
+		ok = xdr_dec_REMOVE4resok(x, &v);
+		break;
+	}
+	case OP_LINK: {
+		struct LINK4resok v;
+		ok = xdr_dec_LINK4resok(x, &v);
+		break;
+	}
+	case OP_RENAME: {
+		struct RENAME4resok v;
+		ok = xdr_dec_RENAME4resok(x, &v);
+		break;
+	}
+	case OP_READLINK: {
+		struct READLINK4resok v;
+		ok = xdr_dec_READLINK4resok(x, &v);
+		break;
+	}
+	case OP_ACCESS: {
+		struct ACCESS4resok v;
+		ok = xdr_dec_ACCESS4resok(x, &v);
+		break;
+	}
+	case OP_READ: {
+		struct READ4resok v;
+		ok = xdr_dec_READ4resok(x, &v);
+		break;
+	}
+	case OP_WRITE: {
+		struct WRITE4resok v;
+		ok = xdr_dec_WRITE4resok(x, &v);
+		break;
+	}
+	case OP_COMMIT: {
+		struct COMMIT4resok v;
+		ok = xdr_dec_COMMIT4resok(x, &v);
+		break;
+	}
+	case OP_SECINFO:
+	case OP_SECINFO_NO_NAME: {
+		SECINFO4resok v;
+		ok = xdr_dec_SECINFO4resok(x, &v);
+		break;
+	}
+	case OP_READDIR: {
+		struct READDIR4resok v;
+		ok = xdr_dec_READDIR4resok(x, &v);
+		break;
+	}
+	default:
+		fail_msg("fo_skip_body: op %u", op);
+	}
+	if (!ok)
+		fail_msg("result of op %u does not decode", op);
+}
+
+uint32_t fo_run(struct fo_env *e, struct nfs4clnt_compound *cmp)
+{
+	struct nfs4clnt_res res;
+	uint32_t op, st = NFS4_OK;
+
+	fo_send(e, NULL, cmp, &res);
+	while (nfs4clnt_res_next(&res, &op, &st)) {
+		fo_skip_body(&res, op, st);
+		if (st != NFS4_OK)
+			break;
+	}
+	if (st == NFS4_OK && res.index != res.numres)
+		fail_msg("results stopped at %u of %u", res.index, res.numres);
+	if (st != NFS4_OK && res.index != res.numres)
+		fail_msg("failing op %u is not the last result", op);
+	if (st != res.status)
+		fail_msg("COMPOUND status %d differs from its last op's %d", (int)res.status,
+			 (int)st);
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+/* Sends cmp; returns the status of the first failing op among the first n, stepping over
+ * results with fo_res (status-only ops) — the caller continues with the rest. */
+static uint32_t fo_prefix(struct nfs4clnt_res *res, int n, const uint32_t *ops)
+{
+	for (int i = 0; i < n; i++) {
+		uint32_t st = fo_res(res, ops[i]);
+
+		if (st != NFS4_OK)
+			return st;
+	}
+	return NFS4_OK;
+}
+
+static void fo_dec_cinfo(struct xdr_dec *x, struct fo_cinfo *ci)
+{
+	struct change_info4 c;
+
+	assert_true(xdr_dec_change_info4(x, &c));
+	if (ci) {
+		ci->atomic = c.atomic;
+		ci->before = c.before;
+		ci->after = c.after;
+	}
+}
+
+uint32_t fo_lookup(struct fo_env *e, const struct fo_fh *dir, const char *name, struct fo_fh *out)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	static const uint32_t ops[] = {OP_PUTFH, OP_LOOKUP};
+	uint32_t st;
+
+	fo_add_putfh(cmp, dir);
+	fo_add_lookup(cmp, name);
+	fo_add(cmp, OP_GETFH);
+	fo_send(e, NULL, cmp, &res);
+	st = fo_prefix(&res, 2, ops);
+	if (st == NFS4_OK) {
+		struct fo_fh tmp;
+
+		st = fo_res_getfh(&res, out ? out : &tmp);
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_walk(struct fo_env *e, const char *path, struct fo_fh *out)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	char buf[1024], *save = NULL, *c;
+	uint32_t st;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	fo_add(cmp, OP_PUTROOTFH);
+	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save), n++)
+		fo_add_lookup(cmp, c);
+	fo_add(cmp, OP_GETFH);
+	fo_send(e, NULL, cmp, &res);
+	st = fo_res(&res, OP_PUTROOTFH);
+	for (int i = 0; i < n && st == NFS4_OK; i++)
+		st = fo_res(&res, OP_LOOKUP);
+	if (st == NFS4_OK) {
+		struct fo_fh tmp;
+
+		st = fo_res_getfh(&res, out ? out : &tmp);
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_getattr(struct fo_env *e, const struct fo_fh *fh, const struct fo_mask *m,
+		    struct fo_attrs *a)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	uint32_t st;
+
+	fo_add_putfh(cmp, fh);
+	fo_add_getattr(cmp, m);
+	fo_send(e, NULL, cmp, &res);
+	st = fo_res(&res, OP_PUTFH);
+	if (st == NFS4_OK)
+		st = fo_res_getattr(&res, a);
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_stat(struct fo_env *e, const struct fo_fh *fh, struct fo_attrs *a)
+{
+	struct fo_mask m = fo_mask_of(FATTR4_TYPE, FATTR4_CHANGE, FATTR4_SIZE, FATTR4_FSID,
+				      FATTR4_FILEID, FATTR4_MODE, FATTR4_NUMLINKS, FATTR4_OWNER,
+				      FATTR4_OWNER_GROUP, FATTR4_RAWDEV, FATTR4_TIME_ACCESS,
+				      FATTR4_TIME_METADATA, FATTR4_TIME_MODIFY, -1);
+
+	return fo_getattr(e, fh, &m, a);
+}
+
+uint32_t fo_create(struct fo_env *e, const struct fo_fh *dir, uint32_t type, const char *name,
+		   const char *linktext, uint32_t major, uint32_t minor, const struct fo_sattr *sa,
+		   struct fo_fh *out, struct fo_cinfo *cinfo, struct fo_mask *attrset)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	struct createtype4 ct = {.type = (enum nfs_ftype4)type};
+	struct fo_sattr none;
+	component4 c = xdr_opaque_str(name);
+	struct xdr_enc *x;
+	uint32_t st;
+
+	if (type == NF4LNK)
+		ct.u.linkdata = xdr_opaque_str(linktext ? linktext : "");
+	if (type == NF4BLK || type == NF4CHR) {
+		ct.u.devdata.specdata1 = major;
+		ct.u.devdata.specdata2 = minor;
+	}
+	fo_sa_init(&none);
+	fo_add_putfh(cmp, dir);
+	x = nfs4clnt_compound_add(cmp, OP_CREATE);
+	assert_true(xdr_enc_createtype4(x, &ct) && xdr_enc_component4(x, &c) &&
+		    fo_sa_encode(sa ? sa : &none, x));
+	fo_add(cmp, OP_GETFH);
+	fo_send(e, NULL, cmp, &res);
+	st = fo_res(&res, OP_PUTFH);
+	if (st == NFS4_OK) {
+		st = fo_res(&res, OP_CREATE);
+		if (st == NFS4_OK) {
+			struct xdr_dec *d = nfs4clnt_res_body(&res);
+			uint32_t w[3];
+
+			fo_dec_cinfo(d, cinfo);
+			assert_true(fo_dec_bitmap3(d, w));
+			if (attrset) {
+				memcpy(attrset->w, w, sizeof(w));
+				attrset->n = 3;
+			}
+			struct fo_fh tmp;
+
+			assert_nfs(fo_res_getfh(&res, out ? out : &tmp), NFS4_OK);
+		}
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_mkdir(struct fo_env *e, const struct fo_fh *dir, const char *name, struct fo_fh *out)
+{
+	return fo_create(e, dir, NF4DIR, name, NULL, 0, 0, NULL, out, NULL, NULL);
+}
+
+uint32_t fo_remove(struct fo_env *e, const struct fo_fh *dir, const char *name,
+		   struct fo_cinfo *cinfo)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	component4 c = xdr_opaque_str(name);
+	uint32_t st;
+
+	fo_add_putfh(cmp, dir);
+	assert_true(xdr_enc_component4(nfs4clnt_compound_add(cmp, OP_REMOVE), &c));
+	fo_send(e, NULL, cmp, &res);
+	st = fo_res(&res, OP_PUTFH);
+	if (st == NFS4_OK) {
+		st = fo_res(&res, OP_REMOVE);
+		if (st == NFS4_OK)
+			fo_dec_cinfo(nfs4clnt_res_body(&res), cinfo);
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_rename(struct fo_env *e, const struct fo_fh *sdir, const char *oldname,
+		   const struct fo_fh *tdir, const char *newname, struct fo_cinfo *scinfo,
+		   struct fo_cinfo *tcinfo)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	struct RENAME4args a = {xdr_opaque_str(oldname), xdr_opaque_str(newname)};
+	static const uint32_t ops[] = {OP_PUTFH, OP_SAVEFH, OP_PUTFH};
+	uint32_t st;
+
+	fo_add_putfh(cmp, sdir);
+	fo_add(cmp, OP_SAVEFH);
+	fo_add_putfh(cmp, tdir);
+	assert_true(xdr_enc_RENAME4args(nfs4clnt_compound_add(cmp, OP_RENAME), &a));
+	fo_send(e, NULL, cmp, &res);
+	st = fo_prefix(&res, 3, ops);
+	if (st == NFS4_OK) {
+		st = fo_res(&res, OP_RENAME);
+		if (st == NFS4_OK) {
+			struct xdr_dec *d = nfs4clnt_res_body(&res);
+
+			fo_dec_cinfo(d, scinfo);
+			fo_dec_cinfo(d, tcinfo);
+		}
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_link(struct fo_env *e, const struct fo_fh *obj, const struct fo_fh *dir,
+		 const char *name, struct fo_cinfo *cinfo)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	component4 c = xdr_opaque_str(name);
+	static const uint32_t ops[] = {OP_PUTFH, OP_SAVEFH, OP_PUTFH};
+	uint32_t st;
+
+	fo_add_putfh(cmp, obj);
+	fo_add(cmp, OP_SAVEFH);
+	fo_add_putfh(cmp, dir);
+	assert_true(xdr_enc_component4(nfs4clnt_compound_add(cmp, OP_LINK), &c));
+	fo_send(e, NULL, cmp, &res);
+	st = fo_prefix(&res, 3, ops);
+	if (st == NFS4_OK) {
+		st = fo_res(&res, OP_LINK);
+		if (st == NFS4_OK)
+			fo_dec_cinfo(nfs4clnt_res_body(&res), cinfo);
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_readlink(struct fo_env *e, const struct fo_fh *fh, char *buf, size_t len)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	uint32_t st;
+
+	fo_add_putfh(cmp, fh);
+	fo_add(cmp, OP_READLINK);
+	fo_send(e, NULL, cmp, &res);
+	st = fo_res(&res, OP_PUTFH);
+	if (st == NFS4_OK) {
+		st = fo_res(&res, OP_READLINK);
+		if (st == NFS4_OK) {
+			struct READLINK4resok ok;
+
+			assert_true(xdr_dec_READLINK4resok(nfs4clnt_res_body(&res), &ok));
+			assert_true(ok.link.len < len);
+			memcpy(buf, ok.link.data, ok.link.len);
+			buf[ok.link.len] = 0;
+		}
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_setattr(struct fo_env *e, struct harness_client *cl, const struct fo_fh *fh,
+		    const struct stateid4 *sid, const struct fo_sattr *sa, struct fo_mask *attrsset)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	struct xdr_enc *x;
+	uint32_t st;
+
+	fo_add_putfh(cmp, fh);
+	x = nfs4clnt_compound_add(cmp, OP_SETATTR);
+	assert_true(xdr_enc_stateid4(x, sid ? sid : &fo_anon_stateid) && fo_sa_encode(sa, x));
+	fo_send(e, cl, cmp, &res);
+	st = fo_res(&res, OP_PUTFH);
+	if (st == NFS4_OK) {
+		uint32_t w[3];
+
+		st = fo_res(&res, OP_SETATTR);
+		/* SETATTR4res carries attrsset whatever the status (RFC 8881 §18.30.2). */
+		assert_true(fo_dec_bitmap3(nfs4clnt_res_body(&res), w));
+		if (attrsset) {
+			memcpy(attrsset->w, w, sizeof(w));
+			attrsset->n = 3;
+		}
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_verify(struct fo_env *e, uint32_t op, const struct fo_fh *fh, const struct fo_sattr *sa)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+
+	fo_add_putfh(cmp, fh);
+	assert_true(fo_sa_encode(sa, nfs4clnt_compound_add(cmp, op)));
+	return fo_run(e, cmp);
+}
+
+uint32_t fo_access(struct fo_env *e, struct harness_client *cl, const struct fo_fh *fh,
+		   uint32_t want, uint32_t *supported, uint32_t *granted)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	struct ACCESS4args a = {want};
+	uint32_t st;
+
+	fo_add_putfh(cmp, fh);
+	assert_true(xdr_enc_ACCESS4args(nfs4clnt_compound_add(cmp, OP_ACCESS), &a));
+	fo_send(e, cl, cmp, &res);
+	st = fo_res(&res, OP_PUTFH);
+	if (st == NFS4_OK) {
+		st = fo_res(&res, OP_ACCESS);
+		if (st == NFS4_OK) {
+			struct ACCESS4resok ok;
+
+			assert_true(xdr_dec_ACCESS4resok(nfs4clnt_res_body(&res), &ok));
+			if (supported)
+				*supported = ok.supported;
+			if (granted)
+				*granted = ok.access;
+		}
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_read(struct fo_env *e, const struct fo_fh *fh, const struct stateid4 *sid, uint64_t off,
+		 uint32_t count, void *buf, uint32_t *n, bool *eof)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	struct READ4args a = {
+		.stateid = sid ? *sid : fo_anon_stateid, .offset = off, .count = count};
+	uint32_t st;
+
+	fo_add_putfh(cmp, fh);
+	assert_true(xdr_enc_READ4args(nfs4clnt_compound_add(cmp, OP_READ), &a));
+	fo_send(e, NULL, cmp, &res);
+	st = fo_res(&res, OP_PUTFH);
+	if (st == NFS4_OK) {
+		st = fo_res(&res, OP_READ);
+		if (st == NFS4_OK) {
+			struct READ4resok ok;
+
+			assert_true(xdr_dec_READ4resok(nfs4clnt_res_body(&res), &ok));
+			if (ok.data.len > count)
+				fail_msg("READ returned %u bytes for count %u", ok.data.len, count);
+			if (buf)
+				memcpy(buf, ok.data.data, ok.data.len);
+			*n = ok.data.len;
+			*eof = ok.eof;
+		}
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_write(struct fo_env *e, struct harness_client *cl, const struct fo_fh *fh,
+		  const struct stateid4 *sid, uint64_t off, uint32_t stable, const void *data,
+		  uint32_t len, uint32_t *count, uint32_t *committed, uint8_t verf[8])
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	struct WRITE4args a = {.stateid = sid ? *sid : fo_anon_stateid,
+			       .offset = off,
+			       .stable = (enum stable_how4)stable,
+			       .data = {len, data}};
+	uint32_t st;
+
+	fo_add_putfh(cmp, fh);
+	assert_true(xdr_enc_WRITE4args(nfs4clnt_compound_add(cmp, OP_WRITE), &a));
+	fo_send(e, cl, cmp, &res);
+	st = fo_res(&res, OP_PUTFH);
+	if (st == NFS4_OK) {
+		st = fo_res(&res, OP_WRITE);
+		if (st == NFS4_OK) {
+			struct WRITE4resok ok;
+
+			assert_true(xdr_dec_WRITE4resok(nfs4clnt_res_body(&res), &ok));
+			if (count)
+				*count = ok.count;
+			if (committed)
+				*committed = ok.committed;
+			if (verf)
+				memcpy(verf, ok.writeverf.data, 8);
+		}
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_commit(struct fo_env *e, const struct fo_fh *fh, uint64_t off, uint32_t count,
+		   uint8_t verf[8])
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	struct COMMIT4args a = {off, count};
+	uint32_t st;
+
+	fo_add_putfh(cmp, fh);
+	assert_true(xdr_enc_COMMIT4args(nfs4clnt_compound_add(cmp, OP_COMMIT), &a));
+	fo_send(e, NULL, cmp, &res);
+	st = fo_res(&res, OP_PUTFH);
+	if (st == NFS4_OK) {
+		st = fo_res(&res, OP_COMMIT);
+		if (st == NFS4_OK) {
+			struct COMMIT4resok ok;
+
+			assert_true(xdr_dec_COMMIT4resok(nfs4clnt_res_body(&res), &ok));
+			if (verf)
+				memcpy(verf, ok.writeverf.data, 8);
+		}
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+uint32_t fo_readdir(struct fo_env *e, const struct fo_fh *dir, uint64_t cookie, uint8_t verf[8],
+		    uint32_t dircount, uint32_t maxcount, const struct fo_mask *m,
+		    struct fo_dirent *ents, int max, int *n, bool *eof)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	struct READDIR4args a = {.cookie = cookie,
+				 .dircount = dircount,
+				 .maxcount = maxcount,
+				 .attr_request = {m->n, (uint32_t *)m->w}};
+	uint32_t st;
+
+	memcpy(a.cookieverf.data, verf, 8);
+	fo_add_putfh(cmp, dir);
+	assert_true(xdr_enc_READDIR4args(nfs4clnt_compound_add(cmp, OP_READDIR), &a));
+	fo_send(e, NULL, cmp, &res);
+	*n = 0;
+	st = fo_res(&res, OP_PUTFH);
+	if (st == NFS4_OK) {
+		st = fo_res(&res, OP_READDIR);
+		if (st == NFS4_OK) {
+			struct READDIR4resok ok;
+
+			assert_true(xdr_dec_READDIR4resok(nfs4clnt_res_body(&res), &ok));
+			memcpy(verf, ok.cookieverf.data, 8);
+			*eof = ok.reply.eof;
+			for (struct entry4 *en = ok.reply.entries; en; en = en->nextentry) {
+				int bad = 0;
+
+				if (*n >= max)
+					fail_msg("READDIR returned more than %d entries", max);
+				ents[*n].cookie = en->cookie;
+				assert_true(en->name.len < sizeof(ents[*n].name));
+				memcpy(ents[*n].name, en->name.data, en->name.len);
+				ents[*n].name[en->name.len] = 0;
+				if (!fo_attrs_parse(en->attrs.attrmask.val, en->attrs.attrmask.len,
+						    en->attrs.attr_vals.data,
+						    en->attrs.attr_vals.len, &ents[*n].attrs, &bad))
+					fail_msg("READDIR entry %s: attrs do not decode (%d)",
+						 ents[*n].name, bad);
+				(*n)++;
+			}
+		}
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	return st;
+}
+
+/* ------------------------------------------------------------ asserts */
+
+const char *fo_status_name(int s)
+{
+	static const struct {
+		int v;
+		const char *n;
+	} names[] = {
+		{0, "NFS4_OK"},
+		{1, "NFS4ERR_PERM"},
+		{2, "NFS4ERR_NOENT"},
+		{5, "NFS4ERR_IO"},
+		{6, "NFS4ERR_NXIO"},
+		{13, "NFS4ERR_ACCESS"},
+		{17, "NFS4ERR_EXIST"},
+		{18, "NFS4ERR_XDEV"},
+		{20, "NFS4ERR_NOTDIR"},
+		{21, "NFS4ERR_ISDIR"},
+		{22, "NFS4ERR_INVAL"},
+		{27, "NFS4ERR_FBIG"},
+		{28, "NFS4ERR_NOSPC"},
+		{30, "NFS4ERR_ROFS"},
+		{31, "NFS4ERR_MLINK"},
+		{63, "NFS4ERR_NAMETOOLONG"},
+		{66, "NFS4ERR_NOTEMPTY"},
+		{69, "NFS4ERR_DQUOT"},
+		{70, "NFS4ERR_STALE"},
+		{10001, "NFS4ERR_BADHANDLE"},
+		{10003, "NFS4ERR_BAD_COOKIE"},
+		{10004, "NFS4ERR_NOTSUPP"},
+		{10005, "NFS4ERR_TOOSMALL"},
+		{10006, "NFS4ERR_SERVERFAULT"},
+		{10007, "NFS4ERR_BADTYPE"},
+		{10008, "NFS4ERR_DELAY"},
+		{10009, "NFS4ERR_SAME"},
+		{10010, "NFS4ERR_DENIED"},
+		{10011, "NFS4ERR_EXPIRED"},
+		{10012, "NFS4ERR_LOCKED"},
+		{10013, "NFS4ERR_GRACE"},
+		{10014, "NFS4ERR_FHEXPIRED"},
+		{10015, "NFS4ERR_SHARE_DENIED"},
+		{10016, "NFS4ERR_WRONGSEC"},
+		{10017, "NFS4ERR_CLID_INUSE"},
+		{10018, "NFS4ERR_RESOURCE"},
+		{10019, "NFS4ERR_MOVED"},
+		{10020, "NFS4ERR_NOFILEHANDLE"},
+		{10021, "NFS4ERR_MINOR_VERS_MISMATCH"},
+		{10022, "NFS4ERR_STALE_CLIENTID"},
+		{10023, "NFS4ERR_STALE_STATEID"},
+		{10024, "NFS4ERR_OLD_STATEID"},
+		{10025, "NFS4ERR_BAD_STATEID"},
+		{10026, "NFS4ERR_BAD_SEQID"},
+		{10027, "NFS4ERR_NOT_SAME"},
+		{10028, "NFS4ERR_LOCK_RANGE"},
+		{10029, "NFS4ERR_SYMLINK"},
+		{10030, "NFS4ERR_RESTOREFH"},
+		{10031, "NFS4ERR_LEASE_MOVED"},
+		{10032, "NFS4ERR_ATTRNOTSUPP"},
+		{10033, "NFS4ERR_NO_GRACE"},
+		{10034, "NFS4ERR_RECLAIM_BAD"},
+		{10035, "NFS4ERR_RECLAIM_CONFLICT"},
+		{10036, "NFS4ERR_BADXDR"},
+		{10037, "NFS4ERR_LOCKS_HELD"},
+		{10038, "NFS4ERR_OPENMODE"},
+		{10039, "NFS4ERR_BADOWNER"},
+		{10040, "NFS4ERR_BADCHAR"},
+		{10041, "NFS4ERR_BADNAME"},
+		{10042, "NFS4ERR_BAD_RANGE"},
+		{10043, "NFS4ERR_LOCK_NOTSUPP"},
+		{10044, "NFS4ERR_OP_ILLEGAL"},
+		{10045, "NFS4ERR_DEADLOCK"},
+		{10046, "NFS4ERR_FILE_OPEN"},
+		{10047, "NFS4ERR_ADMIN_REVOKED"},
+		{10048, "NFS4ERR_CB_PATH_DOWN"},
+		{10049, "NFS4ERR_BADIOMODE"},
+		{10050, "NFS4ERR_BADLAYOUT"},
+		{10051, "NFS4ERR_BAD_SESSION_DIGEST"},
+		{10052, "NFS4ERR_BADSESSION"},
+		{10053, "NFS4ERR_BADSLOT"},
+		{10054, "NFS4ERR_COMPLETE_ALREADY"},
+		{10055, "NFS4ERR_CONN_NOT_BOUND_TO_SESSION"},
+		{10056, "NFS4ERR_DELEG_ALREADY_WANTED"},
+		{10057, "NFS4ERR_BACK_CHAN_BUSY"},
+		{10058, "NFS4ERR_LAYOUTTRYLATER"},
+		{10059, "NFS4ERR_LAYOUTUNAVAILABLE"},
+		{10060, "NFS4ERR_NOMATCHING_LAYOUT"},
+		{10061, "NFS4ERR_RECALLCONFLICT"},
+		{10062, "NFS4ERR_UNKNOWN_LAYOUTTYPE"},
+		{10063, "NFS4ERR_SEQ_MISORDERED"},
+		{10064, "NFS4ERR_SEQUENCE_POS"},
+		{10065, "NFS4ERR_REQ_TOO_BIG"},
+		{10066, "NFS4ERR_REP_TOO_BIG"},
+		{10067, "NFS4ERR_REP_TOO_BIG_TO_CACHE"},
+		{10068, "NFS4ERR_RETRY_UNCACHED_REP"},
+		{10069, "NFS4ERR_UNSAFE_COMPOUND"},
+		{10070, "NFS4ERR_TOO_MANY_OPS"},
+		{10071, "NFS4ERR_OP_NOT_IN_SESSION"},
+		{10072, "NFS4ERR_HASH_ALG_UNSUPP"},
+		{10074, "NFS4ERR_CLIENTID_BUSY"},
+		{10075, "NFS4ERR_PNFS_IO_HOLE"},
+		{10076, "NFS4ERR_SEQ_FALSE_RETRY"},
+		{10077, "NFS4ERR_BAD_HIGH_SLOT"},
+		{10078, "NFS4ERR_DEADSESSION"},
+		{10079, "NFS4ERR_ENCR_ALG_UNSUPP"},
+		{10080, "NFS4ERR_PNFS_NO_LAYOUT"},
+		{10081, "NFS4ERR_NOT_ONLY_OP"},
+		{10082, "NFS4ERR_WRONG_CRED"},
+		{10083, "NFS4ERR_WRONG_TYPE"},
+		{10084, "NFS4ERR_DIRDELEG_UNAVAIL"},
+		{10085, "NFS4ERR_REJECT_DELEG"},
+		{10086, "NFS4ERR_RETURNCONFLICT"},
+		{10087, "NFS4ERR_DELEG_REVOKED"},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].v == s)
+			return names[i].n;
+	return harness_status_name(s);
+}
+
+void fo_assert_status(int got, int want, const char *expr, const char *file, int line)
+{
+	if (got != want)
+		fail_msg("%s:%d: %s = %s (%d), expected %s (%d)", file, line, expr,
+			 fo_status_name(got), got, fo_status_name(want), want);
+}
+
+/* ------------------------------------------------------------- driver */
+
+static struct fo_env *fo_group_env;
+static enum fo_backend fo_group_be;
+
+static int fo_group_setup(void **state)
+{
+	(void)state;
+	fo_env_setup(fo_group_env, fo_group_be);
+	return 0;
+}
+
+static int fo_group_teardown(void **state)
+{
+	(void)state;
+	fo_env_teardown(fo_group_env);
+	return 0;
+}
+
+int fo_run_groups(const char *name, const struct CMUnitTest *tests, size_t n, struct fo_env *env)
+{
+	char gname[128];
+	int failed = 0;
+	const char *only = getenv("FO_BACKEND"); /* "mem" or "vfs": run one (debugging) */
+
+	fo_group_env = env;
+	for (int be = FO_MEM; be <= FO_VFS; be++) {
+		if (only && *only && strcmp(only, fo_be_name((enum fo_backend)be)) != 0)
+			continue;
+		fo_group_be = (enum fo_backend)be;
+		snprintf(gname, sizeof(gname), "%s[%s]", name, fo_be_name(fo_group_be));
+		failed +=
+			_cmocka_run_group_tests(gname, tests, n, fo_group_setup, fo_group_teardown);
+	}
+	return failed;
+}
+
+int fo_run_one(const char *name, const struct CMUnitTest *tests, size_t n, struct fo_env *env,
+	       enum fo_backend be)
+{
+	char gname[128];
+
+	fo_group_env = env;
+	fo_group_be = be;
+	snprintf(gname, sizeof(gname), "%s[%s]", name, fo_be_name(be));
+	return _cmocka_run_group_tests(gname, tests, n, fo_group_setup, fo_group_teardown);
+}
