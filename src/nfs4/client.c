@@ -63,6 +63,7 @@ static void nfs4_client_free_rcu(struct rcu_head *head)
 	struct nfs4_client *clp = caa_container_of(head, struct nfs4_client, rcu);
 
 	rcu_reclaim_begin(head);
+	pthread_mutex_destroy(&clp->state_lock);
 	free(clp);
 }
 
@@ -99,6 +100,7 @@ void nfs4_client_expire_locked(struct nfs4_client *clp)
 	cds_lfht_del(srv->clients_by_owner, &clp->owner_node);
 	cds_list_for_each_entry_safe(ses, tmp, &clp->sessions, client_link)
 		nfs4_session_destroy_locked(ses);
+	nfs4_client_release_state(clp);
 	atomic_fetch_sub(&srv->nclients, 1);
 	log_debug("nfs4", "client expired clientid=%016llx", (unsigned long long)clp->clientid);
 	nfs4_client_put(clp); /* the tables' reference */
@@ -161,6 +163,9 @@ static struct nfs4_client *nfs4_client_new_locked(struct nfs4_server *srv,
 	clp->owner_len = owner->co_ownerid.len;
 	memcpy(clp->owner, owner->co_ownerid.data, owner->co_ownerid.len);
 	CDS_INIT_LIST_HEAD(&clp->sessions);
+	CDS_INIT_LIST_HEAD(&clp->owners);
+	CDS_INIT_LIST_HEAD(&clp->stateids);
+	pthread_mutex_init(&clp->state_lock, NULL);
 	nfs4_client_renew(clp);
 	atomic_fetch_add(&srv->nclients, 1);
 	rcu_hash_release(clp);
@@ -170,9 +175,9 @@ static struct nfs4_client *nfs4_client_new_locked(struct nfs4_server *srv,
 	return clp;
 }
 
-static bool nfs4_client_has_state(const struct nfs4_client *clp)
+static bool nfs4_client_has_state(struct nfs4_client *clp)
 {
-	return clp->nsessions > 0;
+	return clp->nsessions > 0 || nfs4_client_has_opens(clp);
 }
 
 static bool nfs4_client_lease_expired(const struct nfs4_client *clp)

@@ -4,6 +4,7 @@
  * and each result is encoded straight into the reply buffer.
  */
 #include "nfs4/compound.h"
+#include "nfs4/stateid.h"
 
 #include <string.h>
 
@@ -81,6 +82,14 @@ NFS4_OP_CODECS(LINK)
 NFS4_OP_DECODE(READ)
 NFS4_OP_CODECS(WRITE)
 NFS4_OP_CODECS(COMMIT)
+NFS4_OP_CODECS(OPEN)
+NFS4_OP_CODECS(CLOSE)
+NFS4_OP_CODECS(OPEN_DOWNGRADE)
+NFS4_OP_CODECS(LOCK)
+NFS4_OP_CODECS(LOCKT)
+NFS4_OP_CODECS(LOCKU)
+NFS4_OP_CODECS(TEST_STATEID)
+NFS4_OP_CODECS(FREE_STATEID)
 
 /* Indexed by nfs_opnum4; ops of 4.1 without an entry answer NFS4ERR_NOTSUPP. */
 static const struct nfs4_op nfs4_ops[OP_RECLAIM_COMPLETE + 1] = {
@@ -116,6 +125,14 @@ static const struct nfs4_op nfs4_ops[OP_RECLAIM_COMPLETE + 1] = {
 	NFS4_OP_SELF(OP_READ, READ, nfs4_op_read),
 	NFS4_OP(OP_WRITE, WRITE, nfs4_op_write, 0),
 	NFS4_OP(OP_COMMIT, COMMIT, nfs4_op_commit, 0),
+	NFS4_OP(OP_OPEN, OPEN, nfs4_op_open, 0),
+	NFS4_OP(OP_CLOSE, CLOSE, nfs4_op_close, 0),
+	NFS4_OP(OP_OPEN_DOWNGRADE, OPEN_DOWNGRADE, nfs4_op_open_downgrade, 0),
+	NFS4_OP(OP_LOCK, LOCK, nfs4_op_lock, 0),
+	NFS4_OP(OP_LOCKT, LOCKT, nfs4_op_lockt, 0),
+	NFS4_OP(OP_LOCKU, LOCKU, nfs4_op_locku, 0),
+	NFS4_OP(OP_TEST_STATEID, TEST_STATEID, nfs4_op_test_stateid, 0),
+	NFS4_OP(OP_FREE_STATEID, FREE_STATEID, nfs4_op_free_stateid, 0),
 };
 
 /* Per-op scratch for decoded arguments and results, on the worker's stack. */
@@ -144,6 +161,14 @@ union nfs4_op_args {
 	struct READ4args read;
 	struct WRITE4args write;
 	struct COMMIT4args commit;
+	struct OPEN4args open;
+	struct CLOSE4args close;
+	struct OPEN_DOWNGRADE4args open_downgrade;
+	struct LOCK4args lock;
+	struct LOCKT4args lockt;
+	struct LOCKU4args locku;
+	struct TEST_STATEID4args test_stateid;
+	struct FREE_STATEID4args free_stateid;
 };
 
 union nfs4_op_res {
@@ -167,6 +192,14 @@ union nfs4_op_res {
 	struct LINK4res link;
 	struct WRITE4res write;
 	struct COMMIT4res commit;
+	struct OPEN4res open;
+	struct CLOSE4res close;
+	struct OPEN_DOWNGRADE4res open_downgrade;
+	struct LOCK4res lock;
+	struct LOCKT4res lockt;
+	struct LOCKU4res locku;
+	struct TEST_STATEID4res test_stateid;
+	struct FREE_STATEID4res free_stateid;
 };
 
 /* Bytes kept free while an op encodes, so a result that does not fit can be replaced by an error.

@@ -24,8 +24,10 @@ struct nfs4_compound {
 
 	/* The reply: ops that encode their own result append it here. */
 	struct xdr_enc *res;
-	struct nfs4_fh cur;   /* current filehandle (kind NFS4_FH_NONE when unset) */
-	struct nfs4_fh saved; /* saved filehandle */
+	struct nfs4_fh cur;	     /* current filehandle (kind NFS4_FH_NONE when unset) */
+	struct nfs4_fh saved;	     /* saved filehandle */
+	struct stateid4 cur_stateid; /* the current stateid (RFC 8881 §16.2.3.1.2) */
+	bool cur_stateid_set;
 
 	/* Set by SEQUENCE (op 0) for the rest of the COMPOUND. */
 	struct nfs4_session *session; /* holds a reference */
@@ -111,5 +113,12 @@ uint32_t nfs4_op_link(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_read(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_write(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_commit(struct nfs4_compound *c, void *args, void *res);
+/* op_open.c, op_lock.c; TEST_STATEID and FREE_STATEID are in stateid.h */
+uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_close(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_open_downgrade(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_lockt(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_locku(struct nfs4_compound *c, void *args, void *res);
 
 #endif

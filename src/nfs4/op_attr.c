@@ -2,7 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nfs4/compound.h"
+#include "nfs4/stateid.h"
 #include "nfs4/status.h"
 
 /* A pseudo-fs directory: read-only, owned by root, as old as the server. */
@@ -101,19 +101,6 @@ uint32_t nfs4_op_getattr(struct nfs4_compound *c, void *args, void *res)
 	return status;
 }
 
-/* Until open state exists, only the anonymous and READ-bypass special stateids are valid. */
-static uint32_t nfs4_check_special_stateid(const struct stateid4 *sid)
-{
-	static const uint8_t zeros[12],
-		ones[12] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-
-	if (sid->seqid == 0 && memcmp(sid->other, zeros, sizeof(zeros)) == 0)
-		return NFS4_OK;
-	if (sid->seqid == UINT32_MAX && memcmp(sid->other, ones, sizeof(ones)) == 0)
-		return NFS4_OK;
-	return NFS4ERR_BAD_STATEID;
-}
-
 uint32_t nfs4_op_setattr(struct nfs4_compound *c, void *args, void *res)
 {
 	const struct SETATTR4args *a = args;
@@ -128,12 +115,15 @@ uint32_t nfs4_op_setattr(struct nfs4_compound *c, void *args, void *res)
 
 	status = nfs4_cur_fh_writable(c, &fh, &cred);
 	if (status == NFS4_OK)
-		status = nfs4_check_special_stateid(&a->stateid);
-	if (status == NFS4_OK)
 		status = nfs4_attr_decode_set(&a->obj_attributes, &c->srv->idmap, &sattr, &set,
 					      c->call->arena);
-	if (status != NFS4_OK)
+	/* The stateid matters for a size change, which is a write (RFC 8881 §18.30.3). */
+	if (status == NFS4_OK)
+		status = nfs4_stateid_check_io(c, &a->stateid, fh, (sattr.mask & BE_SET_SIZE) != 0);
+	if (status != NFS4_OK) {
+		memset(&r->attrsset, 0, sizeof(r->attrsset));
 		return status;
+	}
 	rc = fh->exp->be->ops->setattr(fh->exp->be, &cred, &fh->bfh, &sattr, &attr);
 	if (rc < 0)
 		return nfs4_status_from_errno(rc); /* nothing was set: attrsset stays empty */

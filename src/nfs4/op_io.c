@@ -2,21 +2,8 @@
 #include <string.h>
 #include <sys/param.h>
 
-#include "nfs4/compound.h"
+#include "nfs4/stateid.h"
 #include "nfs4/status.h"
-
-/* Until open state exists, only the anonymous and READ-bypass special stateids are valid. */
-static uint32_t nfs4_io_stateid(const struct stateid4 *sid)
-{
-	static const uint8_t zeros[12],
-		ones[12] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-
-	if (sid->seqid == 0 && memcmp(sid->other, zeros, sizeof(zeros)) == 0)
-		return NFS4_OK;
-	if (sid->seqid == UINT32_MAX && memcmp(sid->other, ones, sizeof(ones)) == 0)
-		return NFS4_OK;
-	return NFS4ERR_BAD_STATEID;
-}
 
 /* READ, WRITE and COMMIT work on regular files only. */
 static uint32_t nfs4_io_file(const struct nfs4_fh *fh, const struct be_cred *cred)
@@ -57,9 +44,9 @@ uint32_t nfs4_op_read(struct nfs4_compound *c, void *args, void *res)
 
 	status = nfs4_cur_fh(c, &fh, NULL, &cred);
 	if (status == NFS4_OK)
-		status = nfs4_io_stateid(&a->stateid);
-	if (status == NFS4_OK)
 		status = nfs4_io_file(fh, &cred);
+	if (status == NFS4_OK)
+		status = nfs4_stateid_check_io(c, &a->stateid, fh, false);
 	if (status != NFS4_OK)
 		return status;
 	room = out->cap > out->len + 8 ? out->cap - out->len - 8 : 0;
@@ -91,9 +78,9 @@ uint32_t nfs4_op_write(struct nfs4_compound *c, void *args, void *res)
 
 	status = nfs4_cur_fh_writable(c, &fh, &cred);
 	if (status == NFS4_OK)
-		status = nfs4_io_stateid(&a->stateid);
-	if (status == NFS4_OK)
 		status = nfs4_io_file(fh, &cred);
+	if (status == NFS4_OK)
+		status = nfs4_stateid_check_io(c, &a->stateid, fh, true);
 	if (status != NFS4_OK)
 		return status;
 	if (a->stable > FILE_SYNC4)

@@ -90,7 +90,11 @@ struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg)
 	srv->clients_by_id = nfs4_table_new();
 	srv->clients_by_owner = nfs4_table_new();
 	srv->sessions = nfs4_table_new();
-	if (!srv->clients_by_id || !srv->clients_by_owner || !srv->sessions)
+	srv->stateids = nfs4_table_new();
+	srv->files = nfs4_table_new();
+	pthread_mutex_init(&srv->files_lock, NULL);
+	if (!srv->clients_by_id || !srv->clients_by_owner || !srv->sessions || !srv->stateids ||
+	    !srv->files)
 		goto fail;
 	if (nfs4_server_open_exports(srv) < 0)
 		goto fail;
@@ -125,6 +129,11 @@ void nfs4_server_destroy(struct nfs4_server *srv)
 		cds_lfht_destroy(srv->clients_by_owner, NULL);
 	if (srv->sessions)
 		cds_lfht_destroy(srv->sessions, NULL);
+	if (srv->stateids)
+		cds_lfht_destroy(srv->stateids, NULL);
+	if (srv->files)
+		cds_lfht_destroy(srv->files, NULL);
+	pthread_mutex_destroy(&srv->files_lock);
 	nfs4_pseudo_free(&srv->pseudo);
 	nfs4_exports_free(&srv->exports); /* and each export's backend */
 	pthread_cond_destroy(&srv->laundromat_cond);

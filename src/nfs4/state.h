@@ -15,8 +15,9 @@
  *    on the session its SEQUENCE found, for the whole COMPOUND.
  *
  * Lock order (take in this order, never the reverse; none is held across a
- * network send or a backend call):
+ * network send; file->lock is held across the backend's lock calls only):
  *    srv->state_lock  →  session->lock
+ *    srv->state_lock  →  client->state_lock  →  srv->files_lock  →  file->lock
  * srv->state_lock serialises every change of client/session *membership*
  * (EXCHANGE_ID, CREATE_SESSION, DESTROY_*, expiry); lookups take no lock.
  */
@@ -30,6 +31,7 @@
 
 #include "nfs4/fh.h"
 #include "nfs4/nfs4.h"
+#include "nfs4/lockrange.h"
 #include "nfs4/slot.h"
 #include "rpc/rpc.h"
 #include "util/limits.h"
@@ -70,6 +72,78 @@ struct nfs4_client {
 	bool cs_cached;	   /* cs_reply answers a replay of cs_seqid */
 	struct CREATE_SESSION4resok cs_reply;
 	bool reclaim_complete;
+
+	/* Open and lock state: under client->state_lock. */
+	pthread_mutex_t state_lock;
+	struct cds_list_head owners;   /* struct nfs4_owner.client_link */
+	struct cds_list_head stateids; /* struct nfs4_stid.client_link */
+};
+
+/*
+ * A file with state on it: one per backend object that is open. Found by
+ * (export, backend handle) in srv->files under srv->files_lock; each stateid
+ * on it holds a reference. Unhashed when its last open goes.
+ */
+struct nfs4_file {
+	struct cds_lfht_node node;
+	struct rcu_head rcu;
+	struct ref ref;
+	struct nfs4_server *srv;
+	struct nfs4_export *exp;
+	struct be_fh bfh;
+	pthread_mutex_t lock;
+	struct cds_list_head opens;  /* struct nfs4_open.file_link, under lock */
+	struct nfs4_lock_list locks; /* under lock */
+};
+
+/* An open owner or a lock owner of a client (RFC 8881 §9.1.1, §8.2.1). */
+struct nfs4_owner {
+	struct cds_list_head client_link; /* under client->state_lock */
+	bool is_lock;
+	uint32_t nstateids; /* stateids using it; freed at 0 */
+	uint32_t len;
+	uint8_t data[NFS4_MAX_OWNER];
+};
+
+enum nfs4_stid_kind { NFS4_STID_OPEN = 1, NFS4_STID_LOCK = 2 };
+
+/*
+ * What every stateid has. "other" is [boot epoch][clientid counter][stateid
+ * counter], so a stateid of an earlier instance is recognised (STALE) and
+ * one of an expired client too (EXPIRED). The stateid table holds one
+ * reference; an operation using the stateid holds another.
+ */
+struct nfs4_stid {
+	struct cds_lfht_node node; /* srv->stateids, key other */
+	struct rcu_head rcu;
+	struct ref ref;
+	enum nfs4_stid_kind kind;
+	uint8_t other[12];
+	struct nfs4_client *client;	  /* holds a reference */
+	struct nfs4_file *file;		  /* holds a reference */
+	struct nfs4_owner *owner;	  /* under client->state_lock */
+	struct cds_list_head client_link; /* under client->state_lock */
+	/* Under client->state_lock. */
+	uint32_t seqid;
+	bool closed; /* unhashed: CLOSE, FREE_STATEID, expiry */
+};
+
+struct nfs4_open {
+	struct nfs4_stid stid;
+	struct cds_list_head file_link; /* file->opens, under file->lock */
+	/* Under file->lock (read by the share checks of other clients). */
+	uint32_t access; /* OPEN4_SHARE_ACCESS_* of the union of opens */
+	uint32_t deny;
+	uint32_t access_modes; /* bit (1 << mode) per access mode ever opened, for downgrade */
+	uint32_t deny_modes;
+	/* Under client->state_lock. */
+	struct cds_list_head locks; /* struct nfs4_lockstid.open_link */
+};
+
+struct nfs4_lockstid {
+	struct nfs4_stid stid;
+	struct nfs4_open *open; /* under client->state_lock */
+	struct cds_list_head open_link;
 };
 
 /* A connection associated with a session, and in which direction(s). */
@@ -112,6 +186,12 @@ struct nfs4_server {
 	struct nfs4_exports exports; /* immutable while serving */
 	struct nfs4_pseudo pseudo;
 	struct nfs4_idmap idmap; /* how owner strings are spelled */
+	struct cds_lfht *stateids;
+	_Atomic uint32_t next_stateid;
+	pthread_mutex_t files_lock;
+	struct cds_lfht *files;
+	_Atomic long nstateids;
+	_Atomic long nfiles;
 	_Atomic uint32_t next_clientid;
 	_Atomic uint32_t next_session;
 
@@ -142,6 +222,14 @@ bool nfs4_principal_eq(const struct nfs4_principal *a, const struct nfs4_princip
 /* Expires every client whose lease ran out; called by the laundromat. */
 void nfs4_clients_expire_idle(struct nfs4_server *srv);
 void nfs4_clients_destroy_all(struct nfs4_server *srv);
+
+/* stateid.c: the stateid table and the open/lock state of clients */
+/* Releases every open and lock of clp (expiry, DESTROY_CLIENTID). Caller holds srv->state_lock. */
+void nfs4_client_release_state(struct nfs4_client *clp);
+/* Releases an open, its lock stateids and their locks. Caller holds the client's state_lock. */
+void nfs4_open_release_locked(struct nfs4_open *op);
+bool nfs4_client_has_opens(struct nfs4_client *clp);
+void nfs4_stid_put(struct nfs4_stid *stid);
 
 /* session.c */
 struct nfs4_session *nfs4_session_find(struct nfs4_server *srv, const sessionid4 *id);

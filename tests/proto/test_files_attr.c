@@ -329,10 +329,11 @@ static void setattr_unsupported_attribute_is_attrnotsupp(void **state)
 	}
 }
 
-static void setattr_other_stateids_are_bad_stateid(void **state)
+static void setattr_foreign_and_missing_stateids_are_refused(void **state)
 {
 	struct fo_fh d;
 	struct fo_sattr sa;
+	/* "other" starts with the boot epoch of the instance that issued it: not this one. */
 	struct stateid4 sid = {1, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}};
 	struct stateid4 cur = {1, {0}}; /* the "current stateid" special value needs one */
 
@@ -340,7 +341,7 @@ static void setattr_other_stateids_are_bad_stateid(void **state)
 	fo_testdir(&env, "sid", &d, NULL, 0);
 	fo_sa_init(&sa);
 	fo_sa_u32(&sa, FATTR4_MODE, 0700);
-	assert_nfs(fo_setattr(&env, NULL, &d, &sid, &sa, NULL), NFS4ERR_BAD_STATEID);
+	assert_nfs(fo_setattr(&env, NULL, &d, &sid, &sa, NULL), NFS4ERR_STALE_STATEID);
 	/* seqid 1 + other all zero: the current stateid; there is none in this COMPOUND. */
 	assert_nfs(fo_setattr(&env, NULL, &d, &cur, &sa, NULL), NFS4ERR_BAD_STATEID);
 }
@@ -448,7 +449,7 @@ int main(void)
 		cmocka_unit_test(setattr_times),
 		cmocka_unit_test(setattr_read_only_attribute_is_inval),
 		cmocka_unit_test(setattr_unsupported_attribute_is_attrnotsupp),
-		cmocka_unit_test(setattr_other_stateids_are_bad_stateid),
+		cmocka_unit_test(setattr_foreign_and_missing_stateids_are_refused),
 		cmocka_unit_test(verify_and_nverify),
 		cmocka_unit_test(access_root_gets_everything),
 		cmocka_unit_test(access_non_owner_on_0700_gets_nothing),

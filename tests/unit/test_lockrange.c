@@ -201,9 +201,14 @@ static void test_same_owner_never_conflicts(void **state)
 	set(A, W, 0, EOF_END);
 	assert_null(nfs4_lock_conflict(&l, A, W, 0, EOF_END));
 	assert_null(nfs4_lock_conflict(&l, A, R, 5, 5));
-	set(B, R, 0, 10);
-	assert_null(nfs4_lock_conflict(&l, B, R, 0, 10));
-	assert_non_null(nfs4_lock_conflict(&l, B, W, 0, 10)); /* A's write */
+	/* Each owner is blocked by the other's lock, never by its own. */
+	nfs4_lock_clear_owner(&l, A);
+	set(A, R, 0, 10);
+	set(B, W, 20, 30);
+	assert_null(nfs4_lock_conflict(&l, B, W, 15, 30));
+	assert_non_null(nfs4_lock_conflict(&l, B, W, 10, 30)); /* A's read */
+	assert_null(nfs4_lock_conflict(&l, A, W, 0, 10));
+	assert_non_null(nfs4_lock_conflict(&l, A, R, 0, 20)); /* B's write */
 }
 
 /* ---- set ---- */

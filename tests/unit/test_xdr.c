@@ -1097,6 +1097,630 @@ static void test_secinfo(void **state)
 	assert_int_equal(CHECK(SECINFO_NO_NAME4res, &nr, &ns, out), 12);
 }
 
+/*
+ * OPEN, CLOSE, OPEN_DOWNGRADE, LOCK/LOCKT/LOCKU, TEST_STATEID, FREE_STATEID,
+ * DELEGRETURN, DELEGPURGE, RELEASE_LOCKOWNER (RFC 8881 sections 18.2-18.18,
+ * 18.38, 18.48, 18.24)
+ */
+static struct state_owner4 some_owner(const char *id)
+{
+	struct state_owner4 o;
+
+	o.clientid = 0x0102030405060708ull;
+	o.owner = xdr_opaque_str(id);
+	return o;
+}
+
+/* owner "open id:1" is 8 + 4 + 12 bytes: OPEN4args' fixed part is 36 bytes */
+#define OPEN_HEAD (4 + 4 + 4 + 24)
+
+static void test_open_args(void **state)
+{
+	static const struct {
+		enum open_claim_type4 claim;
+		size_t arm;
+	} claims[] = {
+		{CLAIM_NULL, 12},	   {CLAIM_PREVIOUS, 4}, {CLAIM_DELEGATE_CUR, 16 + 4 + 12},
+		{CLAIM_DELEGATE_PREV, 12}, {CLAIM_FH, 0},	{CLAIM_DELEG_CUR_FH, 16},
+		{CLAIM_DELEG_PREV_FH, 0},
+	};
+	static const struct {
+		enum createmode4 mode;
+		size_t arm;
+	} hows[] = {{UNCHECKED4, 28}, {GUARDED4, 28}, {EXCLUSIVE4, 8}, {EXCLUSIVE4_1, 8 + 28}};
+	static uint8_t big[NFS4_OPAQUE_LIMIT + 1];
+	struct OPEN4args a, b;
+	uint8_t out[BUF_MAX];
+	struct xdr_enc e;
+	size_t i, len;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.seqid = 0;
+	a.share_access = OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_READ_DELEG;
+	a.share_deny = OPEN4_SHARE_DENY_WRITE;
+	a.owner = some_owner("open id:1");
+	a.openhow.opentype = OPEN4_NOCREATE;
+
+	/* every claim, without create */
+	for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+		memset(&a.claim, 0, sizeof(a.claim));
+		a.claim.claim = claims[i].claim;
+		switch (claims[i].claim) {
+		case CLAIM_NULL:
+			a.claim.u.file = xdr_opaque_str("file.txt");
+			break;
+		case CLAIM_PREVIOUS:
+			a.claim.u.delegate_type = OPEN_DELEGATE_WRITE;
+			break;
+		case CLAIM_DELEGATE_CUR:
+			a.claim.u.delegate_cur_info.delegate_stateid = some_stateid();
+			a.claim.u.delegate_cur_info.file = xdr_opaque_str("deleg.txt");
+			break;
+		case CLAIM_DELEGATE_PREV:
+			a.claim.u.file_delegate_prev = xdr_opaque_str("prev.txt");
+			break;
+		case CLAIM_DELEG_CUR_FH:
+			a.claim.u.oc_delegate_stateid = some_stateid();
+			break;
+		default:
+			break;
+		}
+		len = CHECK(OPEN4args, &a, &b, out);
+		assert_int_equal(len, OPEN_HEAD + 4 + 4 + claims[i].arm);
+		assert_int_equal(b.claim.claim, claims[i].claim);
+		assert_int_equal(b.openhow.opentype, OPEN4_NOCREATE);
+		assert_int_equal(b.share_access, 0x103);
+		assert_int_equal(b.share_deny, OPEN4_SHARE_DENY_WRITE);
+		assert_int_equal(b.owner.clientid, 0x0102030405060708ull);
+		DECODE_IN_PLACE(OPEN4args, out, len, &b);
+		assert_true(xdr_opaque_eq(&b.owner.owner, &a.owner.owner));
+		if (claims[i].claim == CLAIM_NULL) {
+			assert_true(xdr_opaque_eq(&b.claim.u.file, &a.claim.u.file));
+			/* zero-copy */
+			assert_true(b.claim.u.file.data > out && b.claim.u.file.data < out + len);
+		} else if (claims[i].claim == CLAIM_DELEGATE_CUR) {
+			assert_true(xdr_opaque_eq(&b.claim.u.delegate_cur_info.file,
+						  &a.claim.u.delegate_cur_info.file));
+			assert_memory_equal(b.claim.u.delegate_cur_info.delegate_stateid.other,
+					    a.claim.u.delegate_cur_info.delegate_stateid.other, 12);
+		} else if (claims[i].claim == CLAIM_PREVIOUS) {
+			assert_int_equal(b.claim.u.delegate_type, OPEN_DELEGATE_WRITE);
+		} else if (claims[i].claim == CLAIM_DELEG_CUR_FH) {
+			assert_int_equal(b.claim.u.oc_delegate_stateid.seqid, 3);
+		}
+	}
+
+	/* a claim type past CLAIM_DELEG_PREV_FH; an opentype past OPEN4_CREATE */
+	a.claim.claim = CLAIM_FH;
+	len = CHECK(OPEN4args, &a, &b, out);
+	assert_int_equal(len, OPEN_HEAD + 8);
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	assert_int_equal(xdr_get_be32(out + OPEN_HEAD + 4), CLAIM_FH);
+	xdr_enc_patch_u32(&e, OPEN_HEAD + 4, 7);
+	assert_false(DECODES(OPEN4args, out, len, &b));
+	xdr_enc_patch_u32(&e, OPEN_HEAD + 4, CLAIM_FH);
+	xdr_enc_patch_u32(&e, OPEN_HEAD, 2);
+	assert_false(DECODES(OPEN4args, out, len, &b));
+	xdr_enc_patch_u32(&e, OPEN_HEAD, OPEN4_NOCREATE);
+	assert_true(DECODES(OPEN4args, out, len, &b));
+	/* CLAIM_PREVIOUS: a delegate_type that is no open_delegation_type4 */
+	a.claim.claim = CLAIM_PREVIOUS;
+	a.claim.u.delegate_type = OPEN_DELEGATE_NONE_EXT;
+	len = CHECK(OPEN4args, &a, &b, out);
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, len - 4, 4);
+	assert_false(DECODES(OPEN4args, out, len, &b));
+
+	/* every createhow, with CLAIM_NULL */
+	a.claim.claim = CLAIM_NULL;
+	a.claim.u.file = xdr_opaque_str("new-file");
+	a.openhow.opentype = OPEN4_CREATE;
+	for (i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+		struct createhow4 *h = &a.openhow.u.how;
+
+		memset(h, 0, sizeof(*h));
+		h->mode = hows[i].mode;
+		switch (hows[i].mode) {
+		case UNCHECKED4:
+		case GUARDED4:
+			h->u.createattrs = some_fattr();
+			break;
+		case EXCLUSIVE4:
+			memcpy(h->u.createverf.data, verf, sizeof(verf));
+			break;
+		case EXCLUSIVE4_1:
+			memcpy(h->u.ch_createboth.cva_verf.data, verf, sizeof(verf));
+			h->u.ch_createboth.cva_attrs = some_fattr();
+			break;
+		}
+		len = CHECK(OPEN4args, &a, &b, out);
+		assert_int_equal(len, OPEN_HEAD + 4 + 4 + hows[i].arm + 4 + 12);
+		assert_int_equal(b.openhow.opentype, OPEN4_CREATE);
+		assert_int_equal(b.openhow.u.how.mode, hows[i].mode);
+		if (hows[i].mode == EXCLUSIVE4)
+			assert_memory_equal(b.openhow.u.how.u.createverf.data, verf, sizeof(verf));
+		if (hows[i].mode == EXCLUSIVE4_1) {
+			assert_memory_equal(b.openhow.u.how.u.ch_createboth.cva_verf.data, verf,
+					    sizeof(verf));
+			assert_int_equal(b.openhow.u.how.u.ch_createboth.cva_attrs.attrmask.len, 2);
+			assert_int_equal(b.openhow.u.how.u.ch_createboth.cva_attrs.attrmask.val[1],
+					 0x00300002);
+		}
+		if (hows[i].mode == GUARDED4)
+			assert_int_equal(b.openhow.u.how.u.createattrs.attr_vals.len, 12);
+	}
+	/* a createmode4 past EXCLUSIVE4_1 */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	assert_int_equal(xdr_get_be32(out + OPEN_HEAD + 4), EXCLUSIVE4_1);
+	xdr_enc_patch_u32(&e, OPEN_HEAD + 4, 4);
+	assert_false(DECODES(OPEN4args, out, len, &b));
+
+	/* encoder: non-member discriminants, an owner over NFS4_OPAQUE_LIMIT */
+	a.openhow.u.how.mode = (enum createmode4)4;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_OPEN4args(&e, &a));
+	assert_true(e.overflow);
+	a.openhow.opentype = OPEN4_NOCREATE;
+	a.claim.claim = (enum open_claim_type4)7;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_OPEN4args(&e, &a));
+	assert_true(e.overflow);
+	a.claim.claim = CLAIM_FH;
+	a.owner.owner.len = NFS4_OPAQUE_LIMIT + 1;
+	a.owner.owner.data = big;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_OPEN4args(&e, &a));
+	assert_true(e.overflow);
+	a.owner.owner.len = NFS4_OPAQUE_LIMIT;
+	len = CHECK(OPEN4args, &a, &b, out);
+	assert_int_equal(len, 12 + 8 + 4 + NFS4_OPAQUE_LIMIT + 8);
+	/* and on decode: an owner length of NFS4_OPAQUE_LIMIT + 1 */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, 12 + 8, NFS4_OPAQUE_LIMIT + 1);
+	assert_false(DECODES(OPEN4args, out, len, &b));
+
+	/* the RFC's numbers */
+	assert_int_equal(OPEN4_SHARE_ACCESS_WANT_DELEG_MASK, 0xFF00);
+	assert_int_equal(OPEN4_SHARE_ACCESS_WANT_CANCEL, 0x0500);
+	assert_int_equal(OPEN4_SHARE_ACCESS_WANT_SIGNAL_DELEG_WHEN_RESRC_AVAIL, 0x10000);
+	assert_int_equal(OPEN4_SHARE_ACCESS_WANT_PUSH_DELEG_WHEN_UNCONTENDED, 0x20000);
+	assert_int_equal(OPEN4_SHARE_DENY_BOTH, 3);
+	assert_int_equal(EXCLUSIVE4_1, 3);
+	assert_int_equal(CLAIM_DELEG_PREV_FH, 6);
+}
+
+/* OPEN4resok up to the delegation's discriminant */
+#define OPEN_RESOK_HEAD (4 + 16 + 20 + 4 + 12)
+
+static void test_open_res(void **state)
+{
+	struct OPEN4res r, s;
+	struct open_delegation4 *d = &r.u.resok4.delegation;
+	uint8_t out[BUF_MAX];
+	struct xdr_enc e;
+	size_t len;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.status = NFS4_OK;
+	r.u.resok4.stateid = some_stateid();
+	r.u.resok4.cinfo.atomic = true;
+	r.u.resok4.cinfo.before = 10;
+	r.u.resok4.cinfo.after = 11;
+	r.u.resok4.rflags = OPEN4_RESULT_LOCKTYPE_POSIX | OPEN4_RESULT_PRESERVE_UNLINKED;
+	r.u.resok4.attrset.len = 2;
+	r.u.resok4.attrset.val = attr_words;
+
+	/* OPEN_DELEGATE_NONE: void */
+	d->delegation_type = OPEN_DELEGATE_NONE;
+	len = CHECK(OPEN4res, &r, &s, out);
+	assert_int_equal(len, OPEN_RESOK_HEAD + 4);
+	assert_int_equal(s.u.resok4.rflags, 0xc);
+	assert_int_equal(s.u.resok4.cinfo.after, 11);
+	assert_int_equal(s.u.resok4.delegation.delegation_type, OPEN_DELEGATE_NONE);
+	/* a delegation type past OPEN_DELEGATE_NONE_EXT */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, OPEN_RESOK_HEAD, 4);
+	assert_false(DECODES(OPEN4res, out, len, &s));
+
+	/* OPEN_DELEGATE_READ */
+	d->delegation_type = OPEN_DELEGATE_READ;
+	d->u.read.stateid = some_stateid();
+	d->u.read.stateid.seqid = 1;
+	d->u.read.recall = false;
+	d->u.read.permissions.type = ACE4_ACCESS_ALLOWED_ACE_TYPE;
+	d->u.read.permissions.flag = 0;
+	d->u.read.permissions.access_mask = ACE4_GENERIC_READ;
+	d->u.read.permissions.who = xdr_opaque_str("EVERYONE@");
+	len = CHECK(OPEN4res, &r, &s, out);
+	assert_int_equal(len, OPEN_RESOK_HEAD + 4 + 16 + 4 + (4 + 4 + 4 + 4 + 12));
+	assert_int_equal(s.u.resok4.delegation.u.read.stateid.seqid, 1);
+	assert_int_equal(s.u.resok4.delegation.u.read.permissions.access_mask, 0x00120081);
+	DECODE_IN_PLACE(OPEN4res, out, len, &s);
+	assert_true(xdr_opaque_eq(&s.u.resok4.delegation.u.read.permissions.who,
+				  &d->u.read.permissions.who));
+	/* recall: a bool other than 0/1 */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, OPEN_RESOK_HEAD + 4 + 16, 2);
+	assert_false(DECODES(OPEN4res, out, len, &s));
+
+	/* OPEN_DELEGATE_WRITE, with both nfs_space_limit4 arms */
+	memset(&d->u, 0, sizeof(d->u));
+	d->delegation_type = OPEN_DELEGATE_WRITE;
+	d->u.write.stateid = some_stateid();
+	d->u.write.recall = true;
+	d->u.write.space_limit.limitby = NFS_LIMIT_SIZE;
+	d->u.write.space_limit.u.filesize = 0xffffffffffffffffull;
+	d->u.write.permissions.type = ACE4_ACCESS_ALLOWED_ACE_TYPE;
+	d->u.write.permissions.flag = ACE4_IDENTIFIER_GROUP;
+	d->u.write.permissions.access_mask = ACE4_GENERIC_WRITE;
+	d->u.write.permissions.who = xdr_opaque_str("");
+	len = CHECK(OPEN4res, &r, &s, out);
+	assert_int_equal(len, OPEN_RESOK_HEAD + 4 + 16 + 4 + (4 + 8) + (4 + 4 + 4 + 4));
+	assert_true(s.u.resok4.delegation.u.write.recall);
+	assert_int_equal(s.u.resok4.delegation.u.write.space_limit.u.filesize,
+			 0xffffffffffffffffull);
+	assert_int_equal(s.u.resok4.delegation.u.write.permissions.flag, 0x40);
+	d->u.write.space_limit.limitby = NFS_LIMIT_BLOCKS;
+	d->u.write.space_limit.u.mod_blocks.num_blocks = 100;
+	d->u.write.space_limit.u.mod_blocks.bytes_per_block = 4096;
+	len = CHECK(OPEN4res, &r, &s, out);
+	assert_int_equal(len, OPEN_RESOK_HEAD + 4 + 16 + 4 + (4 + 8) + (4 + 4 + 4 + 4));
+	assert_int_equal(s.u.resok4.delegation.u.write.space_limit.limitby, NFS_LIMIT_BLOCKS);
+	assert_int_equal(s.u.resok4.delegation.u.write.space_limit.u.mod_blocks.bytes_per_block,
+			 4096);
+	/* limit_by4 has two members, 1 and 2; the union has no default */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, OPEN_RESOK_HEAD + 4 + 16 + 4, 0);
+	assert_false(DECODES(OPEN4res, out, len, &s));
+	xdr_enc_patch_u32(&e, OPEN_RESOK_HEAD + 4 + 16 + 4, 3);
+	assert_false(DECODES(OPEN4res, out, len, &s));
+	xdr_enc_patch_u32(&e, OPEN_RESOK_HEAD + 4 + 16 + 4, NFS_LIMIT_SIZE);
+	assert_true(DECODES(OPEN4res, out, len, &s));
+	d->u.write.space_limit.limitby = (enum limit_by4)3;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_OPEN4res(&e, &r));
+	assert_true(e.overflow);
+
+	/* OPEN_DELEGATE_NONE_EXT: the two bool arms and the void default */
+	memset(&d->u, 0, sizeof(d->u));
+	d->delegation_type = OPEN_DELEGATE_NONE_EXT;
+	d->u.od_whynone.ond_why = WND4_CONTENTION;
+	d->u.od_whynone.u.ond_server_will_push_deleg = true;
+	len = CHECK(OPEN4res, &r, &s, out);
+	assert_int_equal(len, OPEN_RESOK_HEAD + 4 + 4 + 4);
+	assert_true(s.u.resok4.delegation.u.od_whynone.u.ond_server_will_push_deleg);
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, len - 4, 2);
+	assert_false(DECODES(OPEN4res, out, len, &s));
+	d->u.od_whynone.ond_why = WND4_RESOURCE;
+	d->u.od_whynone.u.ond_server_will_signal_avail = false;
+	len = CHECK(OPEN4res, &r, &s, out);
+	assert_int_equal(len, OPEN_RESOK_HEAD + 4 + 4 + 4);
+	assert_false(s.u.resok4.delegation.u.od_whynone.u.ond_server_will_signal_avail);
+	d->u.od_whynone.ond_why = WND4_NOT_WANTED;
+	assert_int_equal(CHECK(OPEN4res, &r, &s, out), OPEN_RESOK_HEAD + 4 + 4);
+	d->u.od_whynone.ond_why = WND4_IS_DIR;
+	len = CHECK(OPEN4res, &r, &s, out);
+	assert_int_equal(len, OPEN_RESOK_HEAD + 4 + 4);
+	assert_int_equal(s.u.resok4.delegation.u.od_whynone.ond_why, WND4_IS_DIR);
+	/* the default arm takes only why_no_delegation4 members */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, len - 4, 9);
+	assert_false(DECODES(OPEN4res, out, len, &s));
+	d->u.od_whynone.ond_why = (enum why_no_delegation4)9;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_OPEN4res(&e, &r));
+	assert_true(e.overflow);
+	d->delegation_type = (enum open_delegation_type4)4;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_OPEN4res(&e, &r));
+	assert_true(e.overflow);
+
+	/* an error: void */
+	r.status = NFS4ERR_SHARE_DENIED;
+	assert_int_equal(CHECK(OPEN4res, &r, &s, out), 4);
+	assert_int_equal(s.status, NFS4ERR_SHARE_DENIED);
+}
+
+static void test_close_downgrade(void **state)
+{
+	struct CLOSE4args ca, cb;
+	struct CLOSE4res cr, cs;
+	struct OPEN_DOWNGRADE4args da, db;
+	struct OPEN_DOWNGRADE4res dr, ds;
+	uint8_t out[BUF_MAX];
+
+	(void)state;
+	ca.seqid = 0;
+	ca.open_stateid = some_stateid();
+	assert_int_equal(CHECK(CLOSE4args, &ca, &cb, out), 20);
+	assert_memory_equal(cb.open_stateid.other, ca.open_stateid.other, 12);
+	memset(&cr, 0, sizeof(cr));
+	cr.status = NFS4_OK;
+	cr.u.open_stateid = some_stateid();
+	cr.u.open_stateid.seqid = NFS4_UINT32_MAX;
+	assert_int_equal(CHECK(CLOSE4res, &cr, &cs, out), 20);
+	assert_int_equal(cs.u.open_stateid.seqid, 0xffffffffu);
+	cr.status = NFS4ERR_LOCKS_HELD;
+	assert_int_equal(CHECK(CLOSE4res, &cr, &cs, out), 4);
+
+	memset(&da, 0, sizeof(da));
+	da.open_stateid = some_stateid();
+	da.seqid = 0;
+	da.share_access = OPEN4_SHARE_ACCESS_READ;
+	da.share_deny = OPEN4_SHARE_DENY_NONE;
+	assert_int_equal(CHECK(OPEN_DOWNGRADE4args, &da, &db, out), 28);
+	assert_int_equal(db.share_access, OPEN4_SHARE_ACCESS_READ);
+	memset(&dr, 0, sizeof(dr));
+	dr.status = NFS4_OK;
+	dr.u.resok4.open_stateid = some_stateid();
+	assert_int_equal(CHECK(OPEN_DOWNGRADE4res, &dr, &ds, out), 20);
+	dr.status = NFS4ERR_INVAL;
+	assert_int_equal(CHECK(OPEN_DOWNGRADE4res, &dr, &ds, out), 4);
+}
+
+/* LOCK4args before the locker: locktype, reclaim, offset, length */
+#define LOCK_HEAD (4 + 4 + 8 + 8)
+
+static void test_lock(void **state)
+{
+	static uint8_t big[NFS4_OPAQUE_LIMIT + 1];
+	struct LOCK4args a, b;
+	struct LOCK4res r, s;
+	struct LOCKT4args ta, tb;
+	struct LOCKT4res tr, ts;
+	struct LOCKU4args ua, ub;
+	struct LOCKU4res ur, us;
+	uint8_t out[BUF_MAX];
+	struct xdr_enc e;
+	size_t len;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.locktype = WRITEW_LT;
+	a.reclaim = false;
+	a.offset = 4096;
+	a.length = NFS4_UINT64_MAX; /* to end of file */
+
+	/* new lock-owner: open_to_lock_owner4 */
+	a.locker.new_lock_owner = true;
+	a.locker.u.open_owner.open_seqid = 0;
+	a.locker.u.open_owner.open_stateid = some_stateid();
+	a.locker.u.open_owner.lock_seqid = 0;
+	a.locker.u.open_owner.lock_owner = some_owner("lock id:1");
+	len = CHECK(LOCK4args, &a, &b, out);
+	assert_int_equal(len, LOCK_HEAD + 4 + (4 + 16 + 4 + 24));
+	assert_true(b.locker.new_lock_owner);
+	assert_int_equal(b.locktype, WRITEW_LT);
+	assert_int_equal(b.length, 0xffffffffffffffffull);
+	assert_int_equal(b.locker.u.open_owner.lock_owner.clientid, 0x0102030405060708ull);
+	DECODE_IN_PLACE(LOCK4args, out, len, &b);
+	assert_true(xdr_opaque_eq(&b.locker.u.open_owner.lock_owner.owner,
+				  &a.locker.u.open_owner.lock_owner.owner));
+	/* new_lock_owner: only 0 and 1 */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, LOCK_HEAD, 2);
+	assert_false(DECODES(LOCK4args, out, len, &b));
+	/* the wrong arm for the bytes that follow: too short for exist_lock_owner4 + rest */
+	xdr_enc_patch_u32(&e, LOCK_HEAD, 0);
+	assert_false(DECODES(LOCK4args, out, len, &b));
+	xdr_enc_patch_u32(&e, LOCK_HEAD, 1);
+	assert_true(DECODES(LOCK4args, out, len, &b));
+	/* nfs_lock_type4 is 1..4 */
+	xdr_enc_patch_u32(&e, 0, 0);
+	assert_false(DECODES(LOCK4args, out, len, &b));
+	xdr_enc_patch_u32(&e, 0, 5);
+	assert_false(DECODES(LOCK4args, out, len, &b));
+	/* reclaim: a bool */
+	xdr_enc_patch_u32(&e, 0, READ_LT);
+	xdr_enc_patch_u32(&e, 4, 2);
+	assert_false(DECODES(LOCK4args, out, len, &b));
+	/* a lock_owner over NFS4_OPAQUE_LIMIT */
+	a.locker.u.open_owner.lock_owner.owner.len = NFS4_OPAQUE_LIMIT + 1;
+	a.locker.u.open_owner.lock_owner.owner.data = big;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_LOCK4args(&e, &a));
+	assert_true(e.overflow);
+
+	/* existing lock-owner: exist_lock_owner4 */
+	memset(&a.locker, 0, sizeof(a.locker));
+	a.locktype = READ_LT;
+	a.reclaim = true;
+	a.locker.new_lock_owner = false;
+	a.locker.u.lock_owner.lock_stateid = some_stateid();
+	a.locker.u.lock_owner.lock_stateid.seqid = 2;
+	a.locker.u.lock_owner.lock_seqid = 0;
+	len = CHECK(LOCK4args, &a, &b, out);
+	assert_int_equal(len, LOCK_HEAD + 4 + 16 + 4);
+	assert_false(b.locker.new_lock_owner);
+	assert_true(b.reclaim);
+	assert_int_equal(b.locker.u.lock_owner.lock_stateid.seqid, 2);
+	/* the other arm would need 28 more bytes */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, LOCK_HEAD, 1);
+	assert_false(DECODES(LOCK4args, out, len, &b));
+	a.locktype = (enum nfs_lock_type4)0;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_LOCK4args(&e, &a));
+	assert_true(e.overflow);
+
+	/* LOCK4res: ok, denied, any other error */
+	memset(&r, 0, sizeof(r));
+	r.status = NFS4_OK;
+	r.u.resok4.lock_stateid = some_stateid();
+	assert_int_equal(CHECK(LOCK4res, &r, &s, out), 20);
+	assert_memory_equal(s.u.resok4.lock_stateid.other, r.u.resok4.lock_stateid.other, 12);
+	memset(&r, 0, sizeof(r));
+	r.status = NFS4ERR_DENIED;
+	r.u.denied.offset = 0;
+	r.u.denied.length = 100;
+	r.u.denied.locktype = WRITE_LT;
+	r.u.denied.owner = some_owner("other owner!"); /* 12 bytes, no padding */
+	len = CHECK(LOCK4res, &r, &s, out);
+	assert_int_equal(len, 4 + 8 + 8 + 4 + (8 + 4 + 12));
+	assert_int_equal(s.status, NFS4ERR_DENIED);
+	assert_int_equal(s.u.denied.length, 100);
+	assert_int_equal(s.u.denied.locktype, WRITE_LT);
+	DECODE_IN_PLACE(LOCK4res, out, len, &s);
+	assert_true(xdr_opaque_eq(&s.u.denied.owner.owner, &r.u.denied.owner.owner));
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, 4 + 16, 5);
+	assert_false(DECODES(LOCK4res, out, len, &s));
+	/* an owner length the remaining bytes cannot hold */
+	xdr_enc_patch_u32(&e, 4 + 16, WRITE_LT);
+	xdr_enc_patch_u32(&e, 4 + 16 + 4 + 8, 16);
+	assert_false(DECODES(LOCK4res, out, len, &s));
+	xdr_enc_patch_u32(&e, 4 + 16 + 4 + 8, 0xFFFFFFFF);
+	assert_false(DECODES(LOCK4res, out, len, &s));
+	r.status = NFS4ERR_LOCK_RANGE;
+	assert_int_equal(CHECK(LOCK4res, &r, &s, out), 4);
+
+	/* LOCKT */
+	memset(&ta, 0, sizeof(ta));
+	ta.locktype = READW_LT;
+	ta.offset = 1;
+	ta.length = 2;
+	ta.owner = some_owner("lock id:1");
+	assert_int_equal(CHECK(LOCKT4args, &ta, &tb, out), 4 + 8 + 8 + 24);
+	assert_int_equal(tb.locktype, READW_LT);
+	memset(&tr, 0, sizeof(tr));
+	tr.status = NFS4ERR_DENIED;
+	tr.u.denied.offset = 1;
+	tr.u.denied.length = 2;
+	tr.u.denied.locktype = READ_LT;
+	tr.u.denied.owner = some_owner("x");
+	assert_int_equal(CHECK(LOCKT4res, &tr, &ts, out), 4 + 8 + 8 + 4 + 8 + 4 + 4);
+	assert_int_equal(ts.u.denied.owner.owner.len, 1);
+	tr.status = NFS4_OK;
+	assert_int_equal(CHECK(LOCKT4res, &tr, &ts, out), 4);
+	tr.status = NFS4ERR_GRACE;
+	assert_int_equal(CHECK(LOCKT4res, &tr, &ts, out), 4);
+
+	/* LOCKU */
+	memset(&ua, 0, sizeof(ua));
+	ua.locktype = WRITE_LT;
+	ua.seqid = 0;
+	ua.lock_stateid = some_stateid();
+	ua.offset = 0;
+	ua.length = NFS4_UINT64_MAX;
+	assert_int_equal(CHECK(LOCKU4args, &ua, &ub, out), 4 + 4 + 16 + 8 + 8);
+	memset(&ur, 0, sizeof(ur));
+	ur.status = NFS4_OK;
+	ur.u.lock_stateid = some_stateid();
+	assert_int_equal(CHECK(LOCKU4res, &ur, &us, out), 20);
+	ur.status = NFS4ERR_BAD_STATEID;
+	assert_int_equal(CHECK(LOCKU4res, &ur, &us, out), 4);
+}
+
+static void test_stateid_ops(void **state)
+{
+	struct stateid4 ids[3];
+	enum nfsstat4 codes[3] = {NFS4_OK, NFS4ERR_BAD_STATEID, NFS4ERR_EXPIRED};
+	struct TEST_STATEID4args a, b;
+	struct TEST_STATEID4res r, s;
+	struct FREE_STATEID4args fa, fb;
+	struct FREE_STATEID4res fr, fs;
+	struct DELEGRETURN4args da, db;
+	struct DELEGRETURN4res dr, ds;
+	struct DELEGPURGE4args pa, pb;
+	struct DELEGPURGE4res pr, ps;
+	struct RELEASE_LOCKOWNER4args la, lb;
+	struct RELEASE_LOCKOWNER4res lr, ls;
+	uint8_t out[BUF_MAX];
+	struct xdr_enc e;
+	size_t len;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		ids[i] = some_stateid();
+		ids[i].seqid = (uint32_t)i;
+		ids[i].other[0] = (uint8_t)i;
+	}
+	memset(&a, 0, sizeof(a));
+	a.ts_stateids.len = 3;
+	a.ts_stateids.val = ids;
+	len = CHECK(TEST_STATEID4args, &a, &b, out);
+	assert_int_equal(len, 4 + 3 * 16);
+	assert_int_equal(b.ts_stateids.len, 3);
+	assert_int_equal(b.ts_stateids.val[2].seqid, 2);
+	assert_int_equal(b.ts_stateids.val[2].other[0], 2);
+	/* counts the bytes cannot hold */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, 0, 4);
+	assert_false(DECODES(TEST_STATEID4args, out, len, &b));
+	xdr_enc_patch_u32(&e, 0, 0xFFFFFFFF);
+	assert_false(DECODES(TEST_STATEID4args, out, len, &b));
+	/* none */
+	a.ts_stateids.len = 0;
+	a.ts_stateids.val = NULL;
+	assert_int_equal(CHECK(TEST_STATEID4args, &a, &b, out), 4);
+	assert_int_equal(b.ts_stateids.len, 0);
+	/* len != 0 with val == NULL */
+	a.ts_stateids.len = 1;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_TEST_STATEID4args(&e, &a));
+	assert_true(e.overflow);
+
+	memset(&r, 0, sizeof(r));
+	r.tsr_status = NFS4_OK;
+	r.u.tsr_resok4.tsr_status_codes.len = 3;
+	r.u.tsr_resok4.tsr_status_codes.val = codes;
+	len = CHECK(TEST_STATEID4res, &r, &s, out);
+	assert_int_equal(len, 4 + 4 + 3 * 4);
+	assert_int_equal(s.u.tsr_resok4.tsr_status_codes.len, 3);
+	assert_int_equal(s.u.tsr_resok4.tsr_status_codes.val[1], NFS4ERR_BAD_STATEID);
+	assert_int_equal(s.u.tsr_resok4.tsr_status_codes.val[2], NFS4ERR_EXPIRED);
+	/* a status code that is no nfsstat4 */
+	xdr_enc_init(&e, out, sizeof(out));
+	e.len = len;
+	xdr_enc_patch_u32(&e, 4 + 4 + 4, 19);
+	assert_false(DECODES(TEST_STATEID4res, out, len, &s));
+	codes[1] = (enum nfsstat4)10073;
+	xdr_enc_init(&e, out, sizeof(out));
+	assert_false(xdr_enc_TEST_STATEID4res(&e, &r));
+	assert_true(e.overflow);
+	codes[1] = NFS4ERR_BAD_STATEID;
+	r.tsr_status = NFS4ERR_BADXDR;
+	assert_int_equal(CHECK(TEST_STATEID4res, &r, &s, out), 4);
+
+	fa.fsa_stateid = some_stateid();
+	assert_int_equal(CHECK(FREE_STATEID4args, &fa, &fb, out), 16);
+	fr.fsr_status = NFS4ERR_LOCKS_HELD;
+	assert_int_equal(CHECK(FREE_STATEID4res, &fr, &fs, out), 4);
+	assert_int_equal(fs.fsr_status, NFS4ERR_LOCKS_HELD);
+
+	da.deleg_stateid = some_stateid();
+	assert_int_equal(CHECK(DELEGRETURN4args, &da, &db, out), 16);
+	dr.status = NFS4_OK;
+	assert_int_equal(CHECK(DELEGRETURN4res, &dr, &ds, out), 4);
+	pa.clientid = 0x1122334455667788ull;
+	assert_int_equal(CHECK(DELEGPURGE4args, &pa, &pb, out), 8);
+	assert_int_equal(pb.clientid, 0x1122334455667788ull);
+	pr.status = NFS4ERR_NOTSUPP;
+	assert_int_equal(CHECK(DELEGPURGE4res, &pr, &ps, out), 4);
+
+	la.lock_owner = some_owner("lock id:1");
+	assert_int_equal(CHECK(RELEASE_LOCKOWNER4args, &la, &lb, out), 24);
+	lr.status = NFS4ERR_NOTSUPP;
+	assert_int_equal(CHECK(RELEASE_LOCKOWNER4res, &lr, &ls, out), 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1115,6 +1739,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rename_link_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fh_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secinfo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_res, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_downgrade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stateid_ops, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
