@@ -188,6 +188,20 @@ struct backend_ops {
 		       uint64_t cookie, be_readdir_fn fn, void *ctx, uint64_t *verifier, bool *eof);
 	int (*statfs)(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		      struct be_statfs *out);
+	/*
+	 * Optional (NULL where nobody else can see the storage, as in mem):
+	 * mirror NFS byte-range locks onto the object, so local processes and
+	 * NFS clients exclude each other (vfs: open file description locks).
+	 * ctx stands for one lock owner on one file: its locks are replaced,
+	 * split and merged like POSIX locks of one owner. lock returns -EAGAIN
+	 * when someone outside NFS holds a conflicting lock and -ERANGE when
+	 * the range cannot be represented; lock_close drops all of ctx's locks.
+	 */
+	int (*lock_open)(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+			 void **ctx);
+	int (*lock)(struct backend *be, void *ctx, bool write, uint64_t start, uint64_t end);
+	int (*unlock)(struct backend *be, void *ctx, uint64_t start, uint64_t end);
+	void (*lock_close)(struct backend *be, void *ctx);
 	/* Handles valid across a restart of nfs4d (vfs with CAP_DAC_READ_SEARCH). */
 	bool (*persistent_handles)(struct backend *be);
 	void (*destroy)(struct backend *be);

@@ -535,6 +535,10 @@ static const struct backend_ops vfs_ops = {
 	.readdir = vfs_readdir,
 	.statfs = vfs_statfs,
 	.persistent_handles = vfs_persistent_handles,
+	.lock_open = vfs_lock_open,
+	.lock = vfs_lock,
+	.unlock = vfs_unlock,
+	.lock_close = vfs_lock_close,
 	.destroy = vfs_destroy,
 };
 

@@ -125,6 +125,19 @@ int vfs_statfs(struct backend *be, const struct be_cred *cred, const struct be_f
 	       struct be_statfs *out);
 
 /* vfs_io.c */
+/*
+ * Resolves fh (a regular file) and opens it with flags under cred; on success
+ * the credentials stay entered and *pathfd is open: the caller leaves and
+ * closes. Returns the fd or -errno.
+ */
+int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
+		  int flags, struct statx *stx, int *pathfd);
+/* vfs_lock.c */
+int vfs_lock_open(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+		  void **ctx);
+int vfs_lock(struct backend *be, void *ctx, bool write, uint64_t start, uint64_t end);
+int vfs_unlock(struct backend *be, void *ctx, uint64_t start, uint64_t end);
+void vfs_lock_close(struct backend *be, void *ctx);
 int vfs_read(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 	     uint64_t offset, void *buf, size_t len, size_t *got, bool *eof);
 int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,

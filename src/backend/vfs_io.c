@@ -40,8 +40,8 @@ static int need_reg(const struct statx *stx)
 }
 
 /* Resolves fh and opens it with flags under the caller's credentials (left entered). */
-static int open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
-		     int flags, struct statx *stx, int *pathfd)
+int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
+		  int flags, struct statx *stx, int *pathfd)
 {
 	int fd, err;
 
@@ -73,7 +73,7 @@ int vfs_read(struct backend *be, const struct be_cred *cred, const struct be_fh 
 
 	*got = 0;
 	*eof = false;
-	fd = open_data(vb, cred, fh, O_RDONLY, &stx, &pfd);
+	fd = vfs_open_data(vb, cred, fh, O_RDONLY, &stx, &pfd);
 	if (fd < 0)
 		return fd;
 	if (offset > INT64_MAX)
@@ -129,7 +129,7 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 		return -EINVAL;
 	if (offset > INT64_MAX || len > INT64_MAX - offset)
 		return -EFBIG;
-	fd = open_data(vb, cred, fh, O_WRONLY, &stx, &pfd);
+	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pfd);
 	if (fd < 0)
 		return fd;
 	if (how == BE_DATA_SYNC)

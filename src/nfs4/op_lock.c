@@ -45,11 +45,43 @@ static void nfs4_lock_denied(struct nfs4_compound *c, const struct nfs4_lock_ran
 	}
 }
 
+/* A conflict with a lock held outside NFS (a local process): its owner has no NFS name. */
+static void nfs4_lock_denied_local(uint64_t start, uint64_t end, enum nfs4_lock_type type,
+				   struct LOCK4denied *d)
+{
+	static const char local[] = "nfs4d:local-lock";
+
+	d->offset = start;
+	d->length = nfs4_lock_range_length(start, end);
+	d->locktype = type == NFS4_LOCK_WRITE ? WRITE_LT : READ_LT;
+	d->owner.clientid = 0;
+	d->owner.owner = xdr_opaque_str(local);
+}
+
+/* Mirrors a lock change onto the backend; returns an nfsstat4 (NFS4ERR_DENIED: held locally). */
+static uint32_t nfs4_lock_mirror(struct nfs4_lockstid *lk, bool set, enum nfs4_lock_type type,
+				 uint64_t start, uint64_t end)
+{
+	struct backend *be = lk->stid.file->exp->be;
+	int rc;
+
+	if (!lk->be_ctx)
+		return NFS4_OK;
+	rc = set ? be->ops->lock(be, lk->be_ctx, type == NFS4_LOCK_WRITE, start, end)
+		 : be->ops->unlock(be, lk->be_ctx, start, end);
+	if (rc == -EAGAIN)
+		return NFS4ERR_DENIED;
+	if (rc == -ERANGE)
+		return NFS4ERR_LOCK_RANGE;
+	return nfs4_status_from_errno(rc);
+}
+
 /* The current filehandle must be the regular file the stateid is for. */
-static uint32_t nfs4_lock_file_check(struct nfs4_compound *c, const struct nfs4_stid *stid)
+static uint32_t nfs4_lock_file_check(struct nfs4_compound *c, const struct nfs4_stid *stid,
+				     struct be_cred *cred)
 {
 	struct nfs4_fh *fh;
-	uint32_t status = nfs4_cur_fh(c, &fh, NULL, NULL);
+	uint32_t status = nfs4_cur_fh(c, &fh, NULL, cred);
 
 	if (status != NFS4_OK)
 		return status;
@@ -63,8 +95,9 @@ static uint32_t nfs4_lock_file_check(struct nfs4_compound *c, const struct nfs4_
 /* The lock stateid of owner on op's file, made on first use. Caller holds state_lock. */
 static struct nfs4_lockstid *nfs4_lockstid_get_locked(struct nfs4_compound *c, struct nfs4_open *op,
 						      const struct xdr_opaque *owner_name,
-						      bool *created)
+						      const struct be_cred *cred, bool *created)
 {
+	struct backend *be = op->stid.file->exp->be;
 	struct nfs4_client *clp = op->stid.client;
 	struct nfs4_lockstid *lk;
 	struct nfs4_owner *owner;
@@ -89,6 +122,12 @@ static struct nfs4_lockstid *nfs4_lockstid_get_locked(struct nfs4_compound *c, s
 	}
 	lk->open = op;
 	cds_list_add_tail(&lk->open_link, &op->locks);
+	if (be->ops->lock_open &&
+	    be->ops->lock_open(be, cred, &op->stid.file->bfh, &lk->be_ctx) < 0) {
+		cds_list_del(&lk->open_link);
+		nfs4_stid_unhash_locked(&lk->stid);
+		return NULL;
+	}
 	*created = true;
 	return lk;
 }
@@ -105,6 +144,7 @@ uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res)
 	struct nfs4_file *f;
 	enum nfs4_lock_type type;
 	uint64_t start, end;
+	struct be_cred cred;
 	bool created = false;
 	uint32_t status;
 
@@ -122,7 +162,7 @@ uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res)
 		status = nfs4_stateid_resolve(c, &a->locker.u.lock_owner.lock_stateid,
 					      1u << NFS4_STID_LOCK, false, &ref);
 	if (status == NFS4_OK)
-		status = nfs4_lock_file_check(c, ref.stid);
+		status = nfs4_lock_file_check(c, ref.stid, &cred);
 	if (status != NFS4_OK) {
 		nfs4_stateid_ref_put(&ref);
 		return status;
@@ -138,7 +178,7 @@ uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res)
 	if (a->locker.new_lock_owner) {
 		op = caa_container_of(ref.stid, struct nfs4_open, stid);
 		lk = nfs4_lockstid_get_locked(c, op, &a->locker.u.open_owner.lock_owner.owner,
-					      &created);
+					      &cred, &created);
 		if (!lk) {
 			status = NFS4ERR_RESOURCE;
 			goto out;
@@ -153,6 +193,9 @@ uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res)
 	} else if ((conflict = nfs4_lock_conflict(&f->locks, lk, type, start, end))) {
 		status = NFS4ERR_DENIED;
 		nfs4_lock_denied(c, conflict, &r->u.denied);
+	} else if ((status = nfs4_lock_mirror(lk, true, type, start, end)) != NFS4_OK) {
+		if (status == NFS4ERR_DENIED)
+			nfs4_lock_denied_local(start, end, type, &r->u.denied);
 	} else if (nfs4_lock_set(&f->locks, lk, type, start, end) < 0) {
 		status = NFS4ERR_DELAY;
 	}
@@ -240,6 +283,7 @@ uint32_t nfs4_op_locku(struct nfs4_compound *c, void *args, void *res)
 	struct nfs4_client *clp;
 	enum nfs4_lock_type type;
 	uint64_t start, end;
+	struct be_cred cred;
 	uint32_t status;
 
 	status = nfs4_lock_type(a->locktype, &type);
@@ -250,7 +294,7 @@ uint32_t nfs4_op_locku(struct nfs4_compound *c, void *args, void *res)
 					      &ref);
 	if (status != NFS4_OK)
 		return status;
-	status = nfs4_lock_file_check(c, ref.stid);
+	status = nfs4_lock_file_check(c, ref.stid, &cred);
 	lk = caa_container_of(ref.stid, struct nfs4_lockstid, stid);
 	clp = lk->stid.client;
 	pthread_mutex_lock(&clp->state_lock);
@@ -258,7 +302,8 @@ uint32_t nfs4_op_locku(struct nfs4_compound *c, void *args, void *res)
 		status = NFS4ERR_BAD_STATEID;
 	if (status == NFS4_OK) {
 		pthread_mutex_lock(&lk->stid.file->lock);
-		if (nfs4_lock_clear(&lk->stid.file->locks, lk, start, end) < 0)
+		status = nfs4_lock_mirror(lk, false, type, start, end);
+		if (status == NFS4_OK && nfs4_lock_clear(&lk->stid.file->locks, lk, start, end) < 0)
 			status = NFS4ERR_DELAY;
 		pthread_mutex_unlock(&lk->stid.file->lock);
 	}

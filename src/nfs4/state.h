@@ -142,6 +142,7 @@ struct nfs4_open {
 
 struct nfs4_lockstid {
 	struct nfs4_stid stid;
+	void *be_ctx;			/* the backend's mirror of these locks, or NULL */
 	struct nfs4_open *open; /* under client->state_lock */
 	struct cds_list_head open_link;
 };

@@ -398,6 +398,9 @@ static void nfs4_lockstid_release_locked(struct nfs4_lockstid *lk)
 
 	pthread_mutex_lock(&f->lock);
 	nfs4_lock_clear_owner(&f->locks, lk);
+	if (lk->be_ctx)
+		f->exp->be->ops->lock_close(f->exp->be, lk->be_ctx);
+	lk->be_ctx = NULL;
 	pthread_mutex_unlock(&f->lock);
 	cds_list_del(&lk->open_link);
 	nfs4_stid_unhash_locked(&lk->stid);

@@ -2,121 +2,26 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fileops.h"
 
-#define FO_START_TIMEOUT_MS 10000
-#define FO_STOP_TIMEOUT_MS 20000
 #define FO_TIMEOUT_MS 30000
 
 /* ------------------------------------------------------------ server */
 
-static const char *fo_tmp(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	return t && *t ? t : "/tmp";
-}
-
-static int fo_read_port(const char *path)
-{
-	char buf[32];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	if (!strchr(buf, '\n'))
-		return -1;
-	return atoi(buf);
-}
-
-/* argv for exec: the binary, the listen/port-file options, then srv->argv. */
-static void fo_build_argv(const struct fo_srv *srv, const char **argv)
-{
-	int argc = 0;
-
-	argv[argc++] = getenv("NFS4D_BIN");
-	argv[argc++] = "--listen";
-	argv[argc++] = "127.0.0.1:0";
-	argv[argc++] = "--port-file";
-	argv[argc++] = srv->portfile;
-	for (int i = 0; i < srv->argc; i++)
-		argv[argc++] = srv->argv[i];
-	argv[argc] = NULL;
-}
-
-static void fo_spawn(struct fo_srv *srv)
-{
-	const char *bin = getenv("NFS4D_BIN");
-	const char *argv[48];
-	int fd, port = -1;
-
-	if (!bin || !*bin)
-		fail_msg("NFS4D_BIN is not set");
-	snprintf(srv->portfile, sizeof(srv->portfile), "%s/nfs4d-ft-port-XXXXXX", fo_tmp());
-	fd = mkstemp(srv->portfile);
-	if (fd < 0)
-		fail_msg("mkstemp: %s", strerror(errno));
-	close(fd);
-	unlink(srv->portfile);
-	fo_build_argv(srv, argv);
-	srv->pid = fork();
-	if (srv->pid < 0)
-		fail_msg("fork: %s", strerror(errno));
-	if (srv->pid == 0) {
-		execv(bin, (char *const *)argv);
-		fprintf(stderr, "fileops: exec %s: %s\n", bin, strerror(errno));
-		_exit(127);
-	}
-	for (int waited = 0; waited < FO_START_TIMEOUT_MS; waited += 20) {
-		int status;
-
-		port = fo_read_port(srv->portfile);
-		if (port > 0)
-			break;
-		if (waitpid(srv->pid, &status, WNOHANG) == srv->pid) {
-			srv->pid = -1;
-			fail_msg("nfs4d exited during start-up (status 0x%x)", status);
-		}
-		harness_sleep_ms(20);
-	}
-	if (port <= 0 || port > 65535) {
-		kill(srv->pid, SIGKILL);
-		waitpid(srv->pid, NULL, 0);
-		srv->pid = -1;
-		fail_msg("nfs4d did not write its port file within %d ms", FO_START_TIMEOUT_MS);
-	}
-	srv->port = (uint16_t)port;
-	srv->hs.port = srv->port;
-	srv->hs.pid = srv->pid;
-}
-
 struct fo_srv *fo_srv_start(const char *const *args)
 {
+	struct harness_srv *hs = harness_start_args(args);
 	struct fo_srv *srv = calloc(1, sizeof(*srv));
 
 	assert_non_null(srv);
-	srv->pid = -1;
-	signal(SIGPIPE, SIG_IGN);
-	for (int i = 0; args && args[i]; i++) {
-		assert_true(i < 32);
-		srv->argv[srv->argc++] = strdup(args[i]);
-	}
-	fo_spawn(srv);
+	srv->hs = hs;
 	return srv;
 }
 
@@ -135,7 +40,7 @@ struct fo_srv *fo_srv_start_backend(enum fo_backend be)
 		snprintf(srv->expath, sizeof(srv->expath), "%s", p && *p ? p : "/");
 		return srv;
 	}
-	snprintf(dir, sizeof(dir), "%s/nfs4d-ft-XXXXXX", fo_tmp());
+	snprintf(dir, sizeof(dir), "%s/nfs4d-ft-XXXXXX", harness_tmpdir());
 	if (!mkdtemp(dir))
 		fail_msg("mkdtemp: %s", strerror(errno));
 	snprintf(line, sizeof(line), "%s *(rw,no_root_squash)", dir);
@@ -147,45 +52,6 @@ struct fo_srv *fo_srv_start_backend(enum fo_backend be)
 	snprintf(srv->tmpdir, sizeof(srv->tmpdir), "%s", dir);
 	snprintf(srv->expath, sizeof(srv->expath), "%s", dir);
 	return srv;
-}
-
-/* Stops the process; NULL, or why the exit was not clean (static buffer). */
-static const char *fo_stop_process(struct fo_srv *srv)
-{
-	static char why[128];
-	int status = 0, waited;
-	pid_t r = 0;
-
-	if (srv->pid <= 0)
-		return NULL;
-	kill(srv->pid, SIGTERM);
-	for (waited = 0; waited < FO_STOP_TIMEOUT_MS; waited += 20) {
-		r = waitpid(srv->pid, &status, WNOHANG);
-		if (r == srv->pid)
-			break;
-		harness_sleep_ms(20);
-	}
-	unlink(srv->portfile);
-	if (r != srv->pid) {
-		kill(srv->pid, SIGKILL);
-		waitpid(srv->pid, &status, 0);
-		srv->pid = -1;
-		snprintf(why, sizeof(why), "nfs4d did not exit within %d ms of SIGTERM",
-			 FO_STOP_TIMEOUT_MS);
-		return why;
-	}
-	srv->pid = -1;
-	if (WIFSIGNALED(status)) {
-		snprintf(why, sizeof(why), "nfs4d was killed by signal %d", WTERMSIG(status));
-		return why;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(why, sizeof(why),
-			 "nfs4d exited with status %d (sanitizer report or leak?)",
-			 WEXITSTATUS(status));
-		return why;
-	}
-	return NULL;
 }
 
 static int fo_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -207,71 +73,25 @@ void fo_srv_stop(struct fo_srv *srv)
 	if (!srv)
 		return;
 	copy = *srv;
-	for (int i = 0; i < srv->argc; i++)
-		free(srv->argv[i]);
 	free(srv);
-	why = fo_stop_process(&copy);
+	/* Remove the temp dir whatever the exit, then report. */
+	why = harness_stop_status(copy.hs);
 	if (copy.tmpdir[0])
 		nftw(copy.tmpdir, fo_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	if (why)
-		fail_msg("%s", why);
+		harness_fail("%s", why);
 }
 
 void fo_srv_restart(struct fo_srv *srv)
 {
-	const char *why = fo_stop_process(srv);
-
-	if (why)
-		fail_msg("%s", why);
-	fo_spawn(srv);
-}
-
-int fo_srv_run_expect_exit(const char *const *args, char *errbuf, size_t errlen)
-{
-	struct fo_srv srv = {.pid = -1};
-	const char *argv[48];
-	char errpath[256];
-	int fd, status = 0, ret = -1;
-	ssize_t n;
-
-	for (int i = 0; args && args[i]; i++)
-		srv.argv[srv.argc++] = (char *)args[i];
-	snprintf(srv.portfile, sizeof(srv.portfile), "%s/nfs4d-ft-port-never", fo_tmp());
-	snprintf(errpath, sizeof(errpath), "%s/nfs4d-ft-err-XXXXXX", fo_tmp());
-	fd = mkstemp(errpath);
-	assert_true(fd >= 0);
-	fo_build_argv(&srv, argv);
-	srv.pid = fork();
-	assert_true(srv.pid >= 0);
-	if (srv.pid == 0) {
-		dup2(fd, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	for (int waited = 0; waited < 10000; waited += 20) {
-		if (waitpid(srv.pid, &status, WNOHANG) == srv.pid) {
-			ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-			break;
-		}
-		harness_sleep_ms(20);
-	}
-	if (ret < 0) {
-		kill(srv.pid, SIGKILL);
-		waitpid(srv.pid, NULL, 0);
-	}
-	n = pread(fd, errbuf, errlen - 1, 0);
-	errbuf[n > 0 ? n : 0] = 0;
-	close(fd);
-	unlink(errpath);
-	unlink(srv.portfile);
-	return ret;
+	harness_restart(srv->hs);
 }
 
 void fo_write_tmpfile(const char *text, char *path)
 {
 	int fd;
 
-	snprintf(path, 64, "%s/nfs4d-ft-exports-XXXXXX", fo_tmp());
+	snprintf(path, 64, "%s/nfs4d-ft-exports-XXXXXX", harness_tmpdir());
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
@@ -289,7 +109,7 @@ void fo_client_new(struct fo_env *e, struct harness_client *cl, const struct nfs
 {
 	char owner[64];
 
-	harness_client_new(&e->srv->hs, cl, harness_owner(owner, sizeof(owner), "files"), 4);
+	harness_client_new(e->srv->hs, cl, harness_owner(owner, sizeof(owner), "files"), 4);
 	if (auth)
 		nfs4clnt_conn_set_auth(cl->conn, auth);
 }
@@ -738,7 +558,7 @@ int fo_send(struct fo_env *e, struct harness_client *cl, struct nfs4clnt_compoun
 		cl = &e->cl;
 	st = nfs4clnt_session_compound(cl->sess, cmp, false, FO_TIMEOUT_MS, res, NULL);
 	if (st < 0)
-		fail_msg("session compound: %s (%d)", fo_status_name(st), st);
+		fail_msg("session compound: %s (%d)", harness_status_name(st), st);
 	return st;
 }
 
@@ -769,7 +589,7 @@ uint32_t fo_res(struct nfs4clnt_res *res, uint32_t op)
 		fail_msg("no result for op %u (results %u of %u)", op, res->index, res->numres);
 	if (got != op)
 		fail_msg("result for op %u where op %u was expected (status %s)", got, op,
-			 fo_status_name((int)st));
+			 harness_status_name((int)st));
 	if (fo_status_only(op))
 		nfs4clnt_res_body(res);
 	return st;
@@ -1384,131 +1204,6 @@ uint32_t fo_readdir(struct fo_env *e, const struct fo_fh *dir, uint64_t cookie, 
 
 /* ------------------------------------------------------------ asserts */
 
-const char *fo_status_name(int s)
-{
-	static const struct {
-		int v;
-		const char *n;
-	} names[] = {
-		{0, "NFS4_OK"},
-		{1, "NFS4ERR_PERM"},
-		{2, "NFS4ERR_NOENT"},
-		{5, "NFS4ERR_IO"},
-		{6, "NFS4ERR_NXIO"},
-		{13, "NFS4ERR_ACCESS"},
-		{17, "NFS4ERR_EXIST"},
-		{18, "NFS4ERR_XDEV"},
-		{20, "NFS4ERR_NOTDIR"},
-		{21, "NFS4ERR_ISDIR"},
-		{22, "NFS4ERR_INVAL"},
-		{27, "NFS4ERR_FBIG"},
-		{28, "NFS4ERR_NOSPC"},
-		{30, "NFS4ERR_ROFS"},
-		{31, "NFS4ERR_MLINK"},
-		{63, "NFS4ERR_NAMETOOLONG"},
-		{66, "NFS4ERR_NOTEMPTY"},
-		{69, "NFS4ERR_DQUOT"},
-		{70, "NFS4ERR_STALE"},
-		{10001, "NFS4ERR_BADHANDLE"},
-		{10003, "NFS4ERR_BAD_COOKIE"},
-		{10004, "NFS4ERR_NOTSUPP"},
-		{10005, "NFS4ERR_TOOSMALL"},
-		{10006, "NFS4ERR_SERVERFAULT"},
-		{10007, "NFS4ERR_BADTYPE"},
-		{10008, "NFS4ERR_DELAY"},
-		{10009, "NFS4ERR_SAME"},
-		{10010, "NFS4ERR_DENIED"},
-		{10011, "NFS4ERR_EXPIRED"},
-		{10012, "NFS4ERR_LOCKED"},
-		{10013, "NFS4ERR_GRACE"},
-		{10014, "NFS4ERR_FHEXPIRED"},
-		{10015, "NFS4ERR_SHARE_DENIED"},
-		{10016, "NFS4ERR_WRONGSEC"},
-		{10017, "NFS4ERR_CLID_INUSE"},
-		{10018, "NFS4ERR_RESOURCE"},
-		{10019, "NFS4ERR_MOVED"},
-		{10020, "NFS4ERR_NOFILEHANDLE"},
-		{10021, "NFS4ERR_MINOR_VERS_MISMATCH"},
-		{10022, "NFS4ERR_STALE_CLIENTID"},
-		{10023, "NFS4ERR_STALE_STATEID"},
-		{10024, "NFS4ERR_OLD_STATEID"},
-		{10025, "NFS4ERR_BAD_STATEID"},
-		{10026, "NFS4ERR_BAD_SEQID"},
-		{10027, "NFS4ERR_NOT_SAME"},
-		{10028, "NFS4ERR_LOCK_RANGE"},
-		{10029, "NFS4ERR_SYMLINK"},
-		{10030, "NFS4ERR_RESTOREFH"},
-		{10031, "NFS4ERR_LEASE_MOVED"},
-		{10032, "NFS4ERR_ATTRNOTSUPP"},
-		{10033, "NFS4ERR_NO_GRACE"},
-		{10034, "NFS4ERR_RECLAIM_BAD"},
-		{10035, "NFS4ERR_RECLAIM_CONFLICT"},
-		{10036, "NFS4ERR_BADXDR"},
-		{10037, "NFS4ERR_LOCKS_HELD"},
-		{10038, "NFS4ERR_OPENMODE"},
-		{10039, "NFS4ERR_BADOWNER"},
-		{10040, "NFS4ERR_BADCHAR"},
-		{10041, "NFS4ERR_BADNAME"},
-		{10042, "NFS4ERR_BAD_RANGE"},
-		{10043, "NFS4ERR_LOCK_NOTSUPP"},
-		{10044, "NFS4ERR_OP_ILLEGAL"},
-		{10045, "NFS4ERR_DEADLOCK"},
-		{10046, "NFS4ERR_FILE_OPEN"},
-		{10047, "NFS4ERR_ADMIN_REVOKED"},
-		{10048, "NFS4ERR_CB_PATH_DOWN"},
-		{10049, "NFS4ERR_BADIOMODE"},
-		{10050, "NFS4ERR_BADLAYOUT"},
-		{10051, "NFS4ERR_BAD_SESSION_DIGEST"},
-		{10052, "NFS4ERR_BADSESSION"},
-		{10053, "NFS4ERR_BADSLOT"},
-		{10054, "NFS4ERR_COMPLETE_ALREADY"},
-		{10055, "NFS4ERR_CONN_NOT_BOUND_TO_SESSION"},
-		{10056, "NFS4ERR_DELEG_ALREADY_WANTED"},
-		{10057, "NFS4ERR_BACK_CHAN_BUSY"},
-		{10058, "NFS4ERR_LAYOUTTRYLATER"},
-		{10059, "NFS4ERR_LAYOUTUNAVAILABLE"},
-		{10060, "NFS4ERR_NOMATCHING_LAYOUT"},
-		{10061, "NFS4ERR_RECALLCONFLICT"},
-		{10062, "NFS4ERR_UNKNOWN_LAYOUTTYPE"},
-		{10063, "NFS4ERR_SEQ_MISORDERED"},
-		{10064, "NFS4ERR_SEQUENCE_POS"},
-		{10065, "NFS4ERR_REQ_TOO_BIG"},
-		{10066, "NFS4ERR_REP_TOO_BIG"},
-		{10067, "NFS4ERR_REP_TOO_BIG_TO_CACHE"},
-		{10068, "NFS4ERR_RETRY_UNCACHED_REP"},
-		{10069, "NFS4ERR_UNSAFE_COMPOUND"},
-		{10070, "NFS4ERR_TOO_MANY_OPS"},
-		{10071, "NFS4ERR_OP_NOT_IN_SESSION"},
-		{10072, "NFS4ERR_HASH_ALG_UNSUPP"},
-		{10074, "NFS4ERR_CLIENTID_BUSY"},
-		{10075, "NFS4ERR_PNFS_IO_HOLE"},
-		{10076, "NFS4ERR_SEQ_FALSE_RETRY"},
-		{10077, "NFS4ERR_BAD_HIGH_SLOT"},
-		{10078, "NFS4ERR_DEADSESSION"},
-		{10079, "NFS4ERR_ENCR_ALG_UNSUPP"},
-		{10080, "NFS4ERR_PNFS_NO_LAYOUT"},
-		{10081, "NFS4ERR_NOT_ONLY_OP"},
-		{10082, "NFS4ERR_WRONG_CRED"},
-		{10083, "NFS4ERR_WRONG_TYPE"},
-		{10084, "NFS4ERR_DIRDELEG_UNAVAIL"},
-		{10085, "NFS4ERR_REJECT_DELEG"},
-		{10086, "NFS4ERR_RETURNCONFLICT"},
-		{10087, "NFS4ERR_DELEG_REVOKED"},
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].v == s)
-			return names[i].n;
-	return harness_status_name(s);
-}
-
-void fo_assert_status(int got, int want, const char *expr, const char *file, int line)
-{
-	if (got != want)
-		fail_msg("%s:%d: %s = %s (%d), expected %s (%d)", file, line, expr,
-			 fo_status_name(got), got, fo_status_name(want), want);
-}
-
 /* ------------------------------------------------------------- driver */
 
 static struct fo_env *fo_group_env;
@@ -1543,7 +1238,7 @@ int fo_run_groups(const char *name, const struct CMUnitTest *tests, size_t n, st
 		failed +=
 			_cmocka_run_group_tests(gname, tests, n, fo_group_setup, fo_group_teardown);
 	}
-	return failed;
+	return harness_exit_code(failed);
 }
 
 int fo_run_one(const char *name, const struct CMUnitTest *tests, size_t n, struct fo_env *env,
@@ -1554,5 +1249,6 @@ int fo_run_one(const char *name, const struct CMUnitTest *tests, size_t n, struc
 	fo_group_env = env;
 	fo_group_be = be;
 	snprintf(gname, sizeof(gname), "%s[%s]", name, fo_be_name(be));
-	return _cmocka_run_group_tests(gname, tests, n, fo_group_setup, fo_group_teardown);
+	return harness_exit_code(
+		_cmocka_run_group_tests(gname, tests, n, fo_group_setup, fo_group_teardown));
 }

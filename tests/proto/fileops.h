@@ -1,11 +1,11 @@
 /*
  * Helpers for the file-operation protocol tests (tests/proto/test_files_*.c):
  *
- *   - a server of our own: nfs4d started with exactly the arguments a test
- *     gives (the mem backend exporting "/", or the vfs backend exporting a
- *     fresh temporary directory, or an exports file), restarted with the same
- *     arguments, stopped asserting a clean exit; and a start that is expected
- *     to fail, with nfs4d's stderr captured;
+ *   - a server per backend on top of harness_start_args() (nfs4d with
+ *     exactly the arguments a test gives): the mem backend exporting "/", or
+ *     the vfs backend exporting a fresh temporary directory, or an exports
+ *     file; the process itself (restart, clean-exit check, a start expected
+ *     to fail) is the harness's;
  *   - an environment per backend: a session and the handle of the export's
  *     root, so that every test runs unchanged against mem and vfs;
  *   - one-op helpers on top of nfs4clnt_session_compound() (PUTFH dir + op),
@@ -28,31 +28,21 @@
 
 enum fo_backend { FO_MEM, FO_VFS };
 
+/* A harness server and what fileops knows of its export. */
 struct fo_srv {
-	pid_t pid;
-	uint16_t port;
-	char portfile[256];
-	int argc;
-	char *argv[32];
-	char tmpdir[256];      /* vfs: the exported temporary directory, removed at stop */
-	char expath[256];      /* fo_srv_start_backend(): the export's path */
-	struct harness_srv hs; /* for harness_client_new() (port only) */
+	struct harness_srv *hs; /* the process: harness_start_args() */
+	char tmpdir[256];	/* vfs: the exported temporary directory, removed at stop */
+	char expath[256];	/* fo_srv_start_backend(): the export's path */
 };
 
-/* Starts nfs4d with --listen 127.0.0.1:0 --port-file F and args (NULL-terminated). */
+/* harness_start_args(args): exactly args after --listen/--port-file. */
 struct fo_srv *fo_srv_start(const char *const *args);
 /* mem: --backend mem --export '/ *(rw,no_root_squash)'; vfs: the same for a fresh temp dir. */
 struct fo_srv *fo_srv_start_backend(enum fo_backend be);
-/* SIGTERM, wait, assert exit status 0; removes the temp dir; frees. */
+/* harness_stop() (asserting exit status 0), also removing the temp dir; frees. */
 void fo_srv_stop(struct fo_srv *srv);
-/* Stops (asserting a clean exit) and starts again with the same arguments. */
+/* harness_restart(): stops (asserting a clean exit), starts with the same arguments. */
 void fo_srv_restart(struct fo_srv *srv);
-/*
- * Runs nfs4d with args, expecting it to exit on its own within 10 s. Returns
- * its exit status (-1 if it was still running: it is then killed); its stderr
- * goes to errbuf.
- */
-int fo_srv_run_expect_exit(const char *const *args, char *errbuf, size_t errlen);
 /* Writes text to a new temporary file; its path goes to path (≥ 64 bytes). */
 void fo_write_tmpfile(const char *text, char *path);
 
@@ -253,17 +243,15 @@ uint32_t fo_readdir(struct fo_env *e, const struct fo_fh *dir, uint64_t cookie, 
 
 /* ------------------------------------------------------------ asserts */
 
-const char *fo_status_name(int status);
-void fo_assert_status(int got, int want, const char *expr, const char *file, int line);
 /* Exact nfsstat4 check with names for the file-op statuses. */
-#define assert_nfs(got, want) fo_assert_status((int)(got), (int)(want), #got, __FILE__, __LINE__)
+#define assert_nfs(got, want) assert_status(got, want)
 /* got must be one of a or b. */
-#define assert_nfs2(got, a, b)                                                           \
-	do {                                                                             \
-		int fo_g_ = (int)(got);                                                  \
-		if (fo_g_ != (int)(a) && fo_g_ != (int)(b))                              \
-			fo_assert_status(fo_g_, (int)(a), #got " (or " #b ")", __FILE__, \
-					 __LINE__);                                      \
+#define assert_nfs2(got, a, b)                                                                \
+	do {                                                                                  \
+		int fo_g_ = (int)(got);                                                       \
+		if (fo_g_ != (int)(a) && fo_g_ != (int)(b))                                   \
+			harness_assert_status(fo_g_, (int)(a), #got " (or " #b ")", __FILE__, \
+					      __LINE__);                                      \
 	} while (0)
 
 /* The two-backend driver: runs the group once with mem and once with vfs. */

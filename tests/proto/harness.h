@@ -18,22 +18,47 @@
 #include "client/nfs4clnt.h"
 #include "xdr/nfs4_xdr.h"
 
-#define HARNESS_MAX_ARGS 16
+/* Arguments after --listen and --port-file, all told (harness_start's defaults included). */
+#define HARNESS_MAX_ARGS 32
 
+/*
+ * A running nfs4d. args are what it was started with after
+ * "--listen 127.0.0.1:0 --port-file F" (owned, strdup'ed), so that a restart
+ * runs it again the same way; port is re-read at every (re)start.
+ */
 struct harness_srv {
 	pid_t pid;
 	uint16_t port;
 	char portfile[256];
-	int nextra;
-	char *extra[HARNESS_MAX_ARGS];
+	int nargs;
+	char *args[HARNESS_MAX_ARGS];
 };
 
-/* Starts nfs4d with the standard arguments plus extra (NULL-terminated, may be NULL). */
+/* $TMPDIR, or /tmp when it is unset or empty. */
+const char *harness_tmpdir(void);
+/*
+ * Starts nfs4d with --listen 127.0.0.1:0 --port-file F and exactly args
+ * (NULL-terminated, may be NULL), and waits for its port.
+ */
+struct harness_srv *harness_start_args(const char *const *args);
+/* harness_start_args() with "--backend mem --export /" before extra (may be NULL). */
 struct harness_srv *harness_start(const char *const *extra);
-/* SIGTERM, wait (20 s at most), assert a zero exit status, free. */
+/*
+ * SIGTERM, wait (20 s at most), free. NULL if nfs4d exited with status 0,
+ * else why not (a static buffer): for callers with clean-up to do first.
+ */
+const char *harness_stop_status(struct harness_srv *srv);
+/* harness_stop_status(), failing the test unless the exit was clean. */
 void harness_stop(struct harness_srv *srv);
 /* Stops (asserting a clean exit) and starts again with the same arguments. */
 void harness_restart(struct harness_srv *srv);
+/*
+ * Runs nfs4d with --listen 127.0.0.1:0 --port-file F and exactly args,
+ * expecting it to exit on its own within 10 s. Returns its exit status
+ * (128 + signal if killed by one; -1 if it was still running: it is then
+ * killed); its stderr goes to errbuf (NUL-terminated, truncated to errlen).
+ */
+int harness_run_expect_exit(const char *const *args, char *errbuf, size_t errlen);
 /* A new connection to the server (fails the test if it cannot connect). */
 struct nfs4clnt_conn *harness_connect(struct harness_srv *srv);
 
@@ -56,6 +81,10 @@ const char *harness_owner(char *buf, size_t len, const char *prefix);
 
 const char *harness_status_name(int status);
 void harness_assert_status(int got, int want, const char *expr, const char *file, int line);
+/* Fails the current test (fail_msg) and counts the failure for harness_exit_code(). */
+void harness_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* What main returns: cmocka's count plus failures in group setup/teardown it does not count. */
+int harness_exit_code(int cmocka_failed);
 /* Asserts an NFS status (or negative errno) with names in the failure message. */
 #define assert_status(got, want) \
 	harness_assert_status((int)(got), (int)(want), #got, __FILE__, __LINE__)

@@ -380,5 +380,5 @@ int main(void)
 						peer_teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return harness_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }

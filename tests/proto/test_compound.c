@@ -357,5 +357,5 @@ int main(void)
 		cmocka_unit_test(numops_larger_than_ops_sent_gets_badxdr),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -171,5 +171,5 @@ int main(void)
 		cmocka_unit_test(connections_opened_and_closed_in_parallel_all_work),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -291,5 +291,5 @@ int main(void)
 		cmocka_unit_test(callbacks_if_any_use_csa_cb_program),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -322,5 +322,5 @@ int main(void)
 		cmocka_unit_test(generated_codecs_work_through_the_compound_builder),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

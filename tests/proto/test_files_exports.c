@@ -325,7 +325,7 @@ static void nested_exports_refuse_to_start(void **state)
 	int rc;
 
 	(void)state;
-	rc = fo_srv_run_expect_exit(args, err, sizeof(err));
+	rc = harness_run_expect_exit(args, err, sizeof(err));
 	if (rc <= 0)
 		fail_msg("nfs4d with nested exports: exit %d (expected a failure), stderr: %s", rc,
 			 err);
@@ -345,5 +345,5 @@ int main(void)
 		cmocka_unit_test(nested_exports_refuse_to_start),
 	};
 
-	return cmocka_run_group_tests_name("files_exports", tests, NULL, NULL);
+	return harness_exit_code(cmocka_run_group_tests_name("files_exports", tests, NULL, NULL));
 }

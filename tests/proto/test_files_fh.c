@@ -238,7 +238,7 @@ static void ops_without_current_fh_are_nofilehandle(void **state)
 		if (st != NFS4ERR_NOFILEHANDLE)
 			fail_msg("op %u without a filehandle: %s (%u), expected "
 				 "NFS4ERR_NOFILEHANDLE",
-				 ops[i], fo_status_name((int)st), st);
+				 ops[i], harness_status_name((int)st), st);
 	}
 }
 

@@ -151,7 +151,7 @@ static void forged_handles_are_refused(void **state)
 			if (st != NFS4ERR_STALE && st != NFS4ERR_BADHANDLE)
 				fail_msg("handle with byte %u bit %d flipped: %s (fileid %llu, "
 					 "orig %llu)",
-					 i, bit, fo_status_name((int)st),
+					 i, bit, harness_status_name((int)st),
 					 (unsigned long long)a.fileid,
 					 (unsigned long long)orig.fileid);
 		}

@@ -86,5 +86,5 @@ int main(void)
 		cmocka_unit_test(restart_forgets_sessions_and_clients),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

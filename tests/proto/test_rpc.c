@@ -382,5 +382,5 @@ int main(void)
 		cmocka_unit_test(disconnect_with_calls_in_flight_leaves_server_serving),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

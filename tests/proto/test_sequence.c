@@ -332,5 +332,5 @@ int main(void)
 		cmocka_unit_test(library_session_compounds_advance_slots),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

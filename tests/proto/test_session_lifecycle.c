@@ -236,5 +236,5 @@ int main(void)
 		cmocka_unit_test(reclaim_complete_once_ok_twice_complete_already),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }
