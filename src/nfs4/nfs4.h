@@ -35,9 +35,10 @@ struct nfs4_server;
  */
 struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg);
 /*
- * Stops the laundromat and destroys every client and session. Their memory is
- * reclaimed by call_rcu later (retired objects never refer to srv); before the
- * process exits, call nfs4_reclaim_wait().
+ * Stops the laundromat and destroys every client, session and stateid. Files
+ * with state refer back to srv, so this waits for their reclamation; clients
+ * and sessions are reclaimed by call_rcu later: before the process exits, call
+ * nfs4_reclaim_wait().
  */
 void nfs4_server_destroy(struct nfs4_server *srv);
 /* Waits until every retired client and session has been freed. */

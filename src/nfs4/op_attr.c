@@ -16,7 +16,7 @@ static void nfs4_pseudo_attr(const struct nfs4_server *srv, uint32_t node, struc
 	a->space_used = 4096;
 	a->fileid = (uint64_t)node + 1;
 	a->change = srv->boot_epoch;
-	a->atime.tv_sec = a->mtime.tv_sec = a->ctime.tv_sec = srv->boot_epoch;
+	a->atime.tv_sec = a->mtime.tv_sec = a->ctime.tv_sec = srv->start_time;
 	/* fsid (0, 0) is the pseudo-filesystem's; exports use (export id, 0). */
 }
 

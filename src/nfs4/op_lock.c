@@ -72,7 +72,8 @@ static uint32_t nfs4_lock_mirror(struct nfs4_lockstid *lk, bool set, enum nfs4_l
 	if (rc == -EAGAIN)
 		return NFS4ERR_DENIED;
 	if (rc == -ERANGE)
-		return NFS4ERR_LOCK_RANGE;
+		return NFS4ERR_BAD_RANGE; /* offsets the storage cannot express (RFC 8881 §15.1.8.3)
+					   */
 	return nfs4_status_from_errno(rc);
 }
 
@@ -124,8 +125,7 @@ static struct nfs4_lockstid *nfs4_lockstid_get_locked(struct nfs4_compound *c, s
 	cds_list_add_tail(&lk->open_link, &op->locks);
 	if (be->ops->lock_open &&
 	    be->ops->lock_open(be, cred, &op->stid.file->bfh, &lk->be_ctx) < 0) {
-		cds_list_del(&lk->open_link);
-		nfs4_stid_unhash_locked(&lk->stid);
+		nfs4_lockstid_release_locked(lk);
 		return NULL;
 	}
 	*created = true;
@@ -201,12 +201,12 @@ uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res)
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (status == NFS4_OK) {
-		lk->stid.seqid++;
+		if (!created)
+			lk->stid.seqid++; /* a new stateid starts at 1 (RFC 8881 §8.2.2) */
 		nfs4_stid_to_wire(&lk->stid, &r->u.resok4.lock_stateid);
 	} else if (created) {
-		/* A lock owner that got nothing keeps no stateid. */
-		cds_list_del(&lk->open_link);
-		nfs4_stid_unhash_locked(&lk->stid);
+		nfs4_lockstid_release_locked(
+			lk); /* a lock owner that got nothing keeps no stateid */
 	}
 out:
 	pthread_mutex_unlock(&clp->state_lock);

@@ -304,6 +304,7 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	int rc = 0;
 
 	if (access == 0 || (want & ~(uint32_t)NFS4_SHARE_WANT_BITS) ||
+	    (want & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK) > OPEN4_SHARE_ACCESS_WANT_CANCEL ||
 	    a->share_deny > OPEN4_SHARE_DENY_BOTH)
 		return NFS4ERR_INVAL;
 	status = nfs4_open_target(c, a, &t, &cred);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "nfs4/compound.h"
@@ -37,6 +38,22 @@ static void *nfs4_laundromat(void *arg)
 	return NULL;
 }
 
+/*
+ * A value that tells this server instance from every earlier one: it is in
+ * every clientid, sessionid and stateid, so ids of an earlier instance are
+ * recognised as stale. Random rather than the start time, which a quick
+ * restart would repeat.
+ */
+static uint32_t nfs4_new_boot_epoch(void)
+{
+	uint32_t v = 0;
+
+	while (v == 0)
+		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+			v = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
+	return v;
+}
+
 /* Opens every export's backend and joins them in the pseudo-filesystem. */
 static int nfs4_server_open_exports(struct nfs4_server *srv)
 {
@@ -64,7 +81,6 @@ struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg)
 	struct nfs4_server *srv = calloc(1, sizeof(*srv));
 	char host[64] = "localhost";
 	pthread_condattr_t ca;
-	uint64_t t = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
 
 	if (!srv) {
 		nfs4_exports_free(&cfg->exports);
@@ -76,9 +92,11 @@ struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg)
 	srv->cfg.exports = (struct nfs4_exports){0};
 	srv->idmap.names = cfg->idmap_domain != NULL;
 	srv->idmap.domain = cfg->idmap_domain;
+	srv->boot_epoch = cfg->boot_epoch ? cfg->boot_epoch : nfs4_new_boot_epoch();
 	/* A verifier that differs at every start tells clients to resend uncommitted writes. */
-	memcpy(srv->write_verf.data, &t, sizeof(srv->write_verf.data));
-	srv->boot_epoch = cfg->boot_epoch ? cfg->boot_epoch : (uint32_t)time(NULL);
+	xdr_put_be32(srv->write_verf.data, srv->boot_epoch);
+	xdr_put_be32(srv->write_verf.data + 4, nfs4_new_boot_epoch());
+	srv->start_time = time(NULL);
 	gethostname(host, sizeof(host) - 1);
 	snprintf(srv->owner_major, sizeof(srv->owner_major), "nfs4d:%s", host);
 	pthread_mutex_init(&srv->state_lock, NULL);
@@ -123,6 +141,16 @@ void nfs4_server_destroy(struct nfs4_server *srv)
 	}
 	if (srv->clients_by_id)
 		nfs4_clients_destroy_all(srv);
+	/*
+	 * Retired stateids put their files from the reclaim thread, and a file's
+	 * last put unhashes it from srv->files: those must run before srv goes.
+	 * Sessions and clients never refer back to srv, so nothing else waits.
+	 */
+	for (int i = 0; atomic_load(&srv->nfiles) > 0 && i < 100; i++)
+		rcu_barrier();
+	if (atomic_load(&srv->nfiles) > 0)
+		log_err("nfs4", "%ld files with state still referenced at shutdown",
+			atomic_load(&srv->nfiles));
 	if (srv->clients_by_id)
 		cds_lfht_destroy(srv->clients_by_id, NULL);
 	if (srv->clients_by_owner)

@@ -142,7 +142,7 @@ struct nfs4_open {
 
 struct nfs4_lockstid {
 	struct nfs4_stid stid;
-	void *be_ctx;			/* the backend's mirror of these locks, or NULL */
+	void *be_ctx;		/* the backend's mirror of these locks, or NULL */
 	struct nfs4_open *open; /* under client->state_lock */
 	struct cds_list_head open_link;
 };
@@ -181,9 +181,10 @@ struct nfs4_session {
 
 struct nfs4_server {
 	struct nfs4_config cfg;
-	uint32_t boot_epoch;   /* seconds since the epoch at start: part of every id we issue */
-	char owner_major[128]; /* so_major_id and server scope: "nfs4d:<hostname>" */
-	verifier4 write_verf;  /* WRITE/COMMIT verifier: new at every start */
+	uint32_t boot_epoch;	     /* random per start, non-zero: part of every id we issue */
+	time_t start_time;	     /* times of the pseudo-fs directories */
+	char owner_major[128];	     /* so_major_id and server scope: "nfs4d:<hostname>" */
+	verifier4 write_verf;	     /* WRITE/COMMIT verifier: new at every start */
 	struct nfs4_exports exports; /* immutable while serving */
 	struct nfs4_pseudo pseudo;
 	struct nfs4_idmap idmap; /* how owner strings are spelled */
@@ -227,6 +228,9 @@ void nfs4_clients_destroy_all(struct nfs4_server *srv);
 /* stateid.c: the stateid table and the open/lock state of clients */
 /* Releases every open and lock of clp (expiry, DESTROY_CLIENTID). Caller holds srv->state_lock. */
 void nfs4_client_release_state(struct nfs4_client *clp);
+/* Releases a lock stateid and its locks (also on the backend). Caller holds the client's
+ * state_lock. */
+void nfs4_lockstid_release_locked(struct nfs4_lockstid *lk);
 /* Releases an open, its lock stateids and their locks. Caller holds the client's state_lock. */
 void nfs4_open_release_locked(struct nfs4_open *op);
 bool nfs4_client_has_opens(struct nfs4_client *clp);

@@ -392,7 +392,7 @@ uint32_t nfs4_stateid_check_io(struct nfs4_compound *c, const struct stateid4 *s
  * whoever sees a range under file->lock may read its lock stateid's owner.
  * Caller holds the client's state_lock.
  */
-static void nfs4_lockstid_release_locked(struct nfs4_lockstid *lk)
+void nfs4_lockstid_release_locked(struct nfs4_lockstid *lk)
 {
 	struct nfs4_file *f = lk->stid.file;
 

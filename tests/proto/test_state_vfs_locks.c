@@ -1,7 +1,8 @@
 /*
  * On the vfs backend, NFS byte-range locks are real locks on the file (open
  * file description locks): a local process and an NFS client exclude each
- * other, in both directions, and ranges past 2^63 get NFS4ERR_LOCK_RANGE.
+ * other, in both directions, and ranges past 2^63, which off_t cannot express, get
+ * NFS4ERR_BAD_RANGE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -170,7 +171,7 @@ static void nfs_and_local_locks_exclude_each_other(void **state)
 	assert_nfs(nfs_close(&f, &open_sid), NFS4_OK);
 }
 
-static void ranges_past_2_63_are_lock_range(void **state)
+static void ranges_past_2_63_are_bad_range(void **state)
 {
 	struct stateid4 open_sid, lock_sid;
 	char dname[64];
@@ -181,7 +182,7 @@ static void ranges_past_2_63_are_lock_range(void **state)
 	open_fh(&f, &open_sid);
 	lock_sid = open_sid;
 	assert_nfs(nfs_lock(&f, true, &lock_sid, READ_LT, (uint64_t)1 << 63, 10, NULL),
-		   NFS4ERR_LOCK_RANGE);
+		   NFS4ERR_BAD_RANGE);
 	/* To the end of the file from a representable offset is fine. */
 	assert_nfs(nfs_lock(&f, true, &lock_sid, READ_LT, 5, UINT64_MAX, NULL), NFS4_OK);
 	assert_nfs(nfs_close(&f, &open_sid), NFS4ERR_LOCKS_HELD);
@@ -193,7 +194,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nfs_and_local_locks_exclude_each_other),
-		cmocka_unit_test(ranges_past_2_63_are_lock_range),
+		cmocka_unit_test(ranges_past_2_63_are_bad_range),
 	};
 
 	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
