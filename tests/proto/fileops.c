@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fileops.h"
+#include "state_helpers.h"
 
 #define FO_TIMEOUT_MS 30000
 
@@ -181,18 +182,13 @@ void fo_testdir(struct fo_env *e, const char *prefix, struct fo_fh *out, char *n
 		snprintf(name, len, "%s", buf);
 }
 
-void fo_make_file(struct fo_env *e, const char *dirname, const char *name, const void *data,
-		  size_t len, struct fo_fh *out)
+/* vfs: the file is made on disk by this process, as a local user would. */
+static void fo_make_file_on_disk(struct fo_env *e, const char *dirname, const char *name,
+				 const void *data, size_t len)
 {
 	char path[1024];
-	struct fo_fh dir;
 	int fd;
 
-	if (e->be != FO_VFS) {
-		print_message("[  SKIP    ] %s: regular files need OPEN (not served yet)\n",
-			      fo_be_name(e->be));
-		skip();
-	}
 	snprintf(path, sizeof(path), "%s/%s/%s", e->srv->tmpdir, dirname, name);
 	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -200,7 +196,46 @@ void fo_make_file(struct fo_env *e, const char *dirname, const char *name, const
 	if (len)
 		assert_int_equal(write(fd, data, len), (ssize_t)len);
 	close(fd);
+}
+
+/* mem: OPEN4_CREATE GUARDED4 (CLAIM_NULL), WRITE FILE_SYNC4 with the open stateid, CLOSE. */
+static void fo_make_file_by_open(struct fo_env *e, const struct fo_fh *dir, const char *name,
+				 const void *data, size_t len, struct fo_fh *out)
+{
+	struct fo_sattr mode;
+	struct st_open o = {.claim = CLAIM_NULL,
+			    .dir = dir,
+			    .name = name,
+			    .clientid = e->cl.clientid,
+			    .owner = "fo_make_file",
+			    .access = OPEN4_SHARE_ACCESS_BOTH,
+			    .deny = OPEN4_SHARE_DENY_NONE,
+			    .create = true,
+			    .createmode = GUARDED4,
+			    .attrs = &mode};
+
+	assert_true(len <= UINT32_MAX);
+	fo_sa_init(&mode);
+	fo_sa_u32(&mode, FATTR4_MODE, 0644); /* as fo_make_file_on_disk */
+	assert_nfs(st_open(e->cl.sess, &o), NFS4_OK);
+	assert_true(fo_mask_has(o.attrset.w, o.attrset.n, FATTR4_MODE));
+	if (len)
+		assert_nfs(st_write(e->cl.sess, &o.ofh, &o.sid, 0, data, (uint32_t)len), NFS4_OK);
+	assert_nfs(st_close(e->cl.sess, &o.ofh, &o.sid, NULL), NFS4_OK);
+	*out = o.ofh;
+}
+
+void fo_make_file(struct fo_env *e, const char *dirname, const char *name, const void *data,
+		  size_t len, struct fo_fh *out)
+{
+	struct fo_fh dir;
+
 	assert_nfs(fo_lookup(e, &e->exp, dirname, &dir), NFS4_OK);
+	if (e->be == FO_MEM) {
+		fo_make_file_by_open(e, &dir, name, data, len, out);
+		return;
+	}
+	fo_make_file_on_disk(e, dirname, name, data, len);
 	assert_nfs(fo_lookup(e, &dir, name, out), NFS4_OK);
 }
 
@@ -575,6 +610,7 @@ static bool fo_status_only(uint32_t op)
 	case OP_VERIFY:
 	case OP_NVERIFY:
 	case OP_OPENATTR:
+	case OP_FREE_STATEID:
 		return true;
 	default:
 		return false;
@@ -629,9 +665,18 @@ static void fo_skip_body(struct nfs4clnt_res *res, uint32_t op, uint32_t st)
 		nfs4clnt_res_body(res); /* nothing after the status: consumed */
 		return;
 	}
-	if (st != NFS4_OK && op != OP_SETATTR)
+	/* Error results have no body, but SETATTR's attrsset and LOCK/LOCKT's LOCK4denied. */
+	if (st != NFS4_OK && op != OP_SETATTR &&
+	    !(st == NFS4ERR_DENIED && (op == OP_LOCK || op == OP_LOCKT)))
 		return;
 	x = nfs4clnt_res_body(res);
+	if (st == NFS4ERR_DENIED && op != OP_SETATTR) {
+		struct LOCK4denied v;
+
+		if (!xdr_dec_LOCK4denied(x, &v))
+			fail_msg("LOCK4denied of op %u does not decode", op);
+		return;
+	}
 	switch (op) {
 	case OP_GETFH: {
 		struct GETFH4resok v;
@@ -702,6 +747,34 @@ static void fo_skip_body(struct nfs4clnt_res *res, uint32_t op, uint32_t st)
 	case OP_READDIR: {
 		struct READDIR4resok v;
 		ok = xdr_dec_READDIR4resok(x, &v);
+		break;
+	}
+	case OP_OPEN: {
+		struct OPEN4resok v;
+		ok = xdr_dec_OPEN4resok(x, &v);
+		break;
+	}
+	case OP_OPEN_DOWNGRADE: {
+		struct OPEN_DOWNGRADE4resok v;
+		ok = xdr_dec_OPEN_DOWNGRADE4resok(x, &v);
+		break;
+	}
+	case OP_CLOSE:
+	case OP_LOCKU: {
+		struct stateid4 v; /* CLOSE4res, LOCKU4res: the stateid when OK */
+		ok = xdr_dec_stateid4(x, &v);
+		break;
+	}
+	case OP_LOCK: {
+		struct LOCK4resok v;
+		ok = xdr_dec_LOCK4resok(x, &v);
+		break;
+	}
+	case OP_LOCKT:
+		break; /* LOCKT4res: nothing after NFS4_OK */
+	case OP_TEST_STATEID: {
+		struct TEST_STATEID4resok v;
+		ok = xdr_dec_TEST_STATEID4resok(x, &v);
 		break;
 	}
 	default:

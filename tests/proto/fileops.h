@@ -80,9 +80,11 @@ const char *fo_be_name(enum fo_backend be);
 void fo_testdir(struct fo_env *e, const char *prefix, struct fo_fh *out, char *name, size_t len);
 
 /*
- * A regular file dir/name (dirname: the directory's path from the export
- * root, e.g. "t-3"). Until the server has OPEN, regular files can only be made
- * behind its back: in the vfs export directory. On mem the test is skipped.
+ * A regular file dirname/name with data, mode 0644; out: its handle (dirname:
+ * the directory's path from the export root, e.g. "t-3"). On mem it is made
+ * through NFS in e->cl's session: OPEN4_CREATE GUARDED4 (CLAIM_NULL), WRITE
+ * FILE_SYNC4 with the open stateid, CLOSE. On vfs it is made on disk by this
+ * process, behind the server's back, as a local user would make it.
  */
 void fo_make_file(struct fo_env *e, const char *dirname, const char *name, const void *data,
 		  size_t len, struct fo_fh *out);
@@ -181,7 +183,7 @@ uint32_t fo_res_getattr(struct nfs4clnt_res *res, struct fo_attrs *a);
 /* Runs a whole compound and returns the status of its last result (all earlier must be OK). */
 uint32_t fo_run(struct fo_env *e, struct nfs4clnt_compound *cmp);
 
-/* The stateids valid before OPEN exists. */
+/* The special stateids (anonymous and READ bypass, RFC 8881 §8.2.3). */
 extern const struct stateid4 fo_anon_stateid;
 extern const struct stateid4 fo_bypass_stateid;
 

@@ -117,6 +117,7 @@ static void read_only_export_is_rofs(void **state)
 	FILE *fp;
 
 	(void)state;
+	/* vfs: nothing can be made through a read-only export, so its files are made on disk. */
 	snprintf(dir, sizeof(dir), "%s/nfs4d-ft-ro-XXXXXX",
 		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	assert_non_null(mkdtemp(dir));
