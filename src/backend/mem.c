@@ -424,6 +424,47 @@ static struct mem_dirent *mem_dir_find(const struct mem_inode *dir, const char *
 	return NULL;
 }
 
+/*
+ * The first steps of every operation on a name in a directory, in the order
+ * the conformance tests expect their errors: dirfh must be a directory, name
+ * a valid component, and the caller needs search permission on the directory.
+ */
+static int mem_dir_search(const struct mem_backend *m, const struct be_cred *cred,
+			  const struct be_fh *dirfh, const char *name, struct mem_inode **dir)
+{
+	int err = mem_fh_resolve_dir(m, dirfh, dir);
+
+	if (!err)
+		err = mem_check_name(name);
+	if (!err)
+		err = mem_permission(cred, *dir, MAY_EXEC);
+	return err;
+}
+
+/* mem_dir_search(), then the entry of name: -ENOENT when there is none. */
+static int mem_dir_entry(const struct mem_backend *m, const struct be_cred *cred,
+			 const struct be_fh *dirfh, const char *name, struct mem_inode **dir,
+			 struct mem_dirent **e)
+{
+	int err = mem_dir_search(m, cred, dirfh, name, dir);
+
+	if (err)
+		return err;
+	*e = mem_dir_find(*dir, name);
+	return *e ? 0 : -ENOENT;
+}
+
+/* mem_dir_search() for a name about to be added: -EEXIST when it is taken. */
+static int mem_dir_new_name(const struct mem_backend *m, const struct be_cred *cred,
+			    const struct be_fh *dirfh, const char *name, struct mem_inode **dir)
+{
+	int err = mem_dir_search(m, cred, dirfh, name, dir);
+
+	if (err)
+		return err;
+	return mem_dir_find(*dir, name) ? -EEXIST : 0;
+}
+
 static void mem_dir_compact(struct mem_dir *d)
 {
 	size_t j = 0;
@@ -829,20 +870,9 @@ static int mem_lookup(struct backend *be, const struct be_cred *cred, const stru
 	int err;
 
 	pthread_rwlock_rdlock(&m->lock);
-	err = mem_fh_resolve_dir(m, dirfh, &dir);
+	err = mem_dir_entry(m, cred, dirfh, name, &dir, &e);
 	if (err)
 		goto out;
-	err = mem_check_name(name);
-	if (err)
-		goto out;
-	err = mem_permission(cred, dir, MAY_EXEC);
-	if (err)
-		goto out;
-	e = mem_dir_find(dir, name);
-	if (!e) {
-		err = -ENOENT;
-		goto out;
-	}
 	mem_fh_make(m, e->inode, out);
 	mem_fill_attr(m, e->inode, attr);
 out:
@@ -1042,19 +1072,9 @@ static int mem_create(struct backend *be, const struct be_cred *cred, const stru
 	}
 
 	pthread_rwlock_wrlock(&m->lock);
-	err = mem_fh_resolve_dir(m, dirfh, &dir);
+	err = mem_dir_new_name(m, cred, dirfh, name, &dir);
 	if (err)
 		goto out;
-	err = mem_check_name(name);
-	if (err)
-		goto out;
-	err = mem_permission(cred, dir, MAY_EXEC);
-	if (err)
-		goto out;
-	if (mem_dir_find(dir, name)) {
-		err = -EEXIST;
-		goto out;
-	}
 	err = mem_permission(cred, dir, MAY_WRITE | MAY_EXEC);
 	if (err)
 		goto out;
@@ -1153,20 +1173,9 @@ static int mem_remove(struct backend *be, const struct be_cred *cred, const stru
 	int err;
 
 	pthread_rwlock_wrlock(&m->lock);
-	err = mem_fh_resolve_dir(m, dirfh, &dir);
+	err = mem_dir_entry(m, cred, dirfh, name, &dir, &e);
 	if (err)
 		goto out;
-	err = mem_check_name(name);
-	if (err)
-		goto out;
-	err = mem_permission(cred, dir, MAY_EXEC);
-	if (err)
-		goto out;
-	e = mem_dir_find(dir, name);
-	if (!e) {
-		err = -ENOENT;
-		goto out;
-	}
 	ip = e->inode;
 	err = mem_may_delete(cred, dir, ip, -1);
 	if (err)
@@ -1312,17 +1321,9 @@ static int mem_link(struct backend *be, const struct be_cred *cred, const struct
 	pthread_rwlock_wrlock(&m->lock);
 	err = mem_fh_resolve(m, fh, &ip);
 	if (!err)
-		err = mem_fh_resolve_dir(m, ddirfh, &ddir);
-	if (!err)
-		err = mem_check_name(dname);
-	if (!err)
-		err = mem_permission(cred, ddir, MAY_EXEC);
+		err = mem_dir_new_name(m, cred, ddirfh, dname, &ddir);
 	if (err)
 		goto out;
-	if (mem_dir_find(ddir, dname)) {
-		err = -EEXIST;
-		goto out;
-	}
 	err = mem_may_linkat(cred, ip);
 	if (!err)
 		err = mem_permission(cred, ddir, MAY_WRITE | MAY_EXEC);

@@ -71,18 +71,47 @@ static void dirchange(struct be_dirchange *dc, uint64_t before, uint64_t after)
 	dc->after = after;
 }
 
-/* Resolves a handle that must be a directory. */
+/* Resolves a handle that must be a directory; *fd is left alone on failure. */
 static int open_dir(struct vfs_backend *vb, const struct be_fh *fh, int *fd, struct statx *stx)
 {
-	int err = vfs_handle_open(vb, fh, fd, stx);
+	int dfd, err = vfs_handle_open(vb, fh, &dfd, stx);
 
 	if (err)
 		return err;
 	if (!S_ISDIR(stx->stx_mode)) {
-		close(*fd);
+		close(dfd);
 		return -ENOTDIR;
 	}
+	*fd = dfd;
 	return 0;
+}
+
+/*
+ * open_dir() for a directory whose names are about to change; *before gets
+ * its change attribute for the change info.
+ */
+static int open_dir_change(struct vfs_backend *vb, const struct be_fh *fh, int *fd,
+			   struct statx *stx, uint64_t *before)
+{
+	int err = open_dir(vb, fh, fd, stx);
+
+	if (!err)
+		*before = vfs_change_get(vb, stx);
+	return err;
+}
+
+/* After a change of names in the directory open as dfd: its new change attribute, and dc. */
+static void dir_changed(struct vfs_backend *vb, int dfd, struct statx *stx, uint64_t before,
+			struct be_dirchange *dc)
+{
+	vfs_change_bump(vb, dfd, stx);
+	dirchange(dc, before, vfs_change_get(vb, stx));
+}
+
+/* Volatile handles: the object stx describes lost a name, perhaps its last. */
+static void forget_victim(struct vfs_backend *vb, const struct statx *stx)
+{
+	vfs_handle_forget(vb, makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino);
 }
 
 /* An O_PATH fd of name in dirfd itself (never through a symlink, never into another mount). */
@@ -289,10 +318,9 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 	}
 	if (rest.mode & ~07777u)
 		return -EINVAL;
-	err = open_dir(vb, dir, &dfd, &dstx);
+	err = open_dir_change(vb, dir, &dfd, &dstx, &before);
 	if (err)
 		return err;
-	before = vfs_change_get(vb, &dstx);
 	err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
@@ -333,8 +361,7 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 	}
 	vfs_change_bump(vb, ofd, NULL);
 	err = describe(vb, ofd, out, attr);
-	vfs_change_bump(vb, dfd, &dstx);
-	dirchange(dc, before, vfs_change_get(vb, &dstx));
+	dir_changed(vb, dfd, &dstx, before, dc);
 out:
 	if (ofd >= 0)
 		close(ofd);
@@ -354,10 +381,9 @@ static int vfs_remove(struct backend *be, const struct be_cred *cred, const stru
 	err = check_name(name);
 	if (err)
 		return err;
-	err = open_dir(vb, dir, &dfd, &dstx);
+	err = open_dir_change(vb, dir, &dfd, &dstx, &before);
 	if (err)
 		return err;
-	before = vfs_change_get(vb, &dstx);
 	err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
@@ -377,9 +403,8 @@ static int vfs_remove(struct backend *be, const struct be_cred *cred, const stru
 		err = -ENOTEMPTY;
 	if (err)
 		goto out;
-	vfs_handle_forget(vb, makedev(vstx.stx_dev_major, vstx.stx_dev_minor), vstx.stx_ino);
-	vfs_change_bump(vb, dfd, &dstx);
-	dirchange(dc, before, vfs_change_get(vb, &dstx));
+	forget_victim(vb, &vstx);
+	dir_changed(vb, dfd, &dstx, before, dc);
 out:
 	close(dfd);
 	return err;
@@ -399,24 +424,18 @@ static int vfs_rename(struct backend *be, const struct be_cred *cred, const stru
 	struct statx sstx, dstx, vstx;
 	uint64_t sbefore, dbefore;
 	bool victim;
-	int sfd, dfd, ofd, err;
+	int sfd = -1, dfd = -1, ofd, err;
 
 	err = check_name(sname);
 	if (!err)
 		err = check_name(dname);
 	if (err)
 		return err;
-	err = open_dir(vb, sdir, &sfd, &sstx);
-	if (err)
-		return err;
-	err = open_dir(vb, ddir, &dfd, &dstx);
-	if (err) {
-		close(sfd);
-		return err;
-	}
-	sbefore = vfs_change_get(vb, &sstx);
-	dbefore = vfs_change_get(vb, &dstx);
-	err = vfs_cred_enter(&vb->cred, cred);
+	err = open_dir_change(vb, sdir, &sfd, &sstx, &sbefore);
+	if (!err)
+		err = open_dir_change(vb, ddir, &dfd, &dstx, &dbefore);
+	if (!err)
+		err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
 	victim = vfs_statx(dfd, dname, 0, &vstx) == 0;
@@ -428,8 +447,7 @@ static int vfs_rename(struct backend *be, const struct be_cred *cred, const stru
 	if (err)
 		goto out;
 	if (victim)
-		vfs_handle_forget(vb, makedev(vstx.stx_dev_major, vstx.stx_dev_minor),
-				  vstx.stx_ino);
+		forget_victim(vb, &vstx);
 	/* The moved object's ctime changes too (ext4, xfs, btrfs). */
 	ofd = open_child(vb, dfd, dname, 0);
 	if (ofd >= 0) {
@@ -446,8 +464,10 @@ static int vfs_rename(struct backend *be, const struct be_cred *cred, const stru
 		dirchange(ddc, dbefore, vfs_change_get(vb, &dstx));
 	}
 out:
-	close(sfd);
-	close(dfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (dfd >= 0)
+		close(dfd);
 	return err;
 }
 
@@ -458,21 +478,16 @@ static int vfs_link(struct backend *be, const struct be_cred *cred, const struct
 	struct statx ostx, dstx;
 	char path[32];
 	uint64_t before;
-	int ofd, dfd, err;
+	int ofd = -1, dfd = -1, err;
 
 	err = check_name(dname);
 	if (err)
 		return err;
 	err = vfs_handle_open(vb, fh, &ofd, &ostx);
-	if (err)
-		return err;
-	err = open_dir(vb, ddir, &dfd, &dstx);
-	if (err) {
-		close(ofd);
-		return err;
-	}
-	before = vfs_change_get(vb, &dstx);
-	err = vfs_cred_enter(&vb->cred, cred);
+	if (!err)
+		err = open_dir_change(vb, ddir, &dfd, &dstx, &before);
+	if (!err)
+		err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
 	/*
@@ -487,11 +502,12 @@ static int vfs_link(struct backend *be, const struct be_cred *cred, const struct
 	if (err)
 		goto out;
 	vfs_change_bump(vb, ofd, NULL);
-	vfs_change_bump(vb, dfd, &dstx);
-	dirchange(dc, before, vfs_change_get(vb, &dstx));
+	dir_changed(vb, dfd, &dstx, before, dc);
 out:
-	close(ofd);
-	close(dfd);
+	if (ofd >= 0)
+		close(ofd);
+	if (dfd >= 0)
+		close(dfd);
 	return err;
 }
 

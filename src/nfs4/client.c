@@ -64,6 +64,7 @@ static void nfs4_client_free_rcu(struct rcu_head *head)
 
 	rcu_reclaim_begin(head);
 	pthread_mutex_destroy(&clp->state_lock);
+	pthread_mutex_destroy(&clp->cb_lock);
 	free(clp);
 }
 
@@ -166,6 +167,7 @@ static struct nfs4_client *nfs4_client_new_locked(struct nfs4_server *srv,
 	CDS_INIT_LIST_HEAD(&clp->owners);
 	CDS_INIT_LIST_HEAD(&clp->stateids);
 	pthread_mutex_init(&clp->state_lock, NULL);
+	pthread_mutex_init(&clp->cb_lock, NULL);
 	nfs4_client_renew(clp);
 	atomic_fetch_add(&srv->nclients, 1);
 	rcu_hash_release(clp);

@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "nfs4/callback.h"
 #include "nfs4/compound.h"
 #include "util/log.h"
 
@@ -116,6 +117,8 @@ struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg)
 		goto fail;
 	if (nfs4_server_open_exports(srv) < 0)
 		goto fail;
+	if (nfs4_cb_start(srv) < 0)
+		goto fail;
 	if (cfg->laundromat) {
 		if (pthread_create(&srv->laundromat, NULL, nfs4_laundromat, srv) != 0)
 			goto fail;
@@ -139,6 +142,8 @@ void nfs4_server_destroy(struct nfs4_server *srv)
 		pthread_mutex_unlock(&srv->laundromat_lock);
 		pthread_join(srv->laundromat, NULL);
 	}
+	/* Calls in flight pin sessions and clients: drop them before tearing those down. */
+	nfs4_cb_stop(srv);
 	if (srv->clients_by_id)
 		nfs4_clients_destroy_all(srv);
 	/*
@@ -194,6 +199,7 @@ struct rpc_program nfs4_server_program(struct nfs4_server *srv)
 
 void nfs4_server_conn_closed(void *ctx, struct rpc_conn *conn)
 {
+	nfs4_cb_conn_closed(ctx, conn);
 	nfs4_sessions_unbind_conn(ctx, conn);
 }
 

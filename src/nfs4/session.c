@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/param.h>
 
+#include "nfs4/callback.h"
 #include "nfs4/compound.h"
 #include "util/hash.h"
 #include "util/log.h"
@@ -86,6 +87,7 @@ void nfs4_session_destroy_locked(struct nfs4_session *ses)
 	if (atomic_exchange(&ses->dead, true))
 		return;
 	cds_lfht_del(srv->sessions, &ses->node);
+	nfs4_cb_session_gone(ses); /* the client must not keep pointing at a dead session */
 	cds_list_del(&ses->client_link);
 	ses->client->nsessions--;
 	atomic_fetch_sub(&srv->nsessions, 1);
@@ -138,7 +140,10 @@ void nfs4_sessions_unbind_conn(struct nfs4_server *srv, struct rpc_conn *conn)
 		for (uint32_t i = 0; i < ses->nconns; i++) {
 			if (ses->conns[i].conn != conn)
 				continue;
-			ses->conns[i] = ses->conns[--ses->nconns];
+			/* Keep binding order: the callback path prefers the newest back channel. */
+			memmove(&ses->conns[i], &ses->conns[i + 1],
+				(ses->nconns - i - 1) * sizeof(ses->conns[0]));
+			ses->nconns--;
 			found = true;
 			break;
 		}
@@ -161,6 +166,9 @@ uint32_t nfs4_session_status_flags(struct nfs4_session *ses)
 	if (ses->had_back_conn && !back)
 		flags |= SEQ4_STATUS_CB_PATH_DOWN | SEQ4_STATUS_CB_PATH_DOWN_SESSION;
 	pthread_mutex_unlock(&ses->lock);
+	/* The client's back channel failed its probe: it should bind a working one. */
+	if (nfs4_cb_state(ses->client) == NFS4_CB_DOWN)
+		flags |= SEQ4_STATUS_CB_PATH_DOWN;
 	return flags;
 }
 
@@ -326,6 +334,8 @@ uint32_t nfs4_op_create_session(struct nfs4_compound *c, void *args, void *res)
 	clp->cs_seqid = a->csa_sequence;
 	clp->cs_reply = *ok;
 	clp->cs_cached = true;
+	if (ses->flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN)
+		nfs4_cb_probe(ses);
 	log_debug("nfs4", "session created clientid=%016llx slots=%u",
 		  (unsigned long long)clp->clientid, fore.ca_maxrequests);
 	status = NFS4_OK;
@@ -390,6 +400,8 @@ uint32_t nfs4_op_bind_conn_to_session(struct nfs4_compound *c, void *args, void 
 		status = NFS4ERR_SERVERFAULT; /* only without a transport, i.e. in the fuzzer */
 	else
 		status = nfs4_session_bind_conn(ses, c->call->conn, dir, false);
+	if (status == NFS4_OK && (dir & CDFS4_BACK))
+		nfs4_cb_probe(ses); /* a new back channel: probe it before using it */
 	if (status == NFS4_OK) {
 		ok->bctsr_sessid = a->bctsa_sessid;
 		ok->bctsr_dir = dir;

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nfs4/attr.h"
 #include "nfs4/fh.h"
 #include "nfs4/nfs4.h"
 #include "nfs4/lockrange.h"
@@ -72,6 +73,11 @@ struct nfs4_client {
 	bool cs_cached;	   /* cs_reply answers a replay of cs_seqid */
 	struct CREATE_SESSION4resok cs_reply;
 	bool reclaim_complete;
+
+	/* The back channel (callback.h): cb_session is an RCU pointer written under cb_lock. */
+	pthread_mutex_t cb_lock;
+	struct nfs4_session *cb_session;
+	_Atomic int cb_state; /* enum nfs4_cb_state */
 
 	/* Open and lock state: under client->state_lock. */
 	pthread_mutex_t state_lock;
@@ -203,6 +209,16 @@ struct nfs4_server {
 	struct cds_lfht *sessions;
 	_Atomic long nclients;
 	_Atomic long nsessions;
+
+	/* The callback thread (callback.c). */
+	pthread_t cb_thread;
+	bool cb_running;
+	bool cb_stopping; /* under cb_lock */
+	pthread_mutex_t cb_lock;
+	pthread_cond_t cb_cond;
+	struct cds_list_head cb_queue;	 /* to send, under cb_lock */
+	struct cds_list_head cb_pending; /* sent, awaiting a reply, under cb_lock */
+	_Atomic uint32_t cb_xid;
 
 	pthread_t laundromat;
 	bool laundromat_running;
