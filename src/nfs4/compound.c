@@ -57,6 +57,7 @@ NFS4_OP_CODECS(DESTROY_SESSION)
 NFS4_OP_CODECS(DESTROY_CLIENTID)
 NFS4_OP_CODECS(BIND_CONN_TO_SESSION)
 NFS4_OP_CODECS(SEQUENCE)
+NFS4_OP_CODECS(BACKCHANNEL_CTL)
 NFS4_OP_CODECS(RECLAIM_COMPLETE)
 NFS4_OP_CODECS(PUTFH)
 NFS4_OP_ENCODE(PUTROOTFH)
@@ -100,6 +101,7 @@ static const struct nfs4_op nfs4_ops[OP_RECLAIM_COMPLETE + 1] = {
 	NFS4_OP(OP_BIND_CONN_TO_SESSION, BIND_CONN_TO_SESSION, nfs4_op_bind_conn_to_session,
 		NFS4_OP_SOLO),
 	NFS4_OP(OP_SEQUENCE, SEQUENCE, nfs4_op_sequence, 0),
+	NFS4_OP(OP_BACKCHANNEL_CTL, BACKCHANNEL_CTL, nfs4_op_backchannel_ctl, 0),
 	NFS4_OP(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE, nfs4_op_reclaim_complete, 0),
 	NFS4_OP(OP_PUTFH, PUTFH, nfs4_op_putfh, 0),
 	NFS4_OP_NOARGS(OP_PUTROOTFH, PUTROOTFH, nfs4_op_putrootfh),
@@ -143,6 +145,7 @@ union nfs4_op_args {
 	struct DESTROY_CLIENTID4args destroy_clientid;
 	struct BIND_CONN_TO_SESSION4args bind_conn;
 	struct SEQUENCE4args sequence;
+	struct BACKCHANNEL_CTL4args backchannel_ctl;
 	struct RECLAIM_COMPLETE4args reclaim_complete;
 	struct PUTFH4args putfh;
 	struct LOOKUP4args lookup;
@@ -178,6 +181,7 @@ union nfs4_op_res {
 	struct DESTROY_CLIENTID4res destroy_clientid;
 	struct BIND_CONN_TO_SESSION4res bind_conn;
 	struct SEQUENCE4res sequence;
+	struct BACKCHANNEL_CTL4res backchannel_ctl;
 	struct RECLAIM_COMPLETE4res reclaim_complete;
 	struct PUTFH4res putfh;
 	struct GETFH4res getfh;

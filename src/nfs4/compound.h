@@ -84,6 +84,7 @@ uint32_t nfs4_op_create_session(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_destroy_session(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_destroy_clientid(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_bind_conn_to_session(struct nfs4_compound *c, void *args, void *res);
+uint32_t nfs4_op_backchannel_ctl(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_sequence(struct nfs4_compound *c, void *args, void *res);
 uint32_t nfs4_op_reclaim_complete(struct nfs4_compound *c, void *args, void *res);
 /* op_fh.c */

@@ -371,6 +371,29 @@ out:
 	return status;
 }
 
+/*
+ * BACKCHANNEL_CTL (RFC 8881 §18.33): a new callback program and security for
+ * the session of this COMPOUND; the back channel is probed again with them.
+ */
+uint32_t nfs4_op_backchannel_ctl(struct nfs4_compound *c, void *args, void *res)
+{
+	const struct BACKCHANNEL_CTL4args *a = args;
+	struct nfs4_session *ses = c->session;
+	bool usable = false;
+
+	for (uint32_t i = 0; i < a->bca_sec_parms.len; i++)
+		if (a->bca_sec_parms.val[i].cb_secflavor == RPC_AUTH_NONE ||
+		    a->bca_sec_parms.val[i].cb_secflavor == RPC_AUTH_SYS)
+			usable = true;
+	if (!usable)
+		return NFS4ERR_ENCR_ALG_UNSUPP;
+	pthread_mutex_lock(&ses->lock);
+	ses->cb_program = a->bca_cb_program;
+	pthread_mutex_unlock(&ses->lock);
+	nfs4_cb_probe(ses);
+	return NFS4_OK;
+}
+
 uint32_t nfs4_op_bind_conn_to_session(struct nfs4_compound *c, void *args, void *res)
 {
 	const struct BIND_CONN_TO_SESSION4args *a = args;

@@ -32,8 +32,8 @@ static int teardown(void **state)
 struct cb_peer {
 	atomic_int calls;
 	atomic_uint prog;
-	int accept_stat; /* 0 SUCCESS; 1 PROG_UNAVAIL */
-	int delay_ms;	 /* before answering */
+	atomic_int accept_stat; /* 0 SUCCESS; 1 PROG_UNAVAIL */
+	int delay_ms;		/* before answering */
 };
 
 static int cb_answer(void *ctx, uint32_t prog, uint32_t vers, uint32_t proc, struct xdr_dec *args,
@@ -45,7 +45,7 @@ static int cb_answer(void *ctx, uint32_t prog, uint32_t vers, uint32_t proc, str
 	atomic_fetch_add(&p->calls, 1);
 	if (p->delay_ms)
 		harness_sleep_ms(p->delay_ms);
-	return proc == 0 ? p->accept_stat : 3 /* PROC_UNAVAIL */;
+	return proc == 0 ? atomic_load(&p->accept_stat) : 3 /* PROC_UNAVAIL */;
 }
 
 /* A client whose connection answers callbacks through peer, with a back channel on it. */
@@ -125,6 +125,33 @@ static void refused_probe_reports_path_down_until_a_new_back_channel_is_bound(vo
 	nfs4clnt_conn_close(c2);
 }
 
+static void backchannel_ctl_sets_a_new_program_and_reprobes(void **state)
+{
+	struct cb_peer peer = {.accept_stat = 1};
+	struct callback_sec_parms4 sec = {.cb_secflavor = AUTH_NONE};
+	struct BACKCHANNEL_CTL4args a = {.bca_cb_program = CB_PROGRAM + 1};
+	struct nfs4clnt_compound *cmp = nfs4clnt_compound_new("", 1);
+	struct harness_client cl;
+	struct nfs4clnt_res res;
+	char owner[64];
+
+	client_new(&cl, harness_owner(owner, sizeof(owner), "cb-ctl"), &peer);
+	assert_true(wait_flags(&cl, SEQ4_STATUS_CB_PATH_DOWN, SEQ4_STATUS_CB_PATH_DOWN, 3000) &
+		    SEQ4_STATUS_CB_PATH_DOWN);
+	atomic_store(&peer.accept_stat, 0);
+	a.bca_sec_parms.len = 1;
+	a.bca_sec_parms.val = &sec;
+	assert_true(
+		xdr_enc_BACKCHANNEL_CTL4args(nfs4clnt_compound_add(cmp, OP_BACKCHANNEL_CTL), &a));
+	assert_status(nfs4clnt_session_compound(cl.sess, cmp, false, 0, &res, NULL), NFS4_OK);
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	assert_int_equal(
+		wait_flags(&cl, SEQ4_STATUS_CB_PATH_DOWN, 0, 3000) & SEQ4_STATUS_CB_PATH_DOWN, 0);
+	assert_int_equal(atomic_load(&peer.prog), CB_PROGRAM + 1);
+	harness_client_free(&cl, false);
+}
+
 /*
  * knfsd's window in miniature: the session (and then the client) goes away
  * while a CB_NULL on it waits for an answer that comes after the server gave
@@ -168,6 +195,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(answered_probe_uses_the_callback_program_and_leaves_flags_clear),
 		cmocka_unit_test(refused_probe_reports_path_down_until_a_new_back_channel_is_bound),
+		cmocka_unit_test(backchannel_ctl_sets_a_new_program_and_reprobes),
 		cmocka_unit_test(session_destroyed_while_probe_is_unanswered),
 		cmocka_unit_test(connection_dropped_while_probe_is_unanswered),
 	};
