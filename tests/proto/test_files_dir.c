@@ -371,6 +371,25 @@ static void readdir_reserved_cookies_and_small_maxcount(void **state)
 		   NFS4ERR_BAD_COOKIE);
 	assert_nfs(fo_readdir(&env, &d, 2, verf, 8192, 8192, &m, ents, 4, &n, &eof),
 		   NFS4ERR_BAD_COOKIE);
+	/*
+	 * RFC 8881 §18.23.3: a cookie presented with a verifier other than the
+	 * one the directory gave → NFS4ERR_NOT_SAME. (A zero verifier is taken
+	 * as "none": Linux sends one with cookies now and then.)
+	 */
+	{
+		uint8_t bad[8];
+
+		assert_nfs(fo_mkdir(&env, &d, "b", NULL), NFS4_OK);
+		assert_nfs(fo_readdir(&env, &d, 0, verf, 8192, 8192, &m, ents, 4, &n, &eof),
+			   NFS4_OK);
+		assert_true(n >= 1);
+		for (int i = 0; i < 8; i++)
+			bad[i] = verf[i] ^ 0xff;
+		assert_nfs(fo_readdir(&env, &d, ents[0].cookie, bad, 8192, 8192, &m, ents, 4, &n,
+				      &eof),
+			   NFS4ERR_NOT_SAME);
+		memset(verf, 0, sizeof(verf));
+	}
 	/* Too small for a single entry → NFS4ERR_TOOSMALL. */
 	assert_nfs(fo_readdir(&env, &d, 0, verf, 8192, 24, &m, ents, 4, &n, &eof),
 		   NFS4ERR_TOOSMALL);
