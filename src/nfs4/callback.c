@@ -194,10 +194,11 @@ static void nfs4_cb_reply(void *ctx, struct rpc_conn *conn, uint32_t xid, const 
 /* Sends cb's CB_NULL; on failure completes it. Called on the callback thread. */
 static void nfs4_cb_send(struct nfs4_server *srv, struct nfs4_cb *cb)
 {
+	struct rpc_conn *conn;
 	uint8_t buf[64];
 	struct xdr_enc x;
 	struct iovec iov;
-	uint32_t prog;
+	uint32_t prog, xid;
 
 	cb->conn = nfs4_cb_conn(cb->ses);
 	if (!cb->conn) {
@@ -221,22 +222,30 @@ static void nfs4_cb_send(struct nfs4_server *srv, struct nfs4_cb *cb)
 	xdr_enc_u32(&x, 0);
 	rpc_conn_set_reply_handler(cb->conn, nfs4_cb_reply, srv);
 
-	/* Pending before the send: the reply may arrive before rpc_conn_send_record() returns. */
+	/*
+	 * Pending before the send, since the reply may arrive before
+	 * rpc_conn_send_record() returns. From then on the call belongs to
+	 * whoever completes it (reply, timeout, connection close), which may free
+	 * it at once: the send uses only its own reference on the connection and
+	 * the xid, never cb.
+	 */
+	conn = cb->conn;
+	rpc_conn_get(conn);
+	xid = cb->xid;
 	cb->deadline_ns = time_mono_ns() + (uint64_t)NFS4_CB_TIMEOUT_MS * 1000000u;
 	pthread_mutex_lock(&srv->cb_lock);
 	cds_list_add_tail(&cb->link, &srv->cb_pending);
 	pthread_mutex_unlock(&srv->cb_lock);
 	iov.iov_base = buf;
 	iov.iov_len = x.len;
-	if (rpc_conn_send_record(cb->conn, &iov, 1) < 0) {
-		struct nfs4_cb *mine;
-
+	if (rpc_conn_send_record(conn, &iov, 1) < 0) {
 		pthread_mutex_lock(&srv->cb_lock);
-		mine = nfs4_cb_take_locked(srv, cb->conn, cb->xid);
+		cb = nfs4_cb_take_locked(srv, conn, xid);
 		pthread_mutex_unlock(&srv->cb_lock);
-		if (mine)
-			nfs4_cb_complete(mine, -EPIPE);
+		if (cb)
+			nfs4_cb_complete(cb, -EPIPE);
 	}
+	rpc_conn_put(conn);
 }
 
 /* Moves the calls of srv->cb_pending that match into out. Caller holds srv->cb_lock. */
