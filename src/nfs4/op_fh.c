@@ -276,23 +276,37 @@ static uint32_t nfs4_secinfo_of(struct nfs4_compound *c, const struct nfs4_fh *f
 	return NFS4_OK;
 }
 
+/*
+ * The current filehandle for SECINFO: checked for the host only, since
+ * SECINFO is how a client learns which flavor to use (RFC 8881 §2.6.3.1.1),
+ * with the caller's credentials on its export (anonymous on the pseudo-fs).
+ */
+static uint32_t nfs4_secinfo_fh(struct nfs4_compound *c, struct nfs4_fh **fh, struct be_cred *cred)
+{
+	const struct nfs4_export_rule *rule;
+	uint32_t status;
+
+	if (c->cur.kind == NFS4_FH_NONE)
+		return NFS4ERR_NOFILEHANDLE;
+	*fh = &c->cur;
+	memset(cred, 0, sizeof(*cred));
+	status = nfs4_fh_rule(c, *fh, &rule);
+	if (status == NFS4_OK && rule)
+		nfs4_export_cred(rule, &c->call->cred, cred);
+	return status;
+}
+
 /* Both SECINFO ops consume the current filehandle (RFC 8881 §2.6.3.1.1.8). */
 uint32_t nfs4_op_secinfo(struct nfs4_compound *c, void *args, void *res)
 {
 	const struct SECINFO4args *a = args;
 	SECINFO4resok *ok = &((struct SECINFO4res *)res)->u.resok4;
-	const struct nfs4_export_rule *rule;
 	char name[BE_NAME_MAX + 1];
-	struct be_cred cred = {0};
+	struct be_cred cred;
 	struct nfs4_fh *fh, out;
 	uint32_t status;
 
-	if (c->cur.kind == NFS4_FH_NONE)
-		return NFS4ERR_NOFILEHANDLE;
-	fh = &c->cur;
-	status = nfs4_fh_rule(c, fh, &rule);
-	if (status == NFS4_OK && rule)
-		nfs4_export_cred(rule, &c->call->cred, &cred);
+	status = nfs4_secinfo_fh(c, &fh, &cred);
 	if (status == NFS4_OK)
 		status = nfs4_component(&a->name, name);
 	if (status == NFS4_OK)
@@ -308,17 +322,11 @@ uint32_t nfs4_op_secinfo_no_name(struct nfs4_compound *c, void *args, void *res)
 {
 	const SECINFO_NO_NAME4args *style = args;
 	SECINFO4resok *ok = &((struct SECINFO4res *)res)->u.resok4;
-	const struct nfs4_export_rule *rule;
-	struct be_cred cred = {0};
+	struct be_cred cred;
 	struct nfs4_fh *fh, out;
 	uint32_t status;
 
-	if (c->cur.kind == NFS4_FH_NONE)
-		return NFS4ERR_NOFILEHANDLE;
-	fh = &c->cur;
-	status = nfs4_fh_rule(c, fh, &rule);
-	if (status == NFS4_OK && rule)
-		nfs4_export_cred(rule, &c->call->cred, &cred);
+	status = nfs4_secinfo_fh(c, &fh, &cred);
 	if (status != NFS4_OK)
 		return status;
 	if (*style == SECINFO_STYLE4_PARENT)
