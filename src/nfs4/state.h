@@ -18,6 +18,9 @@
  * network send; file->lock is held across the backend's lock calls only):
  *    srv->state_lock  →  session->lock
  *    srv->state_lock  →  client->state_lock  →  srv->files_lock  →  file->lock
+ *    srv->state_lock  →  client->cb_lock       (a dying session leaves cb_session)
+ *    srv->cb_lock and session->lock are taken alone, never around another lock
+ *    (the callback thread takes each briefly, in turn).
  * srv->state_lock serialises every change of client/session *membership*
  * (EXCHANGE_ID, CREATE_SESSION, DESTROY_*, expiry); lookups take no lock.
  */
