@@ -19,8 +19,8 @@
  *    srv->state_lock  →  session->lock
  *    srv->state_lock  →  client->state_lock  →  srv->files_lock  →  file->lock
  *    srv->state_lock  →  client->cb_lock       (a dying session leaves cb_session)
- *    srv->cb_lock and session->lock are taken alone, never around another lock
- *    (the callback thread takes each briefly, in turn).
+ *    srv->cb_lock and session->lock are leaves: nothing else is taken while
+ *    either is held (the callback thread takes them briefly, one at a time).
  * srv->state_lock serialises every change of client/session *membership*
  * (EXCHANGE_ID, CREATE_SESSION, DESTROY_*, expiry); lookups take no lock.
  */
