@@ -48,11 +48,4 @@ struct rpc_program nfs4_server_program(struct nfs4_server *srv);
 /* rpc_close_fn: unbinds a closed connection from every session it served. */
 void nfs4_server_conn_closed(void *srv, struct rpc_conn *conn);
 
-/* Counts of live objects, for tests and nfs4ctl. */
-struct nfs4_server_counts {
-	long clients;
-	long sessions;
-};
-void nfs4_server_counts(struct nfs4_server *srv, struct nfs4_server_counts *out);
-
 #endif

@@ -202,9 +202,3 @@ void nfs4_server_conn_closed(void *ctx, struct rpc_conn *conn)
 	nfs4_cb_conn_closed(ctx, conn);
 	nfs4_sessions_unbind_conn(ctx, conn);
 }
-
-void nfs4_server_counts(struct nfs4_server *srv, struct nfs4_server_counts *out)
-{
-	out->clients = atomic_load(&srv->nclients);
-	out->sessions = atomic_load(&srv->nsessions);
-}
