@@ -148,6 +148,14 @@ void fo_env_setup(struct fo_env *e, enum fo_backend be)
 	e->be = be;
 }
 
+static void fo_env_setup_lease(struct fo_env *e, const char *secs)
+{
+	const char *args[] = {"--backend", "mem", "--export", "/ *(rw,no_root_squash)",
+			      "--lease",   secs,  NULL};
+
+	fo_env_attach(e, fo_srv_start(args), "/");
+}
+
 void fo_env_teardown(struct fo_env *e)
 {
 	int ds = 0, dc = 0;
@@ -217,11 +225,8 @@ static void fo_make_file_by_open(struct fo_env *e, const struct fo_fh *dir, cons
 	assert_true(len <= UINT32_MAX);
 	fo_sa_init(&mode);
 	fo_sa_u32(&mode, FATTR4_MODE, 0644); /* as fo_make_file_on_disk */
-	assert_nfs(st_open(e->cl.sess, &o), NFS4_OK);
+	assert_nfs(st_create_file(e->cl.sess, &o, data, (uint32_t)len), NFS4_OK);
 	assert_true(fo_mask_has(o.attrset.w, o.attrset.n, FATTR4_MODE));
-	if (len)
-		assert_nfs(st_write(e->cl.sess, &o.ofh, &o.sid, 0, data, (uint32_t)len), NFS4_OK);
-	assert_nfs(st_close(e->cl.sess, &o.ofh, &o.sid, NULL), NFS4_OK);
 	*out = o.ofh;
 }
 
@@ -597,26 +602,6 @@ int fo_send(struct fo_env *e, struct harness_client *cl, struct nfs4clnt_compoun
 	return st;
 }
 
-static bool fo_status_only(uint32_t op)
-{
-	switch (op) {
-	case OP_PUTFH:
-	case OP_PUTROOTFH:
-	case OP_PUTPUBFH:
-	case OP_SAVEFH:
-	case OP_RESTOREFH:
-	case OP_LOOKUP:
-	case OP_LOOKUPP:
-	case OP_VERIFY:
-	case OP_NVERIFY:
-	case OP_OPENATTR:
-	case OP_FREE_STATEID:
-		return true;
-	default:
-		return false;
-	}
-}
-
 uint32_t fo_res(struct nfs4clnt_res *res, uint32_t op)
 {
 	uint32_t got, st;
@@ -626,7 +611,7 @@ uint32_t fo_res(struct nfs4clnt_res *res, uint32_t op)
 	if (got != op)
 		fail_msg("result for op %u where op %u was expected (status %s)", got, op,
 			 harness_status_name((int)st));
-	if (fo_status_only(op))
+	if (st_status_only(op))
 		nfs4clnt_res_body(res);
 	return st;
 }
@@ -645,13 +630,20 @@ uint32_t fo_res_getfh(struct nfs4clnt_res *res, struct fo_fh *fh)
 	return st;
 }
 
+static void fo_dec_getattr(struct xdr_dec *x, struct fo_attrs *a)
+{
+	int bad = 0;
+
+	if (!fo_attrs_decode(x, a, &bad))
+		fail_msg("GETATTR reply does not decode (attribute %d)", bad);
+}
+
 uint32_t fo_res_getattr(struct nfs4clnt_res *res, struct fo_attrs *a)
 {
 	uint32_t st = fo_res(res, OP_GETATTR);
-	int bad = 0;
 
-	if (st == NFS4_OK && !fo_attrs_decode(nfs4clnt_res_body(res), a, &bad))
-		fail_msg("GETATTR reply does not decode (attribute %d)", bad);
+	if (st == NFS4_OK)
+		fo_dec_getattr(nfs4clnt_res_body(res), a);
 	return st;
 }
 
@@ -661,7 +653,7 @@ static void fo_skip_body(struct nfs4clnt_res *res, uint32_t op, uint32_t st)
 	struct xdr_dec *x;
 	bool ok = true;
 
-	if (fo_status_only(op)) {
+	if (st_status_only(op)) {
 		nfs4clnt_res_body(res); /* nothing after the status: consumed */
 		return;
 	}
@@ -807,17 +799,38 @@ uint32_t fo_run(struct fo_env *e, struct nfs4clnt_compound *cmp)
 	return st;
 }
 
-/* Sends cmp; returns the status of the first failing op among the first n, stepping over
- * results with fo_res (status-only ops) — the caller continues with the rest. */
-static uint32_t fo_prefix(struct nfs4clnt_res *res, int n, const uint32_t *ops)
+/*
+ * One-op helpers run a struct st_call (state_helpers.h) in e's session or cl's:
+ * a call that cannot be built, a transport failure, or results that stop
+ * early or come back for other ops fail the test.
+ */
+static struct xdr_enc *fo_call_start(struct st_call *c, const struct fo_fh *fh, uint32_t op)
 {
-	for (int i = 0; i < n; i++) {
-		uint32_t st = fo_res(res, ops[i]);
+	struct xdr_enc *x = st_call_start(c, fh, op);
 
-		if (st != NFS4_OK)
-			return st;
-	}
-	return NFS4_OK;
+	assert_non_null(x);
+	return x;
+}
+
+static struct xdr_enc *fo_call_add(struct st_call *c, uint32_t op)
+{
+	struct xdr_enc *x = st_call_add(c, op);
+
+	assert_non_null(x);
+	return x;
+}
+
+/* Runs c up to op: op's status, or that of the first failing op before it. */
+static uint32_t fo_call_run(struct fo_env *e, struct harness_client *cl, struct st_call *c,
+			    uint32_t op)
+{
+	int st = st_call_run((cl ? cl : &e->cl)->sess, c, op);
+
+	if (c->cut)
+		fail_msg("no result for op %u (results %u of %u)", op, c->res.index, c->res.numres);
+	if (st < 0)
+		fail_msg("op %u: %s (%d)", op, harness_status_name(st), st);
+	return (uint32_t)st;
 }
 
 static void fo_dec_cinfo(struct xdr_dec *x, struct fo_cinfo *ci)
@@ -825,32 +838,34 @@ static void fo_dec_cinfo(struct xdr_dec *x, struct fo_cinfo *ci)
 	struct change_info4 c;
 
 	assert_true(xdr_dec_change_info4(x, &c));
-	if (ci) {
-		ci->atomic = c.atomic;
-		ci->before = c.before;
-		ci->after = c.after;
+	st_cinfo(&c, ci);
+}
+
+/* The bitmap4 of CREATE4resok or SETATTR4res, as 3 words. */
+static void fo_dec_attrset(struct xdr_dec *x, struct fo_mask *attrset)
+{
+	uint32_t w[3];
+
+	assert_true(fo_dec_bitmap3(x, w));
+	if (attrset) {
+		memcpy(attrset->w, w, sizeof(w));
+		attrset->n = 3;
 	}
 }
 
 uint32_t fo_lookup(struct fo_env *e, const struct fo_fh *dir, const char *name, struct fo_fh *out)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
-	static const uint32_t ops[] = {OP_PUTFH, OP_LOOKUP};
+	struct st_call c;
+	component4 n = xdr_opaque_str(name);
+	struct fo_fh tmp;
 	uint32_t st;
 
-	fo_add_putfh(cmp, dir);
-	fo_add_lookup(cmp, name);
-	fo_add(cmp, OP_GETFH);
-	fo_send(e, NULL, cmp, &res);
-	st = fo_prefix(&res, 2, ops);
-	if (st == NFS4_OK) {
-		struct fo_fh tmp;
-
-		st = fo_res_getfh(&res, out ? out : &tmp);
-	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	assert_true(xdr_enc_component4(fo_call_start(&c, dir, OP_LOOKUP), &n));
+	fo_call_add(&c, OP_GETFH);
+	st = fo_call_run(e, NULL, &c, OP_LOOKUP);
+	if (st == NFS4_OK)
+		st = fo_res_getfh(&c.res, out ? out : &tmp);
+	st_call_end(&c);
 	return st;
 }
 
@@ -884,18 +899,14 @@ uint32_t fo_walk(struct fo_env *e, const char *path, struct fo_fh *out)
 uint32_t fo_getattr(struct fo_env *e, const struct fo_fh *fh, const struct fo_mask *m,
 		    struct fo_attrs *a)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
+	struct st_call c;
 	uint32_t st;
 
-	fo_add_putfh(cmp, fh);
-	fo_add_getattr(cmp, m);
-	fo_send(e, NULL, cmp, &res);
-	st = fo_res(&res, OP_PUTFH);
+	assert_true(fo_enc_mask(fo_call_start(&c, fh, OP_GETATTR), m));
+	st = fo_call_run(e, NULL, &c, OP_GETATTR);
 	if (st == NFS4_OK)
-		st = fo_res_getattr(&res, a);
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+		fo_dec_getattr(st_call_body(&c), a);
+	st_call_end(&c);
 	return st;
 }
 
@@ -913,12 +924,12 @@ uint32_t fo_create(struct fo_env *e, const struct fo_fh *dir, uint32_t type, con
 		   const char *linktext, uint32_t major, uint32_t minor, const struct fo_sattr *sa,
 		   struct fo_fh *out, struct fo_cinfo *cinfo, struct fo_mask *attrset)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
+	struct st_call c;
 	struct createtype4 ct = {.type = (enum nfs_ftype4)type};
 	struct fo_sattr none;
-	component4 c = xdr_opaque_str(name);
+	component4 n = xdr_opaque_str(name);
 	struct xdr_enc *x;
+	struct fo_fh tmp;
 	uint32_t st;
 
 	if (type == NF4LNK)
@@ -928,32 +939,17 @@ uint32_t fo_create(struct fo_env *e, const struct fo_fh *dir, uint32_t type, con
 		ct.u.devdata.specdata2 = minor;
 	}
 	fo_sa_init(&none);
-	fo_add_putfh(cmp, dir);
-	x = nfs4clnt_compound_add(cmp, OP_CREATE);
-	assert_true(xdr_enc_createtype4(x, &ct) && xdr_enc_component4(x, &c) &&
+	x = fo_call_start(&c, dir, OP_CREATE);
+	assert_true(xdr_enc_createtype4(x, &ct) && xdr_enc_component4(x, &n) &&
 		    fo_sa_encode(sa ? sa : &none, x));
-	fo_add(cmp, OP_GETFH);
-	fo_send(e, NULL, cmp, &res);
-	st = fo_res(&res, OP_PUTFH);
+	fo_call_add(&c, OP_GETFH);
+	st = fo_call_run(e, NULL, &c, OP_CREATE);
 	if (st == NFS4_OK) {
-		st = fo_res(&res, OP_CREATE);
-		if (st == NFS4_OK) {
-			struct xdr_dec *d = nfs4clnt_res_body(&res);
-			uint32_t w[3];
-
-			fo_dec_cinfo(d, cinfo);
-			assert_true(fo_dec_bitmap3(d, w));
-			if (attrset) {
-				memcpy(attrset->w, w, sizeof(w));
-				attrset->n = 3;
-			}
-			struct fo_fh tmp;
-
-			assert_nfs(fo_res_getfh(&res, out ? out : &tmp), NFS4_OK);
-		}
+		fo_dec_cinfo(st_call_body(&c), cinfo);
+		fo_dec_attrset(st_call_body(&c), attrset);
+		assert_nfs(fo_res_getfh(&c.res, out ? out : &tmp), NFS4_OK);
 	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	st_call_end(&c);
 	return st;
 }
 
@@ -965,132 +961,91 @@ uint32_t fo_mkdir(struct fo_env *e, const struct fo_fh *dir, const char *name, s
 uint32_t fo_remove(struct fo_env *e, const struct fo_fh *dir, const char *name,
 		   struct fo_cinfo *cinfo)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
-	component4 c = xdr_opaque_str(name);
+	struct st_call c;
+	component4 n = xdr_opaque_str(name);
 	uint32_t st;
 
-	fo_add_putfh(cmp, dir);
-	assert_true(xdr_enc_component4(nfs4clnt_compound_add(cmp, OP_REMOVE), &c));
-	fo_send(e, NULL, cmp, &res);
-	st = fo_res(&res, OP_PUTFH);
-	if (st == NFS4_OK) {
-		st = fo_res(&res, OP_REMOVE);
-		if (st == NFS4_OK)
-			fo_dec_cinfo(nfs4clnt_res_body(&res), cinfo);
-	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	assert_true(xdr_enc_component4(fo_call_start(&c, dir, OP_REMOVE), &n));
+	st = fo_call_run(e, NULL, &c, OP_REMOVE);
+	if (st == NFS4_OK)
+		fo_dec_cinfo(st_call_body(&c), cinfo);
+	st_call_end(&c);
 	return st;
+}
+
+/* PUTFH src, SAVEFH, PUTFH dir, op (RENAME, LINK): op's argument encoder. */
+static struct xdr_enc *fo_call_start_two(struct st_call *c, const struct fo_fh *src,
+					 const struct fo_fh *dir, uint32_t op)
+{
+	fo_call_start(c, src, OP_SAVEFH);
+	assert_true(st_call_add_putfh(c, dir));
+	return fo_call_add(c, op);
 }
 
 uint32_t fo_rename(struct fo_env *e, const struct fo_fh *sdir, const char *oldname,
 		   const struct fo_fh *tdir, const char *newname, struct fo_cinfo *scinfo,
 		   struct fo_cinfo *tcinfo)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
+	struct st_call c;
 	struct RENAME4args a = {xdr_opaque_str(oldname), xdr_opaque_str(newname)};
-	static const uint32_t ops[] = {OP_PUTFH, OP_SAVEFH, OP_PUTFH};
 	uint32_t st;
 
-	fo_add_putfh(cmp, sdir);
-	fo_add(cmp, OP_SAVEFH);
-	fo_add_putfh(cmp, tdir);
-	assert_true(xdr_enc_RENAME4args(nfs4clnt_compound_add(cmp, OP_RENAME), &a));
-	fo_send(e, NULL, cmp, &res);
-	st = fo_prefix(&res, 3, ops);
+	assert_true(xdr_enc_RENAME4args(fo_call_start_two(&c, sdir, tdir, OP_RENAME), &a));
+	st = fo_call_run(e, NULL, &c, OP_RENAME);
 	if (st == NFS4_OK) {
-		st = fo_res(&res, OP_RENAME);
-		if (st == NFS4_OK) {
-			struct xdr_dec *d = nfs4clnt_res_body(&res);
-
-			fo_dec_cinfo(d, scinfo);
-			fo_dec_cinfo(d, tcinfo);
-		}
+		fo_dec_cinfo(st_call_body(&c), scinfo);
+		fo_dec_cinfo(st_call_body(&c), tcinfo);
 	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	st_call_end(&c);
 	return st;
 }
 
 uint32_t fo_link(struct fo_env *e, const struct fo_fh *obj, const struct fo_fh *dir,
 		 const char *name, struct fo_cinfo *cinfo)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
-	component4 c = xdr_opaque_str(name);
-	static const uint32_t ops[] = {OP_PUTFH, OP_SAVEFH, OP_PUTFH};
+	struct st_call c;
+	component4 n = xdr_opaque_str(name);
 	uint32_t st;
 
-	fo_add_putfh(cmp, obj);
-	fo_add(cmp, OP_SAVEFH);
-	fo_add_putfh(cmp, dir);
-	assert_true(xdr_enc_component4(nfs4clnt_compound_add(cmp, OP_LINK), &c));
-	fo_send(e, NULL, cmp, &res);
-	st = fo_prefix(&res, 3, ops);
-	if (st == NFS4_OK) {
-		st = fo_res(&res, OP_LINK);
-		if (st == NFS4_OK)
-			fo_dec_cinfo(nfs4clnt_res_body(&res), cinfo);
-	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	assert_true(xdr_enc_component4(fo_call_start_two(&c, obj, dir, OP_LINK), &n));
+	st = fo_call_run(e, NULL, &c, OP_LINK);
+	if (st == NFS4_OK)
+		fo_dec_cinfo(st_call_body(&c), cinfo);
+	st_call_end(&c);
 	return st;
 }
 
 uint32_t fo_readlink(struct fo_env *e, const struct fo_fh *fh, char *buf, size_t len)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
+	struct st_call c;
+	struct READLINK4resok ok;
 	uint32_t st;
 
-	fo_add_putfh(cmp, fh);
-	fo_add(cmp, OP_READLINK);
-	fo_send(e, NULL, cmp, &res);
-	st = fo_res(&res, OP_PUTFH);
+	fo_call_start(&c, fh, OP_READLINK);
+	st = fo_call_run(e, NULL, &c, OP_READLINK);
 	if (st == NFS4_OK) {
-		st = fo_res(&res, OP_READLINK);
-		if (st == NFS4_OK) {
-			struct READLINK4resok ok;
-
-			assert_true(xdr_dec_READLINK4resok(nfs4clnt_res_body(&res), &ok));
-			assert_true(ok.link.len < len);
-			memcpy(buf, ok.link.data, ok.link.len);
-			buf[ok.link.len] = 0;
-		}
+		assert_true(xdr_dec_READLINK4resok(st_call_body(&c), &ok));
+		assert_true(ok.link.len < len);
+		memcpy(buf, ok.link.data, ok.link.len);
+		buf[ok.link.len] = 0;
 	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	st_call_end(&c);
 	return st;
 }
 
 uint32_t fo_setattr(struct fo_env *e, struct harness_client *cl, const struct fo_fh *fh,
 		    const struct stateid4 *sid, const struct fo_sattr *sa, struct fo_mask *attrsset)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
-	struct xdr_enc *x;
+	struct st_call c;
+	struct xdr_enc *x = fo_call_start(&c, fh, OP_SETATTR);
 	uint32_t st;
 
-	fo_add_putfh(cmp, fh);
-	x = nfs4clnt_compound_add(cmp, OP_SETATTR);
 	assert_true(xdr_enc_stateid4(x, sid ? sid : &fo_anon_stateid) && fo_sa_encode(sa, x));
-	fo_send(e, cl, cmp, &res);
-	st = fo_res(&res, OP_PUTFH);
-	if (st == NFS4_OK) {
-		uint32_t w[3];
-
-		st = fo_res(&res, OP_SETATTR);
-		/* SETATTR4res carries attrsset whatever the status (RFC 8881 §18.30.2). */
-		assert_true(fo_dec_bitmap3(nfs4clnt_res_body(&res), w));
-		if (attrsset) {
-			memcpy(attrsset->w, w, sizeof(w));
-			attrsset->n = 3;
-		}
-	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	st = fo_call_run(e, cl, &c, OP_SETATTR);
+	/* SETATTR4res carries attrsset whatever the status (RFC 8881 §18.30.2). */
+	if (c.cur == OP_SETATTR)
+		fo_dec_attrset(st_call_body(&c), attrsset);
+	st_call_end(&c);
 	return st;
 }
 
@@ -1106,61 +1061,37 @@ uint32_t fo_verify(struct fo_env *e, uint32_t op, const struct fo_fh *fh, const 
 uint32_t fo_access(struct fo_env *e, struct harness_client *cl, const struct fo_fh *fh,
 		   uint32_t want, uint32_t *supported, uint32_t *granted)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
+	struct st_call c;
 	struct ACCESS4args a = {want};
+	struct ACCESS4resok ok;
 	uint32_t st;
 
-	fo_add_putfh(cmp, fh);
-	assert_true(xdr_enc_ACCESS4args(nfs4clnt_compound_add(cmp, OP_ACCESS), &a));
-	fo_send(e, cl, cmp, &res);
-	st = fo_res(&res, OP_PUTFH);
+	assert_true(xdr_enc_ACCESS4args(fo_call_start(&c, fh, OP_ACCESS), &a));
+	st = fo_call_run(e, cl, &c, OP_ACCESS);
 	if (st == NFS4_OK) {
-		st = fo_res(&res, OP_ACCESS);
-		if (st == NFS4_OK) {
-			struct ACCESS4resok ok;
-
-			assert_true(xdr_dec_ACCESS4resok(nfs4clnt_res_body(&res), &ok));
-			if (supported)
-				*supported = ok.supported;
-			if (granted)
-				*granted = ok.access;
-		}
+		assert_true(xdr_dec_ACCESS4resok(st_call_body(&c), &ok));
+		if (supported)
+			*supported = ok.supported;
+		if (granted)
+			*granted = ok.access;
 	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	st_call_end(&c);
 	return st;
 }
 
 uint32_t fo_read(struct fo_env *e, const struct fo_fh *fh, const struct stateid4 *sid, uint64_t off,
 		 uint32_t count, void *buf, uint32_t *n, bool *eof)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
+	struct st_call c;
 	struct READ4args a = {
 		.stateid = sid ? *sid : fo_anon_stateid, .offset = off, .count = count};
 	uint32_t st;
 
-	fo_add_putfh(cmp, fh);
-	assert_true(xdr_enc_READ4args(nfs4clnt_compound_add(cmp, OP_READ), &a));
-	fo_send(e, NULL, cmp, &res);
-	st = fo_res(&res, OP_PUTFH);
-	if (st == NFS4_OK) {
-		st = fo_res(&res, OP_READ);
-		if (st == NFS4_OK) {
-			struct READ4resok ok;
-
-			assert_true(xdr_dec_READ4resok(nfs4clnt_res_body(&res), &ok));
-			if (ok.data.len > count)
-				fail_msg("READ returned %u bytes for count %u", ok.data.len, count);
-			if (buf)
-				memcpy(buf, ok.data.data, ok.data.len);
-			*n = ok.data.len;
-			*eof = ok.eof;
-		}
-	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	assert_true(xdr_enc_READ4args(fo_call_start(&c, fh, OP_READ), &a));
+	st = fo_call_run(e, NULL, &c, OP_READ);
+	if (st == NFS4_OK && !st_dec_read(st_call_body(&c), count, buf, n, eof))
+		fail_msg("READ reply does not decode or has more than count %u bytes", count);
+	st_call_end(&c);
 	return st;
 }
 
@@ -1168,110 +1099,89 @@ uint32_t fo_write(struct fo_env *e, struct harness_client *cl, const struct fo_f
 		  const struct stateid4 *sid, uint64_t off, uint32_t stable, const void *data,
 		  uint32_t len, uint32_t *count, uint32_t *committed, uint8_t verf[8])
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
+	struct st_call c;
 	struct WRITE4args a = {.stateid = sid ? *sid : fo_anon_stateid,
 			       .offset = off,
 			       .stable = (enum stable_how4)stable,
 			       .data = {len, data}};
+	struct WRITE4resok ok;
 	uint32_t st;
 
-	fo_add_putfh(cmp, fh);
-	assert_true(xdr_enc_WRITE4args(nfs4clnt_compound_add(cmp, OP_WRITE), &a));
-	fo_send(e, cl, cmp, &res);
-	st = fo_res(&res, OP_PUTFH);
+	assert_true(xdr_enc_WRITE4args(fo_call_start(&c, fh, OP_WRITE), &a));
+	st = fo_call_run(e, cl, &c, OP_WRITE);
 	if (st == NFS4_OK) {
-		st = fo_res(&res, OP_WRITE);
-		if (st == NFS4_OK) {
-			struct WRITE4resok ok;
-
-			assert_true(xdr_dec_WRITE4resok(nfs4clnt_res_body(&res), &ok));
-			if (count)
-				*count = ok.count;
-			if (committed)
-				*committed = ok.committed;
-			if (verf)
-				memcpy(verf, ok.writeverf.data, 8);
-		}
+		assert_true(xdr_dec_WRITE4resok(st_call_body(&c), &ok));
+		if (count)
+			*count = ok.count;
+		if (committed)
+			*committed = ok.committed;
+		if (verf)
+			memcpy(verf, ok.writeverf.data, 8);
 	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	st_call_end(&c);
 	return st;
 }
 
 uint32_t fo_commit(struct fo_env *e, const struct fo_fh *fh, uint64_t off, uint32_t count,
 		   uint8_t verf[8])
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
+	struct st_call c;
 	struct COMMIT4args a = {off, count};
+	struct COMMIT4resok ok;
 	uint32_t st;
 
-	fo_add_putfh(cmp, fh);
-	assert_true(xdr_enc_COMMIT4args(nfs4clnt_compound_add(cmp, OP_COMMIT), &a));
-	fo_send(e, NULL, cmp, &res);
-	st = fo_res(&res, OP_PUTFH);
+	assert_true(xdr_enc_COMMIT4args(fo_call_start(&c, fh, OP_COMMIT), &a));
+	st = fo_call_run(e, NULL, &c, OP_COMMIT);
 	if (st == NFS4_OK) {
-		st = fo_res(&res, OP_COMMIT);
-		if (st == NFS4_OK) {
-			struct COMMIT4resok ok;
-
-			assert_true(xdr_dec_COMMIT4resok(nfs4clnt_res_body(&res), &ok));
-			if (verf)
-				memcpy(verf, ok.writeverf.data, 8);
-		}
+		assert_true(xdr_dec_COMMIT4resok(st_call_body(&c), &ok));
+		if (verf)
+			memcpy(verf, ok.writeverf.data, 8);
 	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	st_call_end(&c);
 	return st;
+}
+
+/* One READDIR entry into ent. */
+static void fo_dirent_of(const struct entry4 *en, struct fo_dirent *ent)
+{
+	int bad = 0;
+
+	ent->cookie = en->cookie;
+	assert_true(en->name.len < sizeof(ent->name));
+	memcpy(ent->name, en->name.data, en->name.len);
+	ent->name[en->name.len] = 0;
+	if (!fo_attrs_parse(en->attrs.attrmask.val, en->attrs.attrmask.len,
+			    en->attrs.attr_vals.data, en->attrs.attr_vals.len, &ent->attrs, &bad))
+		fail_msg("READDIR entry %s: attrs do not decode (%d)", ent->name, bad);
 }
 
 uint32_t fo_readdir(struct fo_env *e, const struct fo_fh *dir, uint64_t cookie, uint8_t verf[8],
 		    uint32_t dircount, uint32_t maxcount, const struct fo_mask *m,
 		    struct fo_dirent *ents, int max, int *n, bool *eof)
 {
-	struct nfs4clnt_compound *cmp = fo_cmp();
-	struct nfs4clnt_res res;
+	struct st_call c;
 	struct READDIR4args a = {.cookie = cookie,
 				 .dircount = dircount,
 				 .maxcount = maxcount,
 				 .attr_request = {m->n, (uint32_t *)m->w}};
+	struct READDIR4resok ok;
 	uint32_t st;
 
 	memcpy(a.cookieverf.data, verf, 8);
-	fo_add_putfh(cmp, dir);
-	assert_true(xdr_enc_READDIR4args(nfs4clnt_compound_add(cmp, OP_READDIR), &a));
-	fo_send(e, NULL, cmp, &res);
+	assert_true(xdr_enc_READDIR4args(fo_call_start(&c, dir, OP_READDIR), &a));
+	st = fo_call_run(e, NULL, &c, OP_READDIR);
 	*n = 0;
-	st = fo_res(&res, OP_PUTFH);
 	if (st == NFS4_OK) {
-		st = fo_res(&res, OP_READDIR);
-		if (st == NFS4_OK) {
-			struct READDIR4resok ok;
-
-			assert_true(xdr_dec_READDIR4resok(nfs4clnt_res_body(&res), &ok));
-			memcpy(verf, ok.cookieverf.data, 8);
-			*eof = ok.reply.eof;
-			for (struct entry4 *en = ok.reply.entries; en; en = en->nextentry) {
-				int bad = 0;
-
-				if (*n >= max)
-					fail_msg("READDIR returned more than %d entries", max);
-				ents[*n].cookie = en->cookie;
-				assert_true(en->name.len < sizeof(ents[*n].name));
-				memcpy(ents[*n].name, en->name.data, en->name.len);
-				ents[*n].name[en->name.len] = 0;
-				if (!fo_attrs_parse(en->attrs.attrmask.val, en->attrs.attrmask.len,
-						    en->attrs.attr_vals.data,
-						    en->attrs.attr_vals.len, &ents[*n].attrs, &bad))
-					fail_msg("READDIR entry %s: attrs do not decode (%d)",
-						 ents[*n].name, bad);
-				(*n)++;
-			}
+		assert_true(xdr_dec_READDIR4resok(st_call_body(&c), &ok));
+		memcpy(verf, ok.cookieverf.data, 8);
+		*eof = ok.reply.eof;
+		for (struct entry4 *en = ok.reply.entries; en; en = en->nextentry) {
+			if (*n >= max)
+				fail_msg("READDIR returned more than %d entries", max);
+			fo_dirent_of(en, &ents[(*n)++]);
 		}
 	}
-	nfs4clnt_res_free(&res);
-	nfs4clnt_compound_free(cmp);
+	st_call_end(&c);
 	return st;
 }
 
@@ -1281,11 +1191,15 @@ uint32_t fo_readdir(struct fo_env *e, const struct fo_fh *dir, uint64_t cookie, 
 
 static struct fo_env *fo_group_env;
 static enum fo_backend fo_group_be;
+static const char *fo_group_lease; /* fo_run_lease(): --lease, on mem */
 
 static int fo_group_setup(void **state)
 {
 	(void)state;
-	fo_env_setup(fo_group_env, fo_group_be);
+	if (fo_group_lease)
+		fo_env_setup_lease(fo_group_env, fo_group_lease);
+	else
+		fo_env_setup(fo_group_env, fo_group_be);
 	return 0;
 }
 
@@ -1324,4 +1238,19 @@ int fo_run_one(const char *name, const struct CMUnitTest *tests, size_t n, struc
 	snprintf(gname, sizeof(gname), "%s[%s]", name, fo_be_name(be));
 	return harness_exit_code(
 		_cmocka_run_group_tests(gname, tests, n, fo_group_setup, fo_group_teardown));
+}
+
+int fo_run_lease(const char *name, const struct CMUnitTest *tests, size_t n, struct fo_env *env,
+		 const char *secs)
+{
+	char gname[128];
+	int failed;
+
+	fo_group_env = env;
+	fo_group_be = FO_MEM;
+	fo_group_lease = secs;
+	snprintf(gname, sizeof(gname), "%s[%s]", name, fo_be_name(FO_MEM));
+	failed = _cmocka_run_group_tests(gname, tests, n, fo_group_setup, fo_group_teardown);
+	fo_group_lease = NULL;
+	return failed;
 }

@@ -261,6 +261,13 @@ int fo_run_groups(const char *name, const struct CMUnitTest *tests, size_t n, st
 /* Runs the group once, with backend be. */
 int fo_run_one(const char *name, const struct CMUnitTest *tests, size_t n, struct fo_env *env,
 	       enum fo_backend be);
+/*
+ * Runs the group once as "<name>[mem]" on the mem backend exporting "/" with
+ * --lease secs (lease expiry tests). Returns the number of failed tests, to be
+ * added to fo_run_groups()'s.
+ */
+int fo_run_lease(const char *name, const struct CMUnitTest *tests, size_t n, struct fo_env *env,
+		 const char *secs);
 #define fo_run_both(name, tests, env) \
 	fo_run_groups(name, tests, sizeof(tests) / sizeof(tests[0]), env)
 

@@ -6,9 +6,6 @@
 
 #define ST_TIMEOUT_MS 30000
 
-const struct stateid4 st_anon_sid = {0, {0}};
-const struct stateid4 st_bypass_sid = {
-	0xffffffffu, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 const struct stateid4 st_current_sid = {1, {0}};
 const struct stateid4 st_invalid_sid = {0xffffffffu, {0}};
 
@@ -31,56 +28,153 @@ int st_send(struct nfs4clnt_session *s, const struct nfs4clnt_compound *cmp,
 	return nfs4clnt_session_compound(s, cmp, false, ST_TIMEOUT_MS, res, NULL);
 }
 
-/* The next result, which must be op's: its status, or -EPROTO. */
-static int st_next(struct nfs4clnt_res *res, uint32_t op)
+/* ------------------------------------------------------- one COMPOUND */
+
+bool st_status_only(uint32_t op)
+{
+	switch (op) {
+	case OP_PUTFH:
+	case OP_PUTROOTFH:
+	case OP_PUTPUBFH:
+	case OP_SAVEFH:
+	case OP_RESTOREFH:
+	case OP_LOOKUP:
+	case OP_LOOKUPP:
+	case OP_VERIFY:
+	case OP_NVERIFY:
+	case OP_OPENATTR:
+	case OP_FREE_STATEID:
+		return true;
+	default:
+		return false;
+	}
+}
+
+struct xdr_enc *st_call_add(struct st_call *c, uint32_t op)
+{
+	struct xdr_enc *x;
+
+	if (!c->cmp || c->nops == ST_CALL_MAXOPS)
+		return NULL;
+	x = nfs4clnt_compound_add(c->cmp, op);
+	if (x)
+		c->ops[c->nops++] = op;
+	return x;
+}
+
+bool st_call_add_putfh(struct st_call *c, const struct fo_fh *fh)
+{
+	nfs_fh4 o = {.len = fh->len, .data = fh->data};
+	struct xdr_enc *x = st_call_add(c, OP_PUTFH);
+
+	return x && xdr_enc_nfs_fh4(x, &o);
+}
+
+struct xdr_enc *st_call_start(struct st_call *c, const struct fo_fh *fh, uint32_t op)
+{
+	memset(c, 0, sizeof(*c));
+	c->cmp = nfs4clnt_compound_new("state", 1);
+	if (fh && !st_call_add_putfh(c, fh))
+		return NULL;
+	return st_call_add(c, op);
+}
+
+int st_call_next(struct st_call *c, uint32_t op)
 {
 	uint32_t got, st;
 
-	if (!nfs4clnt_res_next(res, &got, &st))
-		return res->status != NFS4_OK ? (int)res->status
-					      : -EPROTO; /* e.g. SEQUENCE failed */
+	if (!nfs4clnt_res_next(&c->res, &got, &st)) {
+		c->cut = true;
+		/* e.g. SEQUENCE failed: the COMPOUND's status */
+		return c->res.status != NFS4_OK ? (int)c->res.status : -EPROTO;
+	}
 	if (got != op)
 		return -EPROTO;
-	if (op == OP_PUTFH)
-		nfs4clnt_res_body(res); /* status only */
+	c->cur = op;
+	if (st_status_only(op))
+		nfs4clnt_res_body(&c->res); /* nothing after the status: consumed */
 	return (int)st;
 }
 
-/* A compound "PUTFH fh" (fh may be NULL: nothing), or NULL on ENOMEM. */
-static struct nfs4clnt_compound *st_cmp(const struct fo_fh *fh)
+int st_call_run(struct nfs4clnt_session *s, struct st_call *c, uint32_t op)
 {
-	struct nfs4clnt_compound *cmp = nfs4clnt_compound_new("state", 1);
-
-	if (cmp && fh) {
-		nfs_fh4 o = {.len = fh->len, .data = fh->data};
-		struct xdr_enc *x = nfs4clnt_compound_add(cmp, OP_PUTFH);
-
-		if (!x || !xdr_enc_nfs_fh4(x, &o)) {
-			nfs4clnt_compound_free(cmp);
-			return NULL;
-		}
-	}
-	return cmp;
-}
-
-/*
- * Sends cmp (PUTFH + op) and steps to op's result: its status, the PUTFH's if
- * that failed, or -errno. On 0/positive return the caller owns res.
- */
-static int st_send_putfh_op(struct nfs4clnt_session *s, struct nfs4clnt_compound *cmp, uint32_t op,
-			    struct nfs4clnt_res *res)
-{
-	int st = st_send(s, cmp, res);
+	int st = st_send(s, c->cmp, &c->res);
 
 	if (st < 0)
 		return st;
-	st = st_next(res, OP_PUTFH);
-	if (st == NFS4_OK)
-		st = st_next(res, op);
-	if (st < 0)
-		nfs4clnt_res_free(res);
-	return st;
+	c->sent = true;
+	for (uint32_t i = 0; i < c->nops; i++) {
+		st = st_call_next(c, c->ops[i]);
+		if (st != NFS4_OK || c->ops[i] == op)
+			return st;
+	}
+	return -EINVAL; /* op was not in the COMPOUND */
 }
+
+struct xdr_dec *st_call_body(struct st_call *c)
+{
+	return nfs4clnt_res_body(&c->res);
+}
+
+void st_call_end(struct st_call *c)
+{
+	if (c->sent)
+		nfs4clnt_res_free(&c->res);
+	nfs4clnt_compound_free(c->cmp);
+	memset(c, 0, sizeof(*c));
+}
+
+/* A call whose arguments did not encode: ends it. */
+static int st_call_fail(struct st_call *c)
+{
+	st_call_end(c);
+	return -ENOMEM;
+}
+
+/* ------------------------------------------------------------ decoders */
+
+void st_cinfo(const struct change_info4 *c, struct fo_cinfo *ci)
+{
+	if (ci) {
+		ci->atomic = c->atomic;
+		ci->before = c->before;
+		ci->after = c->after;
+	}
+}
+
+bool st_dec_denied(struct xdr_dec *x, struct st_denied *denied)
+{
+	struct LOCK4denied d;
+
+	if (!xdr_dec_LOCK4denied(x, &d) || d.owner.owner.len > ST_OWNER_MAX)
+		return false;
+	if (denied) {
+		denied->offset = d.offset;
+		denied->length = d.length;
+		denied->locktype = d.locktype;
+		denied->clientid = d.owner.clientid;
+		denied->olen = d.owner.owner.len;
+		memcpy(denied->owner, d.owner.owner.data, d.owner.owner.len);
+	}
+	return true;
+}
+
+bool st_dec_read(struct xdr_dec *x, uint32_t count, void *buf, uint32_t *n, bool *eof)
+{
+	struct READ4resok ok;
+
+	if (!xdr_dec_READ4resok(x, &ok) || ok.data.len > count)
+		return false;
+	if (buf)
+		memcpy(buf, ok.data.data, ok.data.len);
+	if (n)
+		*n = ok.data.len;
+	if (eof)
+		*eof = ok.eof;
+	return true;
+}
+
+/* ----------------------------------------------------------------- ops */
 
 static bool st_enc_fattr(struct xdr_enc *x, const struct fo_sattr *sa)
 {
@@ -163,9 +257,7 @@ bool st_dec_open(struct xdr_dec *x, struct st_open *o)
 	if (!xdr_dec_OPEN4resok(x, &ok))
 		return false;
 	o->sid = ok.stateid;
-	o->cinfo.atomic = ok.cinfo.atomic;
-	o->cinfo.before = ok.cinfo.before;
-	o->cinfo.after = ok.cinfo.after;
+	st_cinfo(&ok.cinfo, &o->cinfo);
 	o->rflags = ok.rflags;
 	memset(&o->attrset, 0, sizeof(o->attrset));
 	o->attrset.n = ok.attrset.len < 3 ? ok.attrset.len : 3;
@@ -176,56 +268,55 @@ bool st_dec_open(struct xdr_dec *x, struct st_open *o)
 	return true;
 }
 
+int st_create_file(struct nfs4clnt_session *s, struct st_open *o, const void *data, uint32_t len)
+{
+	int st = st_open(s, o);
+
+	if (st == NFS4_OK && len)
+		st = st_write(s, &o->ofh, &o->sid, 0, data, len);
+	if (st == NFS4_OK)
+		st = st_close(s, &o->ofh, &o->sid, NULL);
+	return st;
+}
+
 int st_mkfile(struct nfs4clnt_session *s, uint64_t clientid, const struct fo_fh *dir,
 	      const char *name, const void *data, uint32_t len, struct fo_fh *fh)
 {
-	struct stateid4 sid;
-	int st = st_open_simple(s, clientid, dir, name, "mkfile", OPEN4_SHARE_ACCESS_BOTH,
-				OPEN4_SHARE_DENY_NONE, true, &sid, fh);
+	struct st_open o = {.dir = dir,
+			    .name = name,
+			    .clientid = clientid,
+			    .owner = "mkfile",
+			    .access = OPEN4_SHARE_ACCESS_BOTH,
+			    .deny = OPEN4_SHARE_DENY_NONE,
+			    .create = true,
+			    .createmode = UNCHECKED4};
+	int st = st_create_file(s, &o, data, len);
 
-	if (st != NFS4_OK)
-		return st;
-	if (len)
-		st = st_write(s, fh, &sid, 0, data, len);
-	if (st == NFS4_OK)
-		st = st_close(s, fh, &sid, NULL);
+	if (st == NFS4_OK && fh)
+		*fh = o.ofh;
 	return st;
 }
 
 int st_open(struct nfs4clnt_session *s, struct st_open *o)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(st_claim_on_fh(o->claim) ? o->fh : o->dir);
-	struct nfs4clnt_res res;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, st_claim_on_fh(o->claim) ? o->fh : o->dir, OP_OPEN);
+	struct GETFH4resok fh;
 	int st;
 
-	if (!cmp)
-		return -ENOMEM;
-	if (!st_add_open(cmp, o) || !nfs4clnt_compound_add(cmp, OP_GETFH)) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	st = st_send_putfh_op(s, cmp, OP_OPEN, &res);
-	nfs4clnt_compound_free(cmp);
-	if (st < 0)
-		return st;
+	if (!x || !st_enc_open(x, o) || !st_call_add(&c, OP_GETFH))
+		return st_call_fail(&c);
+	st = st_call_run(s, &c, OP_OPEN);
 	if (st == NFS4_OK) {
-		struct GETFH4resok fh;
-
-		if (!st_dec_open(nfs4clnt_res_body(&res), o)) {
+		if (!st_dec_open(st_call_body(&c), o) || st_call_next(&c, OP_GETFH) != NFS4_OK ||
+		    !xdr_dec_GETFH4resok(st_call_body(&c), &fh) || fh.object.len > FO_FHMAX) {
 			st = -EPROTO;
-			goto out;
+		} else {
+			o->ofh.len = fh.object.len;
+			memcpy(o->ofh.data, fh.object.data, fh.object.len);
 		}
-		if (st_next(&res, OP_GETFH) != NFS4_OK ||
-		    !xdr_dec_GETFH4resok(nfs4clnt_res_body(&res), &fh) ||
-		    fh.object.len > FO_FHMAX) {
-			st = -EPROTO;
-			goto out;
-		}
-		o->ofh.len = fh.object.len;
-		memcpy(o->ofh.data, fh.object.data, fh.object.len);
 	}
-out:
-	nfs4clnt_res_free(&res);
+	st_call_end(&c);
 	return st;
 }
 
@@ -252,91 +343,65 @@ int st_open_simple(struct nfs4clnt_session *s, uint64_t clientid, const struct f
 	return st;
 }
 
-/* PUTFH fh + op whose OK body is a bare stateid4 (CLOSE, OPEN_DOWNGRADE, LOCKU, LOCK). */
-static int st_sid_op(struct nfs4clnt_session *s, struct nfs4clnt_compound *cmp, uint32_t op,
+/*
+ * Runs c, whose last op is op (CLOSE, OPEN_DOWNGRADE, LOCKU, LOCK or LOCKT), and
+ * ends it: the OK body is a bare stateid4 (LOCKT: void), NFS4ERR_DENIED's
+ * (LOCK, LOCKT) a LOCK4denied.
+ */
+static int st_sid_op(struct nfs4clnt_session *s, struct st_call *c, uint32_t op,
 		     struct stateid4 *out, struct st_denied *denied)
 {
-	struct nfs4clnt_res res;
-	int st = st_send_putfh_op(s, cmp, op, &res);
+	int st = st_call_run(s, c, op);
 
-	nfs4clnt_compound_free(cmp);
-	if (st < 0)
-		return st;
-	if (st == NFS4_OK) {
+	if (st == NFS4_OK && op != OP_LOCKT) {
 		struct stateid4 sid;
 
-		if (!xdr_dec_stateid4(nfs4clnt_res_body(&res), &sid))
+		if (!xdr_dec_stateid4(st_call_body(c), &sid))
 			st = -EPROTO;
 		else if (out)
 			*out = sid;
 	} else if (st == NFS4ERR_DENIED && (op == OP_LOCK || op == OP_LOCKT)) {
-		struct LOCK4denied d;
-
-		if (!xdr_dec_LOCK4denied(nfs4clnt_res_body(&res), &d) ||
-		    d.owner.owner.len > ST_OWNER_MAX) {
+		if (!st_dec_denied(st_call_body(c), denied))
 			st = -EPROTO;
-		} else if (denied) {
-			denied->offset = d.offset;
-			denied->length = d.length;
-			denied->locktype = d.locktype;
-			denied->clientid = d.owner.clientid;
-			denied->olen = d.owner.owner.len;
-			memcpy(denied->owner, d.owner.owner.data, d.owner.owner.len);
-		}
 	}
-	nfs4clnt_res_free(&res);
+	st_call_end(c);
 	return st;
 }
 
 int st_close(struct nfs4clnt_session *s, const struct fo_fh *fh, const struct stateid4 *sid,
 	     struct stateid4 *out)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(fh);
 	struct CLOSE4args a = {.seqid = 0, .open_stateid = *sid};
-	struct xdr_enc *x;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, fh, OP_CLOSE);
 
-	if (!cmp)
-		return -ENOMEM;
-	x = nfs4clnt_compound_add(cmp, OP_CLOSE);
-	if (!x || !xdr_enc_CLOSE4args(x, &a)) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	return st_sid_op(s, cmp, OP_CLOSE, out, NULL);
+	if (!x || !xdr_enc_CLOSE4args(x, &a))
+		return st_call_fail(&c);
+	return st_sid_op(s, &c, OP_CLOSE, out, NULL);
 }
 
 int st_downgrade(struct nfs4clnt_session *s, const struct fo_fh *fh, const struct stateid4 *sid,
 		 uint32_t access, uint32_t deny, struct stateid4 *out)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(fh);
 	struct OPEN_DOWNGRADE4args a = {
 		.open_stateid = *sid, .seqid = 0, .share_access = access, .share_deny = deny};
-	struct xdr_enc *x;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, fh, OP_OPEN_DOWNGRADE);
 
-	if (!cmp)
-		return -ENOMEM;
-	x = nfs4clnt_compound_add(cmp, OP_OPEN_DOWNGRADE);
-	if (!x || !xdr_enc_OPEN_DOWNGRADE4args(x, &a)) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	return st_sid_op(s, cmp, OP_OPEN_DOWNGRADE, out, NULL);
+	if (!x || !xdr_enc_OPEN_DOWNGRADE4args(x, &a))
+		return st_call_fail(&c);
+	return st_sid_op(s, &c, OP_OPEN_DOWNGRADE, out, NULL);
 }
 
 int st_lock_args(struct nfs4clnt_session *s, const struct fo_fh *fh, const struct LOCK4args *a,
 		 struct stateid4 *out, struct st_denied *denied)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(fh);
-	struct xdr_enc *x;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, fh, OP_LOCK);
 
-	if (!cmp)
-		return -ENOMEM;
-	x = nfs4clnt_compound_add(cmp, OP_LOCK);
-	if (!x || !xdr_enc_LOCK4args(x, a)) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	return st_sid_op(s, cmp, OP_LOCK, out, denied);
+	if (!x || !xdr_enc_LOCK4args(x, a))
+		return st_call_fail(&c);
+	return st_sid_op(s, &c, OP_LOCK, out, denied);
 }
 
 int st_lock_new(struct nfs4clnt_session *s, const struct fo_fh *fh, uint32_t type, uint64_t off,
@@ -374,196 +439,107 @@ int st_lock_exist(struct nfs4clnt_session *s, const struct fo_fh *fh, uint32_t t
 int st_lockt(struct nfs4clnt_session *s, const struct fo_fh *fh, uint32_t type, uint64_t off,
 	     uint64_t len, uint64_t clientid, const char *owner, struct st_denied *denied)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(fh);
 	struct LOCKT4args a = {.locktype = (enum nfs_lock_type4)type,
 			       .offset = off,
 			       .length = len,
 			       .owner = {.clientid = clientid, .owner = xdr_opaque_str(owner)}};
-	struct xdr_enc *x;
-	struct nfs4clnt_res res;
-	int st;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, fh, OP_LOCKT);
 
-	if (!cmp)
-		return -ENOMEM;
-	x = nfs4clnt_compound_add(cmp, OP_LOCKT);
-	if (!x || !xdr_enc_LOCKT4args(x, &a)) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	/* LOCKT4res has no OK body: decode DENIED via st_sid_op's path by hand. */
-	st = st_send_putfh_op(s, cmp, OP_LOCKT, &res);
-	nfs4clnt_compound_free(cmp);
-	if (st < 0)
-		return st;
-	if (st == NFS4ERR_DENIED) {
-		struct LOCK4denied d;
-
-		if (!xdr_dec_LOCK4denied(nfs4clnt_res_body(&res), &d) ||
-		    d.owner.owner.len > ST_OWNER_MAX) {
-			st = -EPROTO;
-		} else if (denied) {
-			denied->offset = d.offset;
-			denied->length = d.length;
-			denied->locktype = d.locktype;
-			denied->clientid = d.owner.clientid;
-			denied->olen = d.owner.owner.len;
-			memcpy(denied->owner, d.owner.owner.data, d.owner.owner.len);
-		}
-	} else if (st == NFS4_OK) {
-		nfs4clnt_res_body(&res); /* void */
-	}
-	nfs4clnt_res_free(&res);
-	return st;
+	if (!x || !xdr_enc_LOCKT4args(x, &a))
+		return st_call_fail(&c);
+	return st_sid_op(s, &c, OP_LOCKT, NULL, denied);
 }
 
 int st_locku(struct nfs4clnt_session *s, const struct fo_fh *fh, uint32_t type,
 	     const struct stateid4 *lock_sid, uint64_t off, uint64_t len, struct stateid4 *out)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(fh);
 	struct LOCKU4args a = {.locktype = (enum nfs_lock_type4)type,
 			       .seqid = 0,
 			       .lock_stateid = *lock_sid,
 			       .offset = off,
 			       .length = len};
-	struct xdr_enc *x;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, fh, OP_LOCKU);
 
-	if (!cmp)
-		return -ENOMEM;
-	x = nfs4clnt_compound_add(cmp, OP_LOCKU);
-	if (!x || !xdr_enc_LOCKU4args(x, &a)) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	return st_sid_op(s, cmp, OP_LOCKU, out, NULL);
+	if (!x || !xdr_enc_LOCKU4args(x, &a))
+		return st_call_fail(&c);
+	return st_sid_op(s, &c, OP_LOCKU, out, NULL);
 }
 
 int st_read(struct nfs4clnt_session *s, const struct fo_fh *fh, const struct stateid4 *sid,
 	    uint64_t off, uint32_t count, void *buf, uint32_t *n)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(fh);
 	struct READ4args a = {.stateid = *sid, .offset = off, .count = count};
-	struct nfs4clnt_res res;
-	struct xdr_enc *x;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, fh, OP_READ);
 	int st;
 
-	if (!cmp)
-		return -ENOMEM;
-	x = nfs4clnt_compound_add(cmp, OP_READ);
-	if (!x || !xdr_enc_READ4args(x, &a)) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	st = st_send_putfh_op(s, cmp, OP_READ, &res);
-	nfs4clnt_compound_free(cmp);
-	if (st < 0)
-		return st;
-	if (st == NFS4_OK) {
-		struct READ4resok ok;
-
-		if (!xdr_dec_READ4resok(nfs4clnt_res_body(&res), &ok) || ok.data.len > count) {
-			st = -EPROTO;
-		} else {
-			if (buf)
-				memcpy(buf, ok.data.data, ok.data.len);
-			if (n)
-				*n = ok.data.len;
-		}
-	}
-	nfs4clnt_res_free(&res);
+	if (!x || !xdr_enc_READ4args(x, &a))
+		return st_call_fail(&c);
+	st = st_call_run(s, &c, OP_READ);
+	if (st == NFS4_OK && !st_dec_read(st_call_body(&c), count, buf, n, NULL))
+		st = -EPROTO;
+	st_call_end(&c);
 	return st;
 }
 
 int st_write(struct nfs4clnt_session *s, const struct fo_fh *fh, const struct stateid4 *sid,
 	     uint64_t off, const void *data, uint32_t len)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(fh);
 	struct WRITE4args a = {
 		.stateid = *sid, .offset = off, .stable = FILE_SYNC4, .data = {len, data}};
-	struct nfs4clnt_res res;
-	struct xdr_enc *x;
+	struct WRITE4resok ok;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, fh, OP_WRITE);
 	int st;
 
-	if (!cmp)
-		return -ENOMEM;
-	x = nfs4clnt_compound_add(cmp, OP_WRITE);
-	if (!x || !xdr_enc_WRITE4args(x, &a)) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	st = st_send_putfh_op(s, cmp, OP_WRITE, &res);
-	nfs4clnt_compound_free(cmp);
-	if (st < 0)
-		return st;
-	if (st == NFS4_OK) {
-		struct WRITE4resok ok;
-
-		if (!xdr_dec_WRITE4resok(nfs4clnt_res_body(&res), &ok) || ok.count != len)
-			st = -EPROTO;
-	}
-	nfs4clnt_res_free(&res);
+	if (!x || !xdr_enc_WRITE4args(x, &a))
+		return st_call_fail(&c);
+	st = st_call_run(s, &c, OP_WRITE);
+	if (st == NFS4_OK && (!xdr_dec_WRITE4resok(st_call_body(&c), &ok) || ok.count != len))
+		st = -EPROTO;
+	st_call_end(&c);
 	return st;
 }
 
 int st_truncate(struct nfs4clnt_session *s, const struct fo_fh *fh, const struct stateid4 *sid,
 		uint64_t size)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(fh);
-	struct nfs4clnt_res res;
 	struct fo_sattr sa;
-	struct xdr_enc *x;
+	bitmap4 set;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, fh, OP_SETATTR);
 	int st;
 
-	if (!cmp)
-		return -ENOMEM;
 	fo_sa_init(&sa);
 	fo_sa_u64(&sa, FATTR4_SIZE, size);
-	x = nfs4clnt_compound_add(cmp, OP_SETATTR);
-	if (!x || !xdr_enc_stateid4(x, sid) || !fo_sa_encode(&sa, x)) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	st = st_send_putfh_op(s, cmp, OP_SETATTR, &res);
-	nfs4clnt_compound_free(cmp);
-	if (st < 0)
-		return st;
-	{
-		bitmap4 set; /* SETATTR4res carries attrsset whatever the status */
-
-		if (!xdr_dec_bitmap4(nfs4clnt_res_body(&res), &set))
-			st = -EPROTO;
-	}
-	nfs4clnt_res_free(&res);
+	if (!x || !xdr_enc_stateid4(x, sid) || !fo_sa_encode(&sa, x))
+		return st_call_fail(&c);
+	st = st_call_run(s, &c, OP_SETATTR);
+	/* SETATTR4res carries attrsset whatever the status, once SETATTR's result is there. */
+	if (st >= 0 && c.cur == OP_SETATTR && !xdr_dec_bitmap4(st_call_body(&c), &set))
+		st = -EPROTO;
+	st_call_end(&c);
 	return st;
 }
 
 int st_test_stateids(struct nfs4clnt_session *s, const struct stateid4 *sids, uint32_t n,
 		     uint32_t *codes)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(NULL);
-	struct nfs4clnt_res res;
-	struct xdr_enc *x;
+	struct TEST_STATEID4resok rok;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, NULL, OP_TEST_STATEID);
+	bool ok = x && xdr_enc_u32(x, n);
 	int st;
-	bool ok;
 
-	if (!cmp)
-		return -ENOMEM;
-	x = nfs4clnt_compound_add(cmp, OP_TEST_STATEID);
-	ok = x && xdr_enc_u32(x, n);
 	for (uint32_t i = 0; ok && i < n; i++)
 		ok = xdr_enc_stateid4(x, &sids[i]);
-	if (!ok) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	st = st_send(s, cmp, &res);
-	nfs4clnt_compound_free(cmp);
-	if (st < 0)
-		return st;
-	st = st_next(&res, OP_TEST_STATEID);
+	if (!ok)
+		return st_call_fail(&c);
+	st = st_call_run(s, &c, OP_TEST_STATEID);
 	if (st == NFS4_OK) {
-		struct TEST_STATEID4resok rok;
-
-		if (!xdr_dec_TEST_STATEID4resok(nfs4clnt_res_body(&res), &rok) ||
+		if (!xdr_dec_TEST_STATEID4resok(st_call_body(&c), &rok) ||
 		    rok.tsr_status_codes.len != n) {
 			st = -EPROTO;
 		} else {
@@ -571,31 +547,19 @@ int st_test_stateids(struct nfs4clnt_session *s, const struct stateid4 *sids, ui
 				codes[i] = rok.tsr_status_codes.val[i];
 		}
 	}
-	nfs4clnt_res_free(&res);
+	st_call_end(&c);
 	return st;
 }
 
 int st_free_stateid(struct nfs4clnt_session *s, const struct stateid4 *sid)
 {
-	struct nfs4clnt_compound *cmp = st_cmp(NULL);
-	struct nfs4clnt_res res;
-	struct xdr_enc *x;
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, NULL, OP_FREE_STATEID);
 	int st;
 
-	if (!cmp)
-		return -ENOMEM;
-	x = nfs4clnt_compound_add(cmp, OP_FREE_STATEID);
-	if (!x || !xdr_enc_stateid4(x, sid)) {
-		nfs4clnt_compound_free(cmp);
-		return -ENOMEM;
-	}
-	st = st_send(s, cmp, &res);
-	nfs4clnt_compound_free(cmp);
-	if (st < 0)
-		return st;
-	st = st_next(&res, OP_FREE_STATEID);
-	if (st == NFS4_OK)
-		nfs4clnt_res_body(&res);
-	nfs4clnt_res_free(&res);
+	if (!x || !xdr_enc_stateid4(x, sid))
+		return st_call_fail(&c);
+	st = st_call_run(s, &c, OP_FREE_STATEID);
+	st_call_end(&c);
 	return st;
 }

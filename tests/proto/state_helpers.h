@@ -1,7 +1,9 @@
 /*
  * Helpers for the open/lock state protocol tests (tests/proto/test_state_*.c):
  * one-op COMPOUNDs (PUTFH + OPEN/CLOSE/OPEN_DOWNGRADE/LOCK/LOCKT/LOCKU/READ/
- * WRITE/SETATTR, TEST_STATEID, FREE_STATEID) in any client's session.
+ * WRITE/SETATTR, TEST_STATEID, FREE_STATEID) in any client's session, and the
+ * COMPOUND runner (struct st_call) and result decoders that fileops.c's
+ * asserting helpers are built on too.
  *
  * Unlike fileops.h, nothing here asserts or fails the test: every helper
  * returns the nfsstat4 of the op under test (or of the first failing op
@@ -50,11 +52,62 @@ struct st_open {
 int st_send(struct nfs4clnt_session *s, const struct nfs4clnt_compound *cmp,
 	    struct nfs4clnt_res *res);
 
+/* ------------------------------------------------------- one COMPOUND */
+
+#define ST_CALL_MAXOPS 8
+
+/*
+ * A COMPOUND a helper builds, sends and reads once: "PUTFH fh" (when a handle
+ * is given), the op under test, and any ops after or before it. The ops are
+ * recorded as they are added, so that st_call_run() checks that the results
+ * come back for exactly those ops, in order. The helper that starts a call owns
+ * it and ends it with st_call_end() (which frees the COMPOUND and the reply),
+ * whatever happened in between.
+ */
+struct st_call {
+	struct nfs4clnt_compound *cmp; /* NULL when it could not be made */
+	struct nfs4clnt_res res;       /* the reply, once sent */
+	bool sent;		       /* res holds a reply */
+	bool cut;		       /* the results ended before an expected op's */
+	uint32_t cur;		       /* the op of the result last stepped to (0: none) */
+	uint32_t nops;
+	uint32_t ops[ST_CALL_MAXOPS];
+};
+
+/*
+ * Starts c: a new COMPOUND with PUTFH fh (fh NULL: none) and op. Returns op's
+ * argument encoder, or NULL when out of memory (c must still be ended).
+ */
+struct xdr_enc *st_call_start(struct st_call *c, const struct fo_fh *fh, uint32_t op);
+/* Appends op: its argument encoder, or NULL. */
+struct xdr_enc *st_call_add(struct st_call *c, uint32_t op);
+bool st_call_add_putfh(struct st_call *c, const struct fo_fh *fh);
+/*
+ * Sends c in s and steps through the results up to op's: op's status, the
+ * first failing earlier op's, the COMPOUND's when the results stop early
+ * (c->cut), -EPROTO for a result of another op, or -errno. The body of op's
+ * result is then st_call_body(c).
+ */
+int st_call_run(struct nfs4clnt_session *s, struct st_call *c, uint32_t op);
+/* The next result, which must be op's: its status (as st_call_run()). */
+int st_call_next(struct st_call *c, uint32_t op);
+struct xdr_dec *st_call_body(struct st_call *c);
+void st_call_end(struct st_call *c);
+/* Ops whose result is a status alone (their body is consumed when stepped over). */
+bool st_status_only(uint32_t op);
+
 int st_open(struct nfs4clnt_session *s, struct st_open *o);
 /* Appends OPEN (the in fields of o) to cmp: for COMPOUNDs a test builds itself. */
 bool st_add_open(struct nfs4clnt_compound *cmp, const struct st_open *o);
 /* Decodes an OPEN4resok body into o's out fields (not ofh). */
 bool st_dec_open(struct xdr_dec *x, struct st_open *o);
+/* change_info4 into ci (may be NULL). */
+void st_cinfo(const struct change_info4 *c, struct fo_cinfo *ci);
+/* A READ4resok of at most count bytes, into buf, n and eof (each may be NULL). */
+bool st_dec_read(struct xdr_dec *x, uint32_t count, void *buf, uint32_t *n, bool *eof);
+
+/* OPEN o (o->create set), WRITE data FILE_SYNC4 with the open stateid, CLOSE. */
+int st_create_file(struct nfs4clnt_session *s, struct st_open *o, const void *data, uint32_t len);
 /* A regular file dir/name with data, created with OPEN (owner "mkfile") and closed. */
 int st_mkfile(struct nfs4clnt_session *s, uint64_t clientid, const struct fo_fh *dir,
 	      const char *name, const void *data, uint32_t len, struct fo_fh *fh);
@@ -75,6 +128,9 @@ struct st_denied {
 	uint32_t olen;
 	uint8_t owner[ST_OWNER_MAX];
 };
+
+/* LOCK4denied of a LOCK or LOCKT result into denied (may be NULL); false: undecodable. */
+bool st_dec_denied(struct xdr_dec *x, struct st_denied *denied);
 
 /* LOCK with open_to_lock_owner4 (a new lock owner). out/denied may be NULL. */
 int st_lock_new(struct nfs4clnt_session *s, const struct fo_fh *fh, uint32_t type, uint64_t off,
@@ -105,9 +161,11 @@ int st_test_stateids(struct nfs4clnt_session *s, const struct stateid4 *sids, ui
 		     uint32_t *codes);
 int st_free_stateid(struct nfs4clnt_session *s, const struct stateid4 *sid);
 
-/* The special stateids (RFC 8881 §8.2.3). */
-extern const struct stateid4 st_anon_sid;    /* seqid 0, other 0 */
-extern const struct stateid4 st_bypass_sid;  /* seqid ~0, other ~0 */
+/*
+ * The special stateids (RFC 8881 §8.2.3); anonymous (seqid 0, other 0) and
+ * READ bypass (seqid ~0, other ~0) are fileops.h's fo_anon_stateid and
+ * fo_bypass_stateid.
+ */
 extern const struct stateid4 st_current_sid; /* seqid 1, other 0 */
 extern const struct stateid4 st_invalid_sid; /* seqid ~0, other 0 */
 

@@ -37,6 +37,15 @@ static void new_client(const char *prefix, struct nfs4clnt_exid_res *r)
 	assert_status(nfs4clnt_exchange_id(conn, &a, r), NFS4_OK);
 }
 
+/* A new client's default CREATE_SESSION arguments, for a test to change. */
+static struct nfs4clnt_cs_args new_client_args(const char *prefix)
+{
+	struct nfs4clnt_exid_res r;
+
+	new_client(prefix, &r);
+	return nfs4clnt_cs_default(r.clientid, r.sequenceid);
+}
+
 static void create_session_confirms_the_client(void **state)
 {
 	struct nfs4clnt_exid_res r, r2;
@@ -59,12 +68,10 @@ static void create_session_confirms_the_client(void **state)
 
 static void same_csa_sequence_replays_the_same_reply(void **state)
 {
-	struct nfs4clnt_exid_res r;
 	struct nfs4clnt_cs_args ca;
 	struct nfs4clnt_cs_res cr1, cr2, cr3;
 
-	new_client("replay", &r);
-	ca = nfs4clnt_cs_default(r.clientid, r.sequenceid);
+	ca = new_client_args("replay");
 	assert_status(nfs4clnt_create_session(conn, &ca, &cr1), NFS4_OK);
 	assert_status(nfs4clnt_create_session(conn, &ca, &cr2), NFS4_OK);
 	assert_memory_equal(&cr1, &cr2, sizeof(cr1));
@@ -103,12 +110,10 @@ static void unknown_clientid_gets_stale_clientid(void **state)
 
 static void channel_attributes_are_negotiated_down_to_server_limits(void **state)
 {
-	struct nfs4clnt_exid_res r;
 	struct nfs4clnt_cs_args ca;
 	struct nfs4clnt_cs_res cr;
 
-	new_client("limits", &r);
-	ca = nfs4clnt_cs_default(r.clientid, r.sequenceid);
+	ca = new_client_args("limits");
 	ca.fore.maxoperations = 1000;
 	ca.fore.maxrequests = 100000;
 	ca.fore.maxrequestsize = 0xffffffffu;
@@ -127,12 +132,10 @@ static void channel_attributes_are_negotiated_down_to_server_limits(void **state
 
 static void small_requests_are_granted_as_asked_or_less(void **state)
 {
-	struct nfs4clnt_exid_res r;
 	struct nfs4clnt_cs_args ca;
 	struct nfs4clnt_cs_res cr;
 
-	new_client("small", &r);
-	ca = nfs4clnt_cs_default(r.clientid, r.sequenceid);
+	ca = new_client_args("small");
 	ca.fore.maxoperations = 8;
 	ca.fore.maxrequests = 3;
 	ca.fore.maxrequestsize = 4096;
@@ -146,36 +149,30 @@ static void small_requests_are_granted_as_asked_or_less(void **state)
 
 static void maxrequestsize_below_1024_gets_toosmall(void **state)
 {
-	struct nfs4clnt_exid_res r;
 	struct nfs4clnt_cs_args ca;
 	struct nfs4clnt_cs_res cr;
 
-	new_client("toosmall", &r);
-	ca = nfs4clnt_cs_default(r.clientid, r.sequenceid);
+	ca = new_client_args("toosmall");
 	ca.fore.maxrequestsize = 512;
 	assert_status(nfs4clnt_create_session(conn, &ca, &cr), NFS4ERR_TOOSMALL);
 }
 
 static void maxresponsesize_below_1024_gets_toosmall(void **state)
 {
-	struct nfs4clnt_exid_res r;
 	struct nfs4clnt_cs_args ca;
 	struct nfs4clnt_cs_res cr;
 
-	new_client("toosmall-resp", &r);
-	ca = nfs4clnt_cs_default(r.clientid, r.sequenceid);
+	ca = new_client_args("toosmall-resp");
 	ca.fore.maxresponsesize = 100;
 	assert_status(nfs4clnt_create_session(conn, &ca, &cr), NFS4ERR_TOOSMALL);
 }
 
 static void conn_back_chan_is_granted_and_persist_is_cleared(void **state)
 {
-	struct nfs4clnt_exid_res r;
 	struct nfs4clnt_cs_args ca;
 	struct nfs4clnt_cs_res cr;
 
-	new_client("flags", &r);
-	ca = nfs4clnt_cs_default(r.clientid, r.sequenceid);
+	ca = new_client_args("flags");
 	ca.flags = CREATE_SESSION4_FLAG_PERSIST | CREATE_SESSION4_FLAG_CONN_BACK_CHAN;
 	assert_status(nfs4clnt_create_session(conn, &ca, &cr), NFS4_OK);
 	assert_true(cr.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN);
@@ -185,12 +182,10 @@ static void conn_back_chan_is_granted_and_persist_is_cleared(void **state)
 
 static void no_back_chan_requested_is_not_granted(void **state)
 {
-	struct nfs4clnt_exid_res r;
 	struct nfs4clnt_cs_args ca;
 	struct nfs4clnt_cs_res cr;
 
-	new_client("noback", &r);
-	ca = nfs4clnt_cs_default(r.clientid, r.sequenceid);
+	ca = new_client_args("noback");
 	ca.flags = 0;
 	assert_status(nfs4clnt_create_session(conn, &ca, &cr), NFS4_OK);
 	assert_int_equal(cr.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN, 0);
@@ -198,12 +193,10 @@ static void no_back_chan_requested_is_not_granted(void **state)
 
 static void back_channel_attributes_are_negotiated(void **state)
 {
-	struct nfs4clnt_exid_res r;
 	struct nfs4clnt_cs_args ca;
 	struct nfs4clnt_cs_res cr;
 
-	new_client("backattrs", &r);
-	ca = nfs4clnt_cs_default(r.clientid, r.sequenceid);
+	ca = new_client_args("backattrs");
 	ca.back.maxrequests = 1000;
 	ca.back.maxoperations = 1000;
 	assert_status(nfs4clnt_create_session(conn, &ca, &cr), NFS4_OK);
@@ -217,12 +210,10 @@ static void back_channel_attributes_are_negotiated(void **state)
 
 static void auth_none_callback_security_is_accepted(void **state)
 {
-	struct nfs4clnt_exid_res r;
 	struct nfs4clnt_cs_args ca;
 	struct nfs4clnt_cs_res cr;
 
-	new_client("cbnone", &r);
-	ca = nfs4clnt_cs_default(r.clientid, r.sequenceid);
+	ca = new_client_args("cbnone");
 	ca.sec_flavor = 0;
 	assert_status(nfs4clnt_create_session(conn, &ca, &cr), NFS4_OK);
 }

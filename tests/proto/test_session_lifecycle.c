@@ -126,58 +126,51 @@ static void destroy_unconfirmed_clientid_is_ok(void **state)
 	nfs4clnt_conn_close(c);
 }
 
-static void bind(struct harness_client *cl, uint32_t dir, uint32_t want1, uint32_t want2)
+/*
+ * A new client (owner prefix) binds a second connection to its session with
+ * dir; the server must answer want1 or want2, and the session must then work
+ * (from the new connection too when it got the fore channel).
+ */
+static void bind(const char *prefix, uint32_t dir, uint32_t want1, uint32_t want2)
 {
-	struct nfs4clnt_conn *c2 = harness_connect(srv);
+	struct harness_client cl;
+	struct nfs4clnt_conn *c2;
 	struct nfs4clnt_seq_res seq;
 	uint32_t got = 0;
 
-	assert_status(nfs4clnt_bind_conn(c2, nfs4clnt_session_id(cl->sess), dir, &got), NFS4_OK);
+	client(&cl, prefix);
+	c2 = harness_connect(srv);
+	assert_status(nfs4clnt_bind_conn(c2, nfs4clnt_session_id(cl.sess), dir, &got), NFS4_OK);
 	assert_true(got == want1 || got == want2);
 	if (got & CDFS4_FORE) {
 		/* the new connection carries the session's requests */
-		nfs4clnt_session_set_conn(cl->sess, c2);
-		assert_status(nfs4clnt_session_sequence(cl->sess, &seq), NFS4_OK);
-		nfs4clnt_session_set_conn(cl->sess, cl->conn);
+		nfs4clnt_session_set_conn(cl.sess, c2);
+		assert_status(nfs4clnt_session_sequence(cl.sess, &seq), NFS4_OK);
+		nfs4clnt_session_set_conn(cl.sess, cl.conn);
 	}
-	assert_status(nfs4clnt_session_sequence(cl->sess, &seq), NFS4_OK);
+	assert_status(nfs4clnt_session_sequence(cl.sess, &seq), NFS4_OK);
 	nfs4clnt_conn_close(c2);
+	harness_client_free(&cl, false);
 }
 
 static void bind_conn_fore_from_second_connection_carries_sequence(void **state)
 {
-	struct harness_client cl;
-
-	client(&cl, "bind-fore");
-	bind(&cl, CDFC4_FORE, CDFS4_FORE, CDFS4_FORE);
-	harness_client_free(&cl, false);
+	bind("bind-fore", CDFC4_FORE, CDFS4_FORE, CDFS4_FORE);
 }
 
 static void bind_conn_back_gets_back(void **state)
 {
-	struct harness_client cl;
-
-	client(&cl, "bind-back");
-	bind(&cl, CDFC4_BACK, CDFS4_BACK, CDFS4_BACK);
-	harness_client_free(&cl, false);
+	bind("bind-back", CDFC4_BACK, CDFS4_BACK, CDFS4_BACK);
 }
 
 static void bind_conn_fore_or_both_gets_both_or_fore(void **state)
 {
-	struct harness_client cl;
-
-	client(&cl, "bind-fob");
-	bind(&cl, CDFC4_FORE_OR_BOTH, CDFS4_BOTH, CDFS4_FORE);
-	harness_client_free(&cl, false);
+	bind("bind-fob", CDFC4_FORE_OR_BOTH, CDFS4_BOTH, CDFS4_FORE);
 }
 
 static void bind_conn_back_or_both_gets_both_or_back(void **state)
 {
-	struct harness_client cl;
-
-	client(&cl, "bind-bob");
-	bind(&cl, CDFC4_BACK_OR_BOTH, CDFS4_BOTH, CDFS4_BACK);
-	harness_client_free(&cl, false);
+	bind("bind-bob", CDFC4_BACK_OR_BOTH, CDFS4_BOTH, CDFS4_BACK);
 }
 
 static void bind_conn_unknown_session_gets_badsession(void **state)

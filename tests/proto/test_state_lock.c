@@ -380,8 +380,6 @@ static void one_owner_two_files(void **state)
 
 /* ------------------------------------------------ lease expiry (mem, --lease 3) */
 
-static struct fo_srv *lease_srv;
-
 static void locks_released_by_lease_expiry(void **state)
 {
 	struct harness_client a, b, a2;
@@ -447,24 +445,6 @@ static void locks_released_by_lease_expiry(void **state)
 	harness_client_free(&a, true);
 }
 
-static int lease_setup(void **state)
-{
-	const char *args[] = {"--backend", "mem", "--export", "/ *(rw,no_root_squash)",
-			      "--lease",   "3",	  NULL};
-
-	(void)state;
-	lease_srv = fo_srv_start(args);
-	fo_env_attach(&env, lease_srv, "/");
-	return 0;
-}
-
-static int lease_teardown(void **state)
-{
-	(void)state;
-	fo_env_teardown(&env);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,7 +458,7 @@ int main(void)
 	};
 	int failed = fo_run_both("state_lock", tests, &env);
 
-	failed += cmocka_run_group_tests_name("state_lock_lease[mem]", lease_tests, lease_setup,
-					      lease_teardown);
+	failed += fo_run_lease("state_lock_lease", lease_tests,
+			       sizeof(lease_tests) / sizeof(lease_tests[0]), &env, "3");
 	return failed;
 }

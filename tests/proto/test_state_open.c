@@ -488,28 +488,28 @@ static void special_stateids_vs_deny(void **state)
 	assert_nfs(st_open_simple(b.sess, b.clientid, &d, "f", "bdw", OPEN4_SHARE_ACCESS_BOTH,
 				  OPEN4_SHARE_DENY_WRITE, false, &dw, NULL),
 		   NFS4_OK);
-	assert_nfs(st_write(SA, &f, &st_anon_sid, 0, "x", 1), NFS4ERR_LOCKED);
-	assert_nfs(st_write(SA, &f, &st_bypass_sid, 0, "x", 1), NFS4ERR_LOCKED);
-	assert_nfs(st_truncate(SA, &f, &st_anon_sid, 1), NFS4ERR_LOCKED);
-	assert_nfs(st_truncate(SA, &f, &st_bypass_sid, 1), NFS4ERR_LOCKED);
-	assert_nfs(st_read(SA, &f, &st_anon_sid, 0, 8, buf, &n), NFS4_OK);
-	assert_nfs(st_read(SA, &f, &st_bypass_sid, 0, 8, buf, &n), NFS4_OK);
+	assert_nfs(st_write(SA, &f, &fo_anon_stateid, 0, "x", 1), NFS4ERR_LOCKED);
+	assert_nfs(st_write(SA, &f, &fo_bypass_stateid, 0, "x", 1), NFS4ERR_LOCKED);
+	assert_nfs(st_truncate(SA, &f, &fo_anon_stateid, 1), NFS4ERR_LOCKED);
+	assert_nfs(st_truncate(SA, &f, &fo_bypass_stateid, 1), NFS4ERR_LOCKED);
+	assert_nfs(st_read(SA, &f, &fo_anon_stateid, 0, 8, buf, &n), NFS4_OK);
+	assert_nfs(st_read(SA, &f, &fo_bypass_stateid, 0, 8, buf, &n), NFS4_OK);
 	/* The opener itself writes through its stateid. */
 	assert_nfs(st_write(b.sess, &f, &dw, 0, "A", 1), NFS4_OK);
 	assert_nfs(st_close(b.sess, &f, &dw, NULL), NFS4_OK);
 	assert_nfs(st_open_simple(b.sess, b.clientid, &d, "f", "bdr", OPEN4_SHARE_ACCESS_READ,
 				  OPEN4_SHARE_DENY_READ, false, &dr, NULL),
 		   NFS4_OK);
-	assert_nfs(st_read(SA, &f, &st_anon_sid, 0, 8, buf, &n), NFS4ERR_LOCKED);
+	assert_nfs(st_read(SA, &f, &fo_anon_stateid, 0, 8, buf, &n), NFS4ERR_LOCKED);
 	/* READ bypass ignores share reservations for READ. */
-	assert_nfs(st_read(SA, &f, &st_bypass_sid, 0, 8, buf, &n), NFS4_OK);
+	assert_nfs(st_read(SA, &f, &fo_bypass_stateid, 0, 8, buf, &n), NFS4_OK);
 	assert_int_equal(n, 6);
 	assert_memory_equal(buf, "Abcdef", 6);
-	assert_nfs(st_write(SA, &f, &st_anon_sid, 0, "x", 1), NFS4_OK);
+	assert_nfs(st_write(SA, &f, &fo_anon_stateid, 0, "x", 1), NFS4_OK);
 	assert_nfs(st_close(b.sess, &f, &dr, NULL), NFS4_OK);
 	/* With nothing open, anonymous I/O is free. */
-	assert_nfs(st_write(SA, &f, &st_anon_sid, 0, "y", 1), NFS4_OK);
-	assert_nfs(st_read(SA, &f, &st_anon_sid, 0, 8, buf, &n), NFS4_OK);
+	assert_nfs(st_write(SA, &f, &fo_anon_stateid, 0, "y", 1), NFS4_OK);
+	assert_nfs(st_read(SA, &f, &fo_anon_stateid, 0, 8, buf, &n), NFS4_OK);
 	harness_client_free(&b, false);
 }
 

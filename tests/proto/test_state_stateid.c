@@ -14,20 +14,30 @@ static struct fo_env env;
 #define SA (env.cl.sess)
 #define CIDA (env.cl.clientid)
 
+/*
+ * A file f ("abc") in a new directory "<prefix>-n", opened by owner "o" for
+ * READ (s1), then again for BOTH (s2, the same stateid upgraded).
+ */
+static void opened_twice(const char *prefix, struct fo_fh *d, struct fo_fh *f, struct stateid4 *s1,
+			 struct stateid4 *s2)
+{
+	fo_testdir(&env, prefix, d, NULL, 0);
+	assert_nfs(st_mkfile(SA, CIDA, d, "f", "abc", 3, f), NFS4_OK);
+	assert_nfs(st_open_simple(SA, CIDA, d, "f", "o", OPEN4_SHARE_ACCESS_READ,
+				  OPEN4_SHARE_DENY_NONE, false, s1, NULL),
+		   NFS4_OK);
+	assert_nfs(st_open_simple(SA, CIDA, d, "f", "o", OPEN4_SHARE_ACCESS_BOTH,
+				  OPEN4_SHARE_DENY_NONE, false, s2, NULL),
+		   NFS4_OK);
+}
+
 static void seqid_rules(void **state)
 {
 	struct fo_fh d, f;
 	struct stateid4 s1, s2, t;
 
 	(void)state;
-	fo_testdir(&env, "seq", &d, NULL, 0);
-	assert_nfs(st_mkfile(SA, CIDA, &d, "f", "abc", 3, &f), NFS4_OK);
-	assert_nfs(st_open_simple(SA, CIDA, &d, "f", "o", OPEN4_SHARE_ACCESS_READ,
-				  OPEN4_SHARE_DENY_NONE, false, &s1, NULL),
-		   NFS4_OK);
-	assert_nfs(st_open_simple(SA, CIDA, &d, "f", "o", OPEN4_SHARE_ACCESS_BOTH,
-				  OPEN4_SHARE_DENY_NONE, false, &s2, NULL),
-		   NFS4_OK);
+	opened_twice("seq", &d, &f, &s1, &s2);
 	assert_int_equal(s2.seqid, s1.seqid + 1);
 	/* §8.2.2: older seqid → OLD_STATEID; newer → BAD_STATEID; 0 → the current one. */
 	assert_nfs(st_read(SA, &f, &s1, 0, 3, NULL, NULL), NFS4ERR_OLD_STATEID);
@@ -78,9 +88,9 @@ static void unknown_and_special_stateids(void **state)
 		assert_nfs(st_write(SA, &f, &reserved[i], 0, "x", 1), NFS4ERR_BAD_STATEID);
 	}
 	/* Specials are not open stateids: CLOSE and OPEN_DOWNGRADE refuse them. */
-	assert_nfs(st_close(SA, &f, &st_anon_sid, NULL), NFS4ERR_BAD_STATEID);
-	assert_nfs(st_close(SA, &f, &st_bypass_sid, NULL), NFS4ERR_BAD_STATEID);
-	assert_nfs(st_downgrade(SA, &f, &st_anon_sid, OPEN4_SHARE_ACCESS_READ,
+	assert_nfs(st_close(SA, &f, &fo_anon_stateid, NULL), NFS4ERR_BAD_STATEID);
+	assert_nfs(st_close(SA, &f, &fo_bypass_stateid, NULL), NFS4ERR_BAD_STATEID);
+	assert_nfs(st_downgrade(SA, &f, &fo_anon_stateid, OPEN4_SHARE_ACCESS_READ,
 				OPEN4_SHARE_DENY_NONE, NULL),
 		   NFS4ERR_BAD_STATEID);
 	assert_nfs(st_close(SA, &f, &s, NULL), NFS4_OK);
@@ -134,14 +144,7 @@ static void test_stateid_codes(void **state)
 	};
 
 	(void)state;
-	fo_testdir(&env, "test", &d, NULL, 0);
-	assert_nfs(st_mkfile(SA, CIDA, &d, "f", "abc", 3, &f), NFS4_OK);
-	assert_nfs(st_open_simple(SA, CIDA, &d, "f", "o", OPEN4_SHARE_ACCESS_READ,
-				  OPEN4_SHARE_DENY_NONE, false, &s1, NULL),
-		   NFS4_OK);
-	assert_nfs(st_open_simple(SA, CIDA, &d, "f", "o", OPEN4_SHARE_ACCESS_BOTH,
-				  OPEN4_SHARE_DENY_NONE, false, &s2, NULL),
-		   NFS4_OK);
+	opened_twice("test", &d, &f, &s1, &s2);
 	assert_nfs(st_lock_new(SA, &f, WRITE_LT, 0, 1, &s2, CIDA, "l", &lk, NULL), NFS4_OK);
 	assert_nfs(st_open_simple(SA, CIDA, &d, "f", "gone", OPEN4_SHARE_ACCESS_READ,
 				  OPEN4_SHARE_DENY_NONE, false, &gone, NULL),
@@ -153,8 +156,8 @@ static void test_stateid_codes(void **state)
 	sids[3] = st_sid_seq(&s2, s2.seqid + 1);
 	sids[4] = s2;
 	sids[4].other[11] ^= 0x77;
-	sids[5] = st_anon_sid;
-	sids[6] = st_bypass_sid;
+	sids[5] = fo_anon_stateid;
+	sids[6] = fo_bypass_stateid;
 	sids[7] = st_current_sid;
 	sids[8] = st_invalid_sid;
 	sids[9] = lk;
@@ -199,8 +202,8 @@ static void free_stateid_rules(void **state)
 	assert_nfs(st_lock_new(SA, &f, WRITE_LT, 0, 10, &o, CIDA, "l", &lk2, NULL), NFS4_OK);
 	assert_nfs(st_locku(SA, &f, WRITE_LT, &lk2, 0, 10, NULL), NFS4_OK);
 	/* Specials and unknown stateids. */
-	assert_nfs(st_free_stateid(SA, &st_anon_sid), NFS4ERR_BAD_STATEID);
-	assert_nfs(st_free_stateid(SA, &st_bypass_sid), NFS4ERR_BAD_STATEID);
+	assert_nfs(st_free_stateid(SA, &fo_anon_stateid), NFS4ERR_BAD_STATEID);
+	assert_nfs(st_free_stateid(SA, &fo_bypass_stateid), NFS4ERR_BAD_STATEID);
 	assert_nfs(st_free_stateid(SA, &st_invalid_sid), NFS4ERR_BAD_STATEID);
 	{
 		struct stateid4 t = o;
@@ -266,7 +269,7 @@ static void stale_after_restart(void **state)
 		assert_nfs(st_close(SA, &f, &s, NULL), NFS4ERR_STALE_STATEID);
 		assert_nfs(st_locku(SA, &f, WRITE_LT, &lk, 0, 1, NULL), NFS4ERR_STALE_STATEID);
 		/* Nothing of the old state remains: deny and lock are gone. */
-		assert_nfs(st_write(SA, &f, &st_anon_sid, 0, "x", 1), NFS4_OK);
+		assert_nfs(st_write(SA, &f, &fo_anon_stateid, 0, "x", 1), NFS4_OK);
 		{
 			struct st_denied dn;
 
@@ -347,23 +350,6 @@ static void expired_stateids(void **state)
 	harness_client_free(&a, true);
 }
 
-static int lease_setup(void **state)
-{
-	const char *args[] = {"--backend", "mem", "--export", "/ *(rw,no_root_squash)",
-			      "--lease",   "3",	  NULL};
-
-	(void)state;
-	fo_env_attach(&env, fo_srv_start(args), "/");
-	return 0;
-}
-
-static int lease_teardown(void **state)
-{
-	(void)state;
-	fo_env_teardown(&env);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,7 +366,7 @@ int main(void)
 	};
 	int failed = fo_run_both("state_stateid", tests, &env);
 
-	failed += cmocka_run_group_tests_name("state_stateid_lease[mem]", lease_tests, lease_setup,
-					      lease_teardown);
+	failed += fo_run_lease("state_stateid_lease", lease_tests,
+			       sizeof(lease_tests) / sizeof(lease_tests[0]), &env, "3");
 	return failed;
 }
