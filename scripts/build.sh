@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cfg=${1:-release}
 case "$cfg" in
-release) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) cc=gcc ;;
+release) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNFS4D_VM_TESTS=ON) cc=gcc ;;
 asan) args=(-DCMAKE_BUILD_TYPE=Debug -DNFS4D_SANITIZE=address) cc=gcc ;;
 tsan) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNFS4D_SANITIZE=thread) cc=clang ;;
 fuzz) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNFS4D_SANITIZE=fuzzer) cc=clang ;;

@@ -5,7 +5,8 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(build-essential cmake pkg-config python3 clang llvm libclang-rt-14-dev
-	liburcu-dev libsqlite3-dev libcmocka-dev)
+	liburcu-dev libsqlite3-dev libcmocka-dev
+	qemu-system-x86 cpio) # tests/vm: the guest's kernel and busybox are fetched by tests/vm/run.sh
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

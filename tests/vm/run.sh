@@ -12,11 +12,12 @@
 # Usage: tests/vm/run.sh [options]
 #   --nfs4d PATH        nfs4d binary (default: $NFS4D_BIN, else BUILD_DIR/src/main/nfs4d)
 #   --build-dir DIR     build directory holding the cache (default: $BUILD_DIR, else build/release)
-#   --scenarios "1 4"   scenarios to run (default: all: 1 4)
+#   --scenarios "1 2 4" scenarios to run (default: all: 1 2 4; 0 is a smoke test)
 #   --backends "mem vfs" backends to run each scenario on (default: both)
 #   --files N           files in scenario 1's tree (default 500)
 #   --log-level LEVEL   nfs4d's --log-level in the guest (default info; debug is slower)
 #   --timeout SECONDS   hard limit for the whole guest run (default 600)
+#   --scenario-limit S  the guest's watchdog per scenario and backend (default 400)
 #   --smp N             guest CPUs (default 2)
 #   --verbose           echo the guest's console while it runs
 # Exit status: 0 when every scenario passed on every backend, 1 otherwise,
@@ -29,11 +30,12 @@ repo=$(cd "$here/../.." && pwd)
 
 nfs4d=${NFS4D_BIN:-}
 build_dir=${BUILD_DIR:-}
-scenarios="1 4"
+scenarios="1 2 4"
 backends="mem vfs"
 files=500
 log_level=info
 timeout_s=600
+scenario_limit=400
 smp=2
 verbose=0
 while [ $# -gt 0 ]; do
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--files) files=$2; shift 2 ;;
 	--log-level) log_level=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
+	--scenario-limit) scenario_limit=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
 	--verbose) verbose=1; shift ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -70,7 +73,20 @@ t_start=$(date +%s)
 # linux-image-amd64 is a metapackage; its Depends names the real kernel
 # package (linux-image-6.1.0-N-amd64).  The cache is keyed by that name and
 # its version, so a kernel update in the archive builds a new guest.
-kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -1)
+resolve_kernel() {
+	apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -1
+}
+apt_updated=0
+apt_update() { # once, and only as root (scripts/deps.sh may have skipped it)
+	[ "$apt_updated" = 0 ] && [ "$(id -u)" = 0 ] || return 1
+	apt_updated=1
+	say "apt-get update"
+	apt-get update -qq >/dev/null 2>&1
+}
+kpkg=$(resolve_kernel)
+if [ -z "$kpkg" ] && ! ls -d "$cache"/guest-*/.done >/dev/null 2>&1 && apt_update; then
+	kpkg=$(resolve_kernel)
+fi
 guest=""
 if [ -n "$kpkg" ]; then
 	kver=$(apt-cache policy "$kpkg" | sed -n 's/^ *Candidate: //p')
@@ -88,8 +104,13 @@ if [ ! -e "$guest/.done" ]; then
 	say "building the guest in $guest (apt-get download $kpkg busybox-static)"
 	rm -rf "$guest"
 	mkdir -p "$guest/debs" "$guest/x"
-	(cd "$guest/debs" && apt-get download -q "$kpkg" busybox-static 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-	ls "$guest"/debs/*.deb >/dev/null 2>&1 || die "apt-get download failed"
+	download() {
+		(cd "$guest/debs" && apt-get download -q "$kpkg" busybox-static 2>&1 |
+			grep -v '^W: Download is performed unsandboxed' || true)
+		[ "$(ls "$guest"/debs/*.deb 2>/dev/null | wc -l)" = 2 ]
+	}
+	# Stale package lists name versions the archive no longer has: update once.
+	download || { apt_update && download; } || die "apt-get download $kpkg busybox-static failed"
 	for d in "$guest"/debs/*.deb; do dpkg-deb -x "$d" "$guest/x"; done
 	rm -rf "$guest/debs"
 	touch "$guest/.done"
@@ -155,6 +176,7 @@ SCENARIOS="$scenarios"
 BACKENDS="$backends"
 FILES=$files
 LOG_LEVEL=$log_level
+SCENARIO_LIMIT=$scenario_limit
 EOF
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$work/initrd.gz")
 t_built=$(date +%s)
@@ -202,7 +224,15 @@ for b in $backends; do
 	done
 done
 grep -E '^VMTEST (NOTE|WARN)' "$log.txt" | sed 's/^VMTEST /vm: /' || true
-if [ "$fail" != 0 ]; then
+# nfs4d must exit cleanly when stopped, as in every other test of the project.
+if grep -qE '^VMTEST WARN nfs4d' "$log.txt"; then
+	echo "vm: FAIL: nfs4d did not stop cleanly (see above)"
+	fail=1
+fi
+if [ "$fail" = 0 ]; then
+	# The scenarios' own reports (timings, notes).
+	grep -E '^\[[0-9]+ [a-z]+\] ' "$log.txt" | grep -v '\] ok: ' || true
+else
 	echo "vm: ---- guest console (failure details; full log: $log.txt) ----"
 	# Everything after init started (the scenarios' output, warnings of the
 	# kernel — the guest boots with loglevel=4 — and, between VMTEST DUMP

@@ -7,10 +7,17 @@
 //   vmhelper fcntl FILE START LEN r|w try|wait HOLD_MS
 //       takes a POSIX byte-range lock (F_SETLK or F_SETLKW), prints "locked",
 //       holds it HOLD_MS milliseconds, exits 0; with "try" and a conflict it
-//       prints "denied" and exits 3
+//       prints "denied" and exits 3.  A negative HOLD_MS holds the lock until
+//       SIGUSR1 comes, for at most -HOLD_MS milliseconds (exit 4 if it
+//       did not come)
 //   vmhelper flock FILE sh|ex try|wait HOLD_MS   the same with flock(2)
 //   vmhelper fcntl-test FILE START LEN r|w       F_GETLK: prints "free" or
 //       "conflict PID START LEN"
+//   vmhelper randwrite FILE BLOCKS N SEED        N pwrite(2)s of 4 KiB at block
+//       offsets in [0, BLOCKS) and pseudo-random data, both from a generator
+//       seeded with SEED (the same arguments write the same bytes), on one
+//       open file, then fsync(2)
+//   vmhelper fsync FILE                          open O_RDWR, fsync(2)
 //   vmhelper msleep MS
 //   vmhelper now                                 milliseconds since the epoch
 //
@@ -18,11 +25,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <signal.h>
 #include <sys/reboot.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +41,28 @@ static void msleep(long ms)
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
 	}
+}
+
+// hold HOLD_MS: sleep, or with a negative value wait for SIGUSR1 (blocked
+// since main started) at most -HOLD_MS ms.  Returns 0, or 4 on a timeout.
+static int hold(long ms)
+{
+	if (ms >= 0) {
+		msleep(ms);
+		return 0;
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	struct timespec ts = { -ms / 1000, (-ms % 1000) * 1000000L };
+	for (int i = 0; i < 1000; i++) {
+		if (sigtimedwait(&set, NULL, &ts) == SIGUSR1)
+			return 0;
+		if (errno != EINTR)
+			break;
+	}
+	fprintf(stderr, "vmhelper: no SIGUSR1 within %ld ms\n", -ms);
+	return 4;
 }
 
 static int usage(void)
@@ -63,14 +94,14 @@ static int do_fcntl(int argc, char **argv)
 	}
 	printf("locked\n");
 	fflush(stdout);
-	msleep(atol(argv[6]));
+	int rc = hold(atol(argv[6]));
 	fl.l_type = F_UNLCK;
 	if (fcntl(fd, F_SETLK, &fl) != 0) {
 		fprintf(stderr, "vmhelper fcntl: unlock %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
 	close(fd);
-	return 0;
+	return rc;
 }
 
 static int do_fcntl_test(int argc, char **argv)
@@ -120,12 +151,52 @@ static int do_flock(int argc, char **argv)
 	}
 	printf("locked\n");
 	fflush(stdout);
-	msleep(atol(argv[4]));
+	int rc = hold(atol(argv[4]));
 	if (flock(fd, LOCK_UN) != 0) {
 		fprintf(stderr, "vmhelper flock: unlock %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
 	close(fd);
+	return rc;
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+	// splitmix64
+	uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+static int do_randwrite(int argc, char **argv)
+{
+	if (argc != 5)
+		return usage();
+	uint64_t blocks = strtoull(argv[2], NULL, 0), n = strtoull(argv[3], NULL, 0);
+	uint64_t x = strtoull(argv[4], NULL, 0);
+	if (blocks == 0)
+		return usage();
+	int fd = open(argv[1], O_RDWR);
+	if (fd < 0) {
+		fprintf(stderr, "vmhelper randwrite: open %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	uint64_t buf[512];
+	for (uint64_t i = 0; i < n; i++) {
+		off_t off = (off_t)(rng_next(&x) % blocks) * 4096;
+		for (size_t k = 0; k < 512; k++)
+			buf[k] = rng_next(&x);
+		if (pwrite(fd, buf, sizeof(buf), off) != (ssize_t)sizeof(buf)) {
+			fprintf(stderr, "vmhelper randwrite: pwrite %s at %lld: %s\n", argv[1],
+				(long long)off, strerror(errno));
+			return 1;
+		}
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fprintf(stderr, "vmhelper randwrite: fsync/close %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
 	return 0;
 }
 
@@ -133,6 +204,11 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage();
+	// SIGUSR1 ends a negative hold; blocked so that it waits in sigtimedwait.
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	const char *cmd = argv[1];
 	argc--;
 	argv++;
@@ -168,6 +244,16 @@ int main(int argc, char **argv)
 		return do_fcntl_test(argc, argv);
 	if (strcmp(cmd, "flock") == 0)
 		return do_flock(argc, argv);
+	if (strcmp(cmd, "randwrite") == 0)
+		return do_randwrite(argc, argv);
+	if (strcmp(cmd, "fsync") == 0 && argc == 2) {
+		int fd = open(argv[1], O_RDWR);
+		if (fd < 0 || fsync(fd) != 0 || close(fd) != 0) {
+			fprintf(stderr, "vmhelper fsync %s: %s\n", argv[1], strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
 	if (strcmp(cmd, "msleep") == 0 && argc == 2) {
 		msleep(atol(argv[1]));
 		return 0;

@@ -9,7 +9,6 @@
 NFS_PORT=2049
 MNT=/mnt/nfs
 SRV_LOG=/tmp/nfs4d.log
-SCENARIO_LIMIT=${SCENARIO_LIMIT:-400}
 
 fail() {
 	echo "FAIL: $*"
@@ -21,11 +20,47 @@ now_ms() { vmhelper now; }
 # The kernel's view of NFS and nfs4d's log, between markers the host prints.
 dump_logs() {
 	echo "VMTEST DUMP BEGIN dmesg (nfs/rpc/lockd lines)"
-	dmesg | grep -iE 'nfs|rpc|lockd|sunrpc|call trace|bug|oops|hung' | tail -n 100
+	dmesg | grep -E -i 'nfs|rpc|lockd|hung_task|blocked for more|call trace' | grep -v 'Registered .* transport module' | tail -n 100
+	dmesg | grep -E 'BUG:|Oops|WARNING:' | tail -n 20
 	echo "VMTEST DUMP END dmesg"
 	echo "VMTEST DUMP BEGIN nfs4d log (last 200 lines of $SRV_LOG)"
 	tail -n 200 "$SRV_LOG" 2>/dev/null
 	echo "VMTEST DUMP END nfs4d log"
+}
+
+# A second NFS client: a network and UTS namespace of its own (the kernel
+# client's identity is per network namespace and takes the hostname), joined
+# to the guest by a veth pair; nfs4d also listens on NET2_SRV.  Its mount,
+# made from inside that namespace, is at $MNT2 in the (shared) mount table.
+MNT2=/mnt/nfs2
+NET2_SRV=10.99.0.1
+NET2_CLI=10.99.0.2
+NS2_PID=${NS2_PID:-}
+setup_net2() {
+	# busybox ip cannot name the peer: the kernel calls it veth0.
+	ip link add vh0 type veth || return 1
+	ip link set veth0 name vg0 || return 1
+	ip addr add $NET2_SRV/24 dev vh0 && ip link set vh0 up || return 1
+	unshare -n -u sleep 100000 &
+	NS2_PID=$!
+	sleep 0.2
+	ip link set vg0 netns $NS2_PID || return 1
+	nsenter -t $NS2_PID -n -u sh -c "hostname vmclient2 && ip link set lo up &&
+		ip addr add $NET2_CLI/24 dev vg0 && ip link set vg0 up" || return 1
+	k=0
+	until nsenter -t $NS2_PID -n ping -c 1 -W 1 $NET2_SRV >/dev/null 2>&1; do
+		k=$((k + 1))
+		[ $k -lt 10 ] || return 1
+	done
+}
+mount2() {
+	mkdir -p $MNT2
+	nsenter -t $NS2_PID -n -u vmhelper mount $NET2_SRV:$NFS_SRC $MNT2 nfs4 \
+		"vers=4.1,addr=$NET2_SRV,clientaddr=$NET2_CLI,port=$NFS_PORT"
+}
+umount2() {
+	grep -q " $MNT2 " /proc/mounts || return 0
+	vmhelper umount $MNT2 || vmhelper umount $MNT2 -f
 }
 
 SRV_PID=
@@ -43,7 +78,9 @@ start_server() {
 	*) echo "unknown backend $b"; return 1 ;;
 	esac
 	echo "VMTEST NOTE starting nfs4d --backend $b --export '$export_line'"
-	nfs4d --listen 127.0.0.1:$NFS_PORT --backend "$b" --export "$export_line" \
+	listen2=
+	[ -n "$NS2_PID" ] && listen2="--listen $NET2_SRV:$NFS_PORT"
+	nfs4d --listen 127.0.0.1:$NFS_PORT $listen2 --backend "$b" --export "$export_line" \
 		--lease 30 --log-level "$LOG_LEVEL" --port-file /tmp/nfs4d.port \
 		--state-dir /tmp/nfs4d-state >"$SRV_LOG" 2>&1 &
 	SRV_PID=$!
@@ -78,6 +115,7 @@ remount() {
 
 # stop_server BACKEND: unmount, SIGTERM nfs4d, which must exit 0 in time.
 stop_server() {
+	umount2
 	grep -q " $MNT " /proc/mounts && { vmhelper umount $MNT || vmhelper umount $MNT -f; }
 	[ -n "$SRV_PID" ] || return 0
 	kill -TERM $SRV_PID
@@ -105,7 +143,8 @@ run_scenario() {
 	mkdir -p "$local_dir"
 	echo "VMTEST BEGIN $n $b $(basename $script)"
 	t0=$(now_ms)
-	NFS_SRC=$src BACKEND=$b sh "$script" "$MNT" "$local_dir" >/tmp/scenario.out 2>&1 &
+	# In a session of its own, so that the watchdog kills all of it.
+	NFS_SRC=$src BACKEND=$b NS2_PID=$NS2_PID setsid sh "$script" "$MNT" "$local_dir" >/tmp/scenario.out 2>&1 &
 	pid=$!
 	ticks=0 limit=$((SCENARIO_LIMIT * 5))
 	while kill -0 $pid 2>/dev/null && [ $ticks -lt $limit ]; do
@@ -114,7 +153,8 @@ run_scenario() {
 	done
 	if kill -0 $pid 2>/dev/null; then
 		rc=timeout
-		kill -KILL $pid 2>/dev/null
+		kill -KILL -$pid 2>/dev/null || kill -KILL $pid 2>/dev/null
+		wait $pid 2>/dev/null
 	else
 		wait $pid
 		rc=$?
