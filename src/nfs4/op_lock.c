@@ -4,7 +4,6 @@
  * stateid of its (lock owner, file).
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "nfs4/stateid.h"
@@ -86,11 +85,7 @@ static uint32_t nfs4_lock_file_check(struct nfs4_compound *c, const struct nfs4_
 
 	if (status != NFS4_OK)
 		return status;
-	if (fh->kind != NFS4_FH_EXPORT || stid->file->exp != fh->exp ||
-	    stid->file->bfh.len != fh->bfh.len ||
-	    memcmp(stid->file->bfh.data, fh->bfh.data, fh->bfh.len) != 0)
-		return NFS4ERR_BAD_STATEID;
-	return NFS4_OK;
+	return nfs4_file_is(stid->file, fh) ? NFS4_OK : NFS4ERR_BAD_STATEID;
 }
 
 /* The lock stateid of owner on op's file, made on first use. Caller holds state_lock. */
@@ -115,10 +110,7 @@ static struct nfs4_lockstid *nfs4_lockstid_get_locked(struct nfs4_compound *c, s
 	lk = (struct nfs4_lockstid *)nfs4_stid_new_locked(c->srv, clp, NFS4_STID_LOCK, sizeof(*lk),
 							  op->stid.file, owner);
 	if (!lk) {
-		if (owner->nstateids == 0) {
-			cds_list_del(&owner->client_link);
-			free(owner);
-		}
+		nfs4_owner_put_unused_locked(owner);
 		return NULL;
 	}
 	lk->open = op;

@@ -1,6 +1,5 @@
 /* Opens (RFC 8881 §18.16, §18.2, §18.18): OPEN, CLOSE, OPEN_DOWNGRADE, and share reservations. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -259,10 +258,8 @@ static uint32_t nfs4_open_state(struct nfs4_compound *c, struct nfs4_file *file,
 	pthread_mutex_unlock(&file->lock);
 	if (status == NFS4_OK)
 		nfs4_stid_to_wire(&op->stid, sid);
-	else if (owner->nstateids == 0) {
-		cds_list_del(&owner->client_link);
-		free(owner);
-	}
+	else
+		nfs4_owner_put_unused_locked(owner);
 out:
 	pthread_mutex_unlock(&clp->state_lock);
 	return status;
@@ -356,9 +353,7 @@ static uint32_t nfs4_open_arg(struct nfs4_compound *c, const struct stateid4 *si
 		status = nfs4_stateid_resolve(c, sid, 1u << NFS4_STID_OPEN, false, r);
 	if (status != NFS4_OK)
 		return status;
-	if (fh->kind != NFS4_FH_EXPORT || r->stid->file->exp != fh->exp ||
-	    r->stid->file->bfh.len != fh->bfh.len ||
-	    memcmp(r->stid->file->bfh.data, fh->bfh.data, fh->bfh.len) != 0) {
+	if (!nfs4_file_is(r->stid->file, fh)) {
 		nfs4_stateid_ref_put(r);
 		return NFS4ERR_BAD_STATEID;
 	}

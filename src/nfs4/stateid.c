@@ -122,7 +122,21 @@ void nfs4_file_put(struct nfs4_file *f)
 	rcu_retire(&f->rcu, nfs4_file_free_rcu);
 }
 
+bool nfs4_file_is(const struct nfs4_file *f, const struct nfs4_fh *fh)
+{
+	return fh->kind == NFS4_FH_EXPORT && f->exp == fh->exp && f->bfh.len == fh->bfh.len &&
+	       memcmp(f->bfh.data, fh->bfh.data, f->bfh.len) == 0;
+}
+
 /* ---- owners ---- */
+
+void nfs4_owner_put_unused_locked(struct nfs4_owner *owner)
+{
+	if (owner->nstateids > 0)
+		return;
+	cds_list_del(&owner->client_link);
+	free(owner);
+}
 
 struct nfs4_owner *nfs4_owner_get_locked(struct nfs4_client *clp, bool is_lock,
 					 const struct xdr_opaque *name)
@@ -214,10 +228,8 @@ void nfs4_stid_unhash_locked(struct nfs4_stid *stid)
 	cds_lfht_del(srv->stateids, &stid->node);
 	cds_list_del(&stid->client_link);
 	atomic_fetch_sub(&srv->nstateids, 1);
-	if (--owner->nstateids == 0) {
-		cds_list_del(&owner->client_link);
-		free(owner);
-	}
+	owner->nstateids--;
+	nfs4_owner_put_unused_locked(owner);
 	stid->owner = NULL;
 	nfs4_stid_put(stid); /* the table's reference */
 }
@@ -353,8 +365,7 @@ uint32_t nfs4_stateid_check_io(struct nfs4_compound *c, const struct stateid4 *s
 		return status;
 	if (r.stid) {
 		f = r.stid->file;
-		if (fh->kind != NFS4_FH_EXPORT || f->exp != fh->exp || f->bfh.len != fh->bfh.len ||
-		    memcmp(f->bfh.data, fh->bfh.data, f->bfh.len) != 0) {
+		if (!nfs4_file_is(f, fh)) {
 			status = NFS4ERR_BAD_STATEID; /* a stateid for another file */
 		} else if (write) {
 			pthread_mutex_lock(&f->lock);

@@ -40,6 +40,11 @@ void nfs4_set_current_stateid(struct nfs4_compound *c, const struct stateid4 *si
 uint32_t nfs4_stateid_check_io(struct nfs4_compound *c, const struct stateid4 *sid,
 			       const struct nfs4_fh *fh, bool write);
 
+/* Whether fh is f (a stateid for another file gets NFS4ERR_BAD_STATEID). */
+bool nfs4_file_is(const struct nfs4_file *f, const struct nfs4_fh *fh);
+/* Frees owner if no stateid uses it any more. Caller holds the client's state_lock. */
+void nfs4_owner_put_unused_locked(struct nfs4_owner *owner);
+
 /* Files with state. nfs4_file_get() returns a new reference. */
 struct nfs4_file *nfs4_file_get(struct nfs4_server *srv, struct nfs4_export *exp,
 				const struct be_fh *bfh);
