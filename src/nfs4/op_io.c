@@ -16,16 +16,7 @@ static uint32_t nfs4_io_file(const struct nfs4_fh *fh, const struct be_cred *cre
 	rc = fh->exp->be->ops->getattr(fh->exp->be, cred, &fh->bfh, &attr);
 	if (rc < 0)
 		return nfs4_status_from_errno(rc);
-	switch (attr.type) {
-	case BE_REG:
-		return NFS4_OK;
-	case BE_DIR:
-		return NFS4ERR_ISDIR;
-	case BE_LNK:
-		return NFS4ERR_SYMLINK;
-	default:
-		return NFS4ERR_WRONG_TYPE;
-	}
+	return nfs4_status_regular(attr.type);
 }
 
 /* Reads straight into the reply: eof, then the data as an opaque. */

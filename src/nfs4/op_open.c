@@ -11,20 +11,6 @@
 	 OPEN4_SHARE_ACCESS_WANT_SIGNAL_DELEG_WHEN_RESRC_AVAIL | \
 	 OPEN4_SHARE_ACCESS_WANT_PUSH_DELEG_WHEN_UNCONTENDED)
 
-static uint32_t nfs4_open_type_status(enum be_ftype type)
-{
-	switch (type) {
-	case BE_REG:
-		return NFS4_OK;
-	case BE_DIR:
-		return NFS4ERR_ISDIR;
-	case BE_LNK:
-		return NFS4ERR_SYMLINK;
-	default:
-		return NFS4ERR_WRONG_TYPE;
-	}
-}
-
 /* EXCLUSIVE4 keeps the client's verifier in the new file's atime/mtime seconds, as knfsd does. */
 static void nfs4_verf_to_times(const verifier4 *v, struct be_sattr *s)
 {
@@ -306,7 +292,7 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 		return NFS4ERR_INVAL;
 	status = nfs4_open_target(c, a, &t, &cred);
 	if (status == NFS4_OK)
-		status = nfs4_open_type_status(t.attr.type);
+		status = nfs4_status_regular(t.attr.type);
 	if (status != NFS4_OK)
 		return status;
 	/* Permission to open: the creator of a new file may use it whatever its mode. */

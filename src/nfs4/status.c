@@ -64,3 +64,17 @@ uint32_t nfs4_status_from_errno(int err)
 		return NFS4ERR_IO;
 	}
 }
+
+uint32_t nfs4_status_regular(enum be_ftype type)
+{
+	switch (type) {
+	case BE_REG:
+		return NFS4_OK;
+	case BE_DIR:
+		return NFS4ERR_ISDIR;
+	case BE_LNK:
+		return NFS4ERR_SYMLINK;
+	default:
+		return NFS4ERR_WRONG_TYPE;
+	}
+}

@@ -53,11 +53,21 @@ static void test_unknown_errno_is_io_never_ok(void **state)
 	assert_int_equal(nfs4_status_from_errno(-4095), NFS4ERR_IO);
 }
 
+static void test_operations_on_regular_files_name_the_wrong_type(void **state)
+{
+	assert_int_equal(nfs4_status_regular(BE_REG), NFS4_OK);
+	assert_int_equal(nfs4_status_regular(BE_DIR), NFS4ERR_ISDIR);
+	assert_int_equal(nfs4_status_regular(BE_LNK), NFS4ERR_SYMLINK);
+	assert_int_equal(nfs4_status_regular(BE_FIFO), NFS4ERR_WRONG_TYPE);
+	assert_int_equal(nfs4_status_regular(BE_CHR), NFS4ERR_WRONG_TYPE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_backend_errno_maps_to_its_rfc_status),
 		cmocka_unit_test(test_unknown_errno_is_io_never_ok),
+		cmocka_unit_test(test_operations_on_regular_files_name_the_wrong_type),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
