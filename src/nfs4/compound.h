@@ -50,6 +50,8 @@ enum rpc_accept_stat nfs4_compound_dispatch(void *srv, struct rpc_call *call, st
  */
 uint32_t nfs4_cur_fh(struct nfs4_compound *c, struct nfs4_fh **fh,
 		     const struct nfs4_export_rule **rule, struct be_cred *cred);
+/* The caller's address, for export rules (in the fuzzer, one that matches only "*"). */
+const struct sockaddr_storage *nfs4_peer(const struct nfs4_compound *c);
 /* The same checks for any filehandle (e.g. a READDIR entry). */
 uint32_t nfs4_fh_check(const struct nfs4_compound *c, const struct nfs4_fh *fh,
 		       const struct nfs4_export_rule **rule, struct be_cred *cred);

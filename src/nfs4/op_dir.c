@@ -97,9 +97,7 @@ static bool nfs4_readdir_backend_entry(void *ctx, const struct be_dirent *ent)
 static void nfs4_readdir_pseudo(struct nfs4_readdir *rd, uint64_t cookie, bool *eof)
 {
 	const struct nfs4_pseudo *ps = &rd->c->srv->pseudo;
-	const struct sockaddr_storage *peer =
-		rd->c->call->conn ? rpc_conn_peer(rd->c->call->conn) : NULL;
-	static const struct sockaddr_storage none = {.ss_family = AF_UNSPEC};
+	const struct sockaddr_storage *peer = nfs4_peer(rd->c);
 
 	*eof = true;
 	for (uint32_t i = cookie ? (uint32_t)(cookie - 2) : 1; i < ps->n; i++) {
@@ -107,8 +105,7 @@ static void nfs4_readdir_pseudo(struct nfs4_readdir *rd, uint64_t cookie, bool *
 		struct nfs4_fh child;
 		uint32_t status;
 
-		if (ps->nodes[i].parent != rd->dir->node ||
-		    !nfs4_pseudo_visible(ps, i, peer ? peer : &none))
+		if (ps->nodes[i].parent != rd->dir->node || !nfs4_pseudo_visible(ps, i, peer))
 			continue;
 		status = nfs4_status_from_errno(nfs4_fh_of_node(ps, i, &child));
 		nfs4_readdir_entry_attrs(rd, &child, status, &oa);

@@ -9,7 +9,7 @@
 #include "nfs4/compound.h"
 #include "nfs4/status.h"
 
-static const struct sockaddr_storage *nfs4_peer(const struct nfs4_compound *c)
+const struct sockaddr_storage *nfs4_peer(const struct nfs4_compound *c)
 {
 	/* No connection only in the fuzzer: an address that matches nothing but "*". */
 	static const struct sockaddr_storage none = {.ss_family = AF_UNSPEC};
