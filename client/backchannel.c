@@ -52,6 +52,8 @@ static void cb_answer(struct nfs4clnt_conn *c, uint8_t *buf, size_t len, uint8_t
 		stat = fn(ctx, prog, vers, proc, &x, &res);
 	else
 		stat = proc == 0 ? ACCEPT_SUCCESS : ACCEPT_PROC_UNAVAIL;
+	if (stat == NFS4CLNT_CB_NO_REPLY)
+		return;
 	if (stat == ACCEPT_SUCCESS && res.overflow)
 		stat = 5; /* SYSTEM_ERR */
 reply:

@@ -89,10 +89,12 @@ struct nfs4clnt_conn;
  * thread, one call at a time, so it may itself make calls on the fore channel.
  * args is positioned at the procedure's arguments; the hook encodes results
  * into res and returns an accept_stat (0 SUCCESS: res is sent; anything else:
- * that accept_stat with no results). Without a hook, the library answers
+ * that accept_stat with no results; NFS4CLNT_CB_NO_REPLY: nothing is sent, as
+ * from a client that went silent). Without a hook, the library answers
  * procedure 0 (CB_NULL) with SUCCESS and every other procedure with
  * PROC_UNAVAIL.
  */
+#define NFS4CLNT_CB_NO_REPLY (-1)
 typedef int (*nfs4clnt_cb_fn)(void *ctx, uint32_t prog, uint32_t vers, uint32_t proc,
 			      struct xdr_dec *args, struct xdr_enc *res);
 

@@ -5,7 +5,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(build-essential cmake pkg-config python3 clang llvm libclang-rt-14-dev
-	liburcu-dev libsqlite3-dev libcmocka-dev
+	liburcu-dev libsqlite3-dev libcmocka-dev systemtap-sdt-dev
 	qemu-system-x86 cpio) # tests/vm: the guest's kernel and busybox are fetched by tests/vm/run.sh
 missing=()
 for p in "${PKGS[@]}"; do

@@ -204,6 +204,12 @@ struct backend_ops {
 	void (*lock_close)(struct backend *be, void *ctx);
 	/* Handles valid across a restart of nfs4d (vfs with CAP_DAC_READ_SEARCH). */
 	bool (*persistent_handles)(struct backend *be);
+	/*
+	 * Optional. True when nothing but nfs4d reaches the data (mem), so a
+	 * delegation can be broken only through nfs4d and is safe to grant.
+	 * Absent: local users may change files behind our back (vfs).
+	 */
+	bool (*private_data)(struct backend *be);
 	void (*destroy)(struct backend *be);
 };
 

@@ -1469,6 +1469,12 @@ out:
 	return err;
 }
 
+static bool mem_private_data(struct backend *be)
+{
+	(void)be;
+	return true;
+}
+
 static bool mem_persistent_handles(struct backend *be)
 {
 	return false;
@@ -1524,6 +1530,7 @@ static const struct backend_ops mem_ops = {
 	.readdir = mem_readdir,
 	.statfs = mem_statfs,
 	.persistent_handles = mem_persistent_handles,
+	.private_data = mem_private_data,
 	.destroy = mem_destroy,
 };
 

@@ -70,6 +70,7 @@ int main(int argc, char **argv)
 	log_set_level(opts.log_level);
 	cfg = (struct nfs4_config){.lease_seconds = opts.lease,
 				   .grace_seconds = opts.grace,
+				   .max_delegs = opts.max_delegs,
 				   .laundromat = true,
 				   .backend = opts.backend == NFS4D_BACKEND_MEM ? "mem" : "vfs",
 				   .idmap_domain = opts.idmap_domain};

@@ -31,6 +31,8 @@ static const char nfs4d_usage[] =
 	"                         used once stable client records exist)\n"
 	"  --state-dir DIR        state directory (default /var/lib/nfs4d; used once stable\n"
 	"                         client records exist)\n"
+	"  --max-delegations N    delegations granted at most at once, 0-1000000\n"
+	"                         (default 10000; 0: none)\n"
 	"  --port-file FILE       write the bound port of the first --listen to FILE once\n"
 	"                         serving (for scripts and tests)\n"
 	"  --idmap-domain DOMAIN  spell owners as name@DOMAIN from the passwd and group\n"
@@ -119,6 +121,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		O_GRACE,
 		O_STATE_DIR,
 		O_PORT_FILE,
+		O_MAX_DELEGS,
 		O_IDMAP_DOMAIN,
 		O_LOG_LEVEL,
 		O_HELP,
@@ -134,6 +137,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		{"grace", required_argument, NULL, O_GRACE},
 		{"state-dir", required_argument, NULL, O_STATE_DIR},
 		{"port-file", required_argument, NULL, O_PORT_FILE},
+		{"max-delegations", required_argument, NULL, O_MAX_DELEGS},
 		{"idmap-domain", required_argument, NULL, O_IDMAP_DOMAIN},
 		{"log-level", required_argument, NULL, O_LOG_LEVEL},
 		{"help", no_argument, NULL, O_HELP},
@@ -147,6 +151,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->backend = NFS4D_BACKEND_VFS;
 	opts->lease = NFS4_DEFAULT_LEASE;
+	opts->max_delegs = NFS4_DEFAULT_MAX_DELEGS;
 	opts->state_dir = "/var/lib/nfs4d";
 	opts->log_level = LOG_INFO;
 	opterr = 0;
@@ -197,6 +202,12 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 			break;
 		case O_PORT_FILE:
 			opts->port_file = optarg;
+			break;
+		case O_MAX_DELEGS:
+			if (nfs4d_parse_uint(optarg, 0, 1000000, &v) < 0)
+				return nfs4d_bad("--max-delegations must be 0-1000000, not ",
+						 optarg);
+			opts->max_delegs = (uint32_t)v;
 			break;
 		case O_IDMAP_DOMAIN:
 			if (!*optarg || strchr(optarg, '@'))

@@ -24,6 +24,7 @@ struct nfs4d_options {
 	int threads; /* workers; 0 = default */
 	uint32_t lease;
 	uint32_t grace;
+	uint32_t max_delegs;
 	const char *state_dir;
 	const char *port_file;
 	const char *idmap_domain;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nfs4/callback.h"
 #include "nfs4/compound.h"
 #include "util/clock.h"
 #include "util/hash.h"
@@ -102,6 +103,7 @@ void nfs4_client_expire_locked(struct nfs4_client *clp)
 	cds_list_for_each_entry_safe(ses, tmp, &clp->sessions, client_link)
 		nfs4_session_destroy_locked(ses);
 	nfs4_client_release_state(clp);
+	nfs4_cb_client_gone(clp);
 	atomic_fetch_sub(&srv->nclients, 1);
 	log_debug("nfs4", "client expired clientid=%016llx", (unsigned long long)clp->clientid);
 	nfs4_client_put(clp); /* the tables' reference */

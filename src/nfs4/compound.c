@@ -4,6 +4,7 @@
  * and each result is encoded straight into the reply buffer.
  */
 #include "nfs4/compound.h"
+#include "nfs4/deleg.h"
 #include "nfs4/stateid.h"
 
 #include <string.h>
@@ -91,6 +92,7 @@ NFS4_OP_CODECS(LOCKT)
 NFS4_OP_CODECS(LOCKU)
 NFS4_OP_CODECS(TEST_STATEID)
 NFS4_OP_CODECS(FREE_STATEID)
+NFS4_OP_CODECS(DELEGRETURN)
 
 /* Indexed by nfs_opnum4; ops of 4.1 without an entry answer NFS4ERR_NOTSUPP. */
 static const struct nfs4_op nfs4_ops[OP_RECLAIM_COMPLETE + 1] = {
@@ -135,6 +137,7 @@ static const struct nfs4_op nfs4_ops[OP_RECLAIM_COMPLETE + 1] = {
 	NFS4_OP(OP_LOCKU, LOCKU, nfs4_op_locku, 0),
 	NFS4_OP(OP_TEST_STATEID, TEST_STATEID, nfs4_op_test_stateid, 0),
 	NFS4_OP(OP_FREE_STATEID, FREE_STATEID, nfs4_op_free_stateid, 0),
+	NFS4_OP(OP_DELEGRETURN, DELEGRETURN, nfs4_op_delegreturn, 0),
 };
 
 /* Per-op scratch for decoded arguments and results, on the worker's stack. */
@@ -172,6 +175,7 @@ union nfs4_op_args {
 	struct LOCKU4args locku;
 	struct TEST_STATEID4args test_stateid;
 	struct FREE_STATEID4args free_stateid;
+	struct DELEGRETURN4args delegreturn;
 };
 
 union nfs4_op_res {
@@ -204,6 +208,7 @@ union nfs4_op_res {
 	struct LOCKU4res locku;
 	struct TEST_STATEID4res test_stateid;
 	struct FREE_STATEID4res free_stateid;
+	struct DELEGRETURN4res delegreturn;
 };
 
 /* Bytes kept free while an op encodes, so a result that does not fit can be replaced by an error.

@@ -32,6 +32,7 @@ struct nfs4_compound {
 	/* Set by SEQUENCE (op 0) for the rest of the COMPOUND. */
 	struct nfs4_session *session; /* holds a reference */
 	uint32_t slotid;
+	uint32_t seqid; /* the SEQUENCE's sequence id on slotid */
 	bool slot_held; /* slot is ours: must be released with the reply */
 	bool cachethis;
 	enum nfs4_slot_verdict replay; /* NFS4_SLOT_NEW, or which kind of retry this is */

@@ -18,6 +18,7 @@
 struct nfs4_config {
 	uint32_t lease_seconds; /* lease time granted to clients */
 	uint32_t grace_seconds; /* grace period after restart (issue: recovery) */
+	uint32_t max_delegs;	/* delegations granted at most at once; 0: none */
 	bool laundromat;	/* run the lease-expiry thread (off in the fuzzer) */
 	uint32_t boot_epoch;	/* 0: the start time; fixed by the fuzzer so ids are predictable */
 	const char *backend;	/* "vfs" or "mem": opened for every export */

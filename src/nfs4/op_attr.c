@@ -2,6 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nfs4/deleg.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
 
@@ -96,6 +97,10 @@ uint32_t nfs4_op_getattr(struct nfs4_compound *c, void *args, void *res)
 		status = NFS4ERR_INVAL; /* time_access_set/time_modify_set cannot be read */
 	if (status == NFS4_OK)
 		status = nfs4_obj_attrs(c, fh, &a->attr_request, &oa);
+	/* Size and change of a file another client writes under a delegation: ask it. */
+	if (status == NFS4_OK && a->attr_request.len > 0 &&
+	    (a->attr_request.val[0] & (1u << FATTR4_SIZE | 1u << FATTR4_CHANGE)))
+		status = nfs4_deleg_getattr(c, fh, &oa.attr);
 	if (status == NFS4_OK)
 		status = nfs4_attr_encode(c->res, &a->attr_request, &oa.src);
 	return status;
@@ -120,6 +125,10 @@ uint32_t nfs4_op_setattr(struct nfs4_compound *c, void *args, void *res)
 	/* The stateid matters for a size change, which is a write (RFC 8881 §18.30.3). */
 	if (status == NFS4_OK)
 		status = nfs4_stateid_check_io(c, &a->stateid, fh, (sattr.mask & BE_SET_SIZE) != 0);
+	/* What another client caches under a delegation: its size, mode and owners. */
+	if (status == NFS4_OK &&
+	    (sattr.mask & (BE_SET_SIZE | BE_SET_MODE | BE_SET_UID | BE_SET_GID)))
+		status = nfs4_deleg_break_fh(c, fh, true);
 	if (status != NFS4_OK) {
 		memset(&r->attrsset, 0, sizeof(r->attrsset));
 		return status;

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <sys/param.h>
 
+#include "nfs4/deleg.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
 
@@ -38,6 +39,8 @@ uint32_t nfs4_op_read(struct nfs4_compound *c, void *args, void *res)
 		status = nfs4_io_file(fh, &cred);
 	if (status == NFS4_OK)
 		status = nfs4_stateid_check_io(c, &a->stateid, fh, false);
+	if (status == NFS4_OK)
+		status = nfs4_deleg_break_fh(c, fh, false); /* another client's write delegation */
 	if (status != NFS4_OK)
 		return status;
 	room = out->cap > out->len + 8 ? out->cap - out->len - 8 : 0;
@@ -72,6 +75,8 @@ uint32_t nfs4_op_write(struct nfs4_compound *c, void *args, void *res)
 		status = nfs4_io_file(fh, &cred);
 	if (status == NFS4_OK)
 		status = nfs4_stateid_check_io(c, &a->stateid, fh, true);
+	if (status == NFS4_OK)
+		status = nfs4_deleg_break_fh(c, fh, true);
 	if (status != NFS4_OK)
 		return status;
 	if (a->stable > FILE_SYNC4)

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nfs4/deleg.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
 
@@ -122,6 +123,7 @@ static uint32_t nfs4_open_target(struct nfs4_compound *c, const struct OPEN4args
 				 struct nfs4_open_target *t, struct be_cred *cred)
 {
 	bool create = a->openhow.opentype == OPEN4_CREATE;
+	const component4 *file = &a->claim.u.file;
 	char name[BE_NAME_MAX + 1];
 	struct nfs4_fh *fh;
 	struct be_attr dattr;
@@ -129,13 +131,20 @@ static uint32_t nfs4_open_target(struct nfs4_compound *c, const struct OPEN4args
 	int rc;
 
 	switch (a->claim.claim) {
+	case CLAIM_DELEGATE_CUR:
+		/* Opening by name a file this client holds a delegation of (checked by the caller).
+		 */
+		if (create)
+			return NFS4ERR_INVAL;
+		file = &a->claim.u.delegate_cur_info.file;
+		/* fall through */
 	case CLAIM_NULL:
 		status = create ? nfs4_cur_fh_writable(c, &fh, cred)
 				: nfs4_cur_fh(c, &fh, NULL, cred);
 		if (status == NFS4_OK && fh->kind != NFS4_FH_EXPORT)
 			status = create ? NFS4ERR_ROFS : NFS4ERR_NOENT;
 		if (status == NFS4_OK)
-			status = nfs4_component(&a->claim.u.file, name);
+			status = nfs4_component(file, name);
 		if (status != NFS4_OK)
 			return status;
 		if (create)
@@ -153,6 +162,7 @@ static uint32_t nfs4_open_target(struct nfs4_compound *c, const struct OPEN4args
 		t->dc.atomic = true;
 		return NFS4_OK;
 	case CLAIM_FH:
+	case CLAIM_DELEG_CUR_FH:
 		if (create)
 			return NFS4ERR_INVAL;
 		status = nfs4_cur_fh(c, &fh, NULL, cred);
@@ -167,9 +177,6 @@ static uint32_t nfs4_open_target(struct nfs4_compound *c, const struct OPEN4args
 	case CLAIM_DELEGATE_PREV:
 	case CLAIM_DELEG_PREV_FH:
 		return NFS4ERR_NO_GRACE; /* reclaims exist only during a grace period */
-	case CLAIM_DELEGATE_CUR:
-	case CLAIM_DELEG_CUR_FH:
-		return NFS4ERR_BAD_STATEID; /* no delegation was ever granted */
 	default:
 		return NFS4ERR_INVAL;
 	}
@@ -251,27 +258,26 @@ out:
 	return status;
 }
 
-/* We grant no delegations yet: say so the way the client asked (RFC 8881 §18.16.3). */
-static void nfs4_open_no_delegation(uint32_t want, struct open_delegation4 *d)
+/*
+ * CLAIM_DELEGATE_CUR and CLAIM_DELEG_CUR_FH: the client opens under a
+ * delegation it holds, which must be one of its delegations of that file.
+ */
+static uint32_t nfs4_open_deleg_claim(struct nfs4_compound *c, const struct OPEN4args *a,
+				      const struct nfs4_fh *fh)
 {
-	switch (want & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK) {
-	case OPEN4_SHARE_ACCESS_WANT_NO_PREFERENCE:
-		d->delegation_type = OPEN_DELEGATE_NONE;
-		return;
-	case OPEN4_SHARE_ACCESS_WANT_NO_DELEG:
-		d->delegation_type = OPEN_DELEGATE_NONE_EXT;
-		d->u.od_whynone.ond_why = WND4_NOT_WANTED;
-		return;
-	case OPEN4_SHARE_ACCESS_WANT_CANCEL:
-		d->delegation_type = OPEN_DELEGATE_NONE_EXT;
-		d->u.od_whynone.ond_why = WND4_CANCELLED;
-		return;
-	default:
-		d->delegation_type = OPEN_DELEGATE_NONE_EXT;
-		d->u.od_whynone.ond_why = WND4_RESOURCE;
-		d->u.od_whynone.u.ond_server_will_signal_avail = false;
-		return;
-	}
+	const struct stateid4 *sid = a->claim.claim == CLAIM_DELEGATE_CUR
+					     ? &a->claim.u.delegate_cur_info.delegate_stateid
+					     : &a->claim.u.oc_delegate_stateid;
+	struct nfs4_stateid_ref r;
+	uint32_t status;
+
+	status = nfs4_stateid_resolve(c, sid, 1u << NFS4_STID_DELEG, false, &r);
+	if (status != NFS4_OK)
+		return status;
+	if (!nfs4_file_is(r.stid->file, fh))
+		status = NFS4ERR_BAD_STATEID;
+	nfs4_stateid_ref_put(&r);
+	return status;
 }
 
 uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
@@ -283,6 +289,7 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	struct nfs4_open_target t = {0};
 	struct nfs4_file *file;
 	struct be_cred cred;
+	bool deleg_claim;
 	uint32_t status;
 	int rc = 0;
 
@@ -309,10 +316,25 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	if (rc < 0)
 		return nfs4_status_from_errno(rc);
 
+	deleg_claim = a->claim.claim == CLAIM_DELEGATE_CUR || a->claim.claim == CLAIM_DELEG_CUR_FH;
+	if (deleg_claim) {
+		status = nfs4_open_deleg_claim(c, a, &t.fh);
+		if (status != NFS4_OK)
+			return status;
+	}
 	file = nfs4_file_get(c->srv, t.fh.exp, &t.fh.bfh);
 	if (!file)
 		return NFS4ERR_RESOURCE;
-	status = nfs4_open_state(c, file, &a->owner.owner, access, a->share_deny, &ok->stateid);
+	/* Other clients' delegations this open conflicts with are recalled first. */
+	status = nfs4_deleg_break(c, file,
+				  (access & OPEN4_SHARE_ACCESS_WRITE) || a->share_deny != 0);
+	if (status == NFS4_OK)
+		status = nfs4_open_state(c, file, &a->owner.owner, access, a->share_deny,
+					 &ok->stateid);
+	if (status == NFS4_OK && !deleg_claim)
+		nfs4_deleg_offer(c, file, access, want, t.attr.change, &ok->delegation);
+	else if (status == NFS4_OK)
+		ok->delegation.delegation_type = OPEN_DELEGATE_NONE; /* it has one already */
 	nfs4_file_put(file);
 	if (status != NFS4_OK)
 		return status;
@@ -322,7 +344,6 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	ok->cinfo.after = t.dc.after;
 	ok->rflags = OPEN4_RESULT_LOCKTYPE_POSIX;
 	ok->attrset = t.attrset;
-	nfs4_open_no_delegation(want, &ok->delegation);
 	c->cur = t.fh;
 	nfs4_set_current_stateid(c, &ok->stateid);
 	return NFS4_OK;

@@ -59,6 +59,7 @@ uint32_t nfs4_op_sequence(struct nfs4_compound *c, void *args, void *res)
 
 	c->session = ses;
 	c->slotid = a->sa_slotid;
+	c->seqid = a->sa_sequenceid;
 	c->replay = verdict;
 	if (verdict == NFS4_SLOT_NEW) {
 		c->slot_held = true;

@@ -10,6 +10,7 @@
 #include "nfs4/compound.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/trace.h"
 
 static uint64_t nfs4_sessionid_hash(const sessionid4 *id)
 {
@@ -93,6 +94,7 @@ void nfs4_session_destroy_locked(struct nfs4_session *ses)
 	atomic_fetch_sub(&srv->nsessions, 1);
 	log_debug("nfs4", "session destroyed clientid=%016llx",
 		  (unsigned long long)ses->client->clientid);
+	TRACE2(session_destroy, ses->client->clientid, xdr_get_be32(ses->sessionid.data + 8));
 	nfs4_session_drop_conns(ses);
 	nfs4_session_put(ses); /* the table's reference */
 }
@@ -166,9 +168,14 @@ uint32_t nfs4_session_status_flags(struct nfs4_session *ses)
 	if (ses->had_back_conn && !back)
 		flags |= SEQ4_STATUS_CB_PATH_DOWN | SEQ4_STATUS_CB_PATH_DOWN_SESSION;
 	pthread_mutex_unlock(&ses->lock);
-	/* The client's back channel failed its probe: it should bind a working one. */
-	if (nfs4_cb_state(ses->client) == NFS4_CB_DOWN)
+	/* The client's back channel failed (a probe or a callback): it should bind a working one.
+	 */
+	if (nfs4_cb_state(ses->client) == NFS4_CB_DOWN ||
+	    nfs4_cb_state(ses->client) == NFS4_CB_FAULT)
 		flags |= SEQ4_STATUS_CB_PATH_DOWN;
+	/* Until the client frees them (FREE_STATEID), it has revoked delegations. */
+	if (atomic_load(&ses->client->nrevoked) > 0)
+		flags |= SEQ4_STATUS_RECALLABLE_STATE_REVOKED;
 	return flags;
 }
 
@@ -210,14 +217,27 @@ static uint32_t nfs4_negotiate_back(const struct channel_attrs4 *in, struct chan
 	return NFS4_OK;
 }
 
-/* We can send callbacks with AUTH_NONE or AUTH_SYS only (no GSS). */
-static bool nfs4_cb_sec_usable(const struct CREATE_SESSION4args *a)
+/*
+ * The first of the client's callback security choices we can use: AUTH_NONE
+ * or AUTH_SYS (no GSS). False when there is none.
+ */
+static bool nfs4_cb_sec_pick(const struct callback_sec_parms4 *v, uint32_t n,
+			     struct nfs4_cb_sec *out)
 {
-	for (uint32_t i = 0; i < a->csa_sec_parms.len; i++) {
-		uint32_t flavor = a->csa_sec_parms.val[i].cb_secflavor;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct authsys_parms *sys = &v[i].u.cbsp_sys_cred;
 
-		if (flavor == RPC_AUTH_NONE || flavor == RPC_AUTH_SYS)
-			return true;
+		if (v[i].cb_secflavor != RPC_AUTH_NONE && v[i].cb_secflavor != RPC_AUTH_SYS)
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->flavor = v[i].cb_secflavor;
+		if (out->flavor == RPC_AUTH_SYS) {
+			out->uid = sys->uid;
+			out->gid = sys->gid;
+			out->machine_len = MIN(sys->machinename.len, sizeof(out->machine));
+			memcpy(out->machine, sys->machinename.data, out->machine_len);
+		}
+		return true;
 	}
 	return false;
 }
@@ -242,6 +262,7 @@ static struct nfs4_session *nfs4_session_alloc(struct nfs4_client *clp,
 	pthread_mutex_init(&ses->lock, NULL);
 	ses->fore = *fore;
 	ses->back = *back;
+	ses->cb_slots.nslots = back->ca_maxrequests;
 	/* sessionid: clientid, a per-boot counter, and the boot epoch. */
 	n = atomic_fetch_add(&srv->next_session, 1) + 1;
 	for (int i = 0; i < 8; i++)
@@ -260,6 +281,7 @@ uint32_t nfs4_op_create_session(struct nfs4_compound *c, void *args, void *res)
 	struct nfs4_server *srv = c->srv;
 	struct nfs4_principal princ;
 	struct channel_attrs4 fore, back;
+	struct nfs4_cb_sec sec;
 	struct nfs4_session *ses;
 	struct nfs4_client *clp;
 	uint32_t status;
@@ -292,7 +314,7 @@ uint32_t nfs4_op_create_session(struct nfs4_compound *c, void *args, void *res)
 		status = nfs4_negotiate_back(&a->csa_back_chan_attrs, &back);
 	if (status != NFS4_OK)
 		goto out_unlock;
-	if (!nfs4_cb_sec_usable(a)) {
+	if (!nfs4_cb_sec_pick(a->csa_sec_parms.val, a->csa_sec_parms.len, &sec)) {
 		status = NFS4ERR_ENCR_ALG_UNSUPP;
 		goto out_unlock;
 	}
@@ -306,6 +328,7 @@ uint32_t nfs4_op_create_session(struct nfs4_compound *c, void *args, void *res)
 		goto out_unlock;
 	}
 	ses->cb_program = a->csa_cb_program;
+	ses->cb_sec = sec;
 	/* No persistent reply cache and no RDMA: only the back channel flag can be granted. */
 	ses->flags = a->csa_flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN;
 	if (c->call->conn)
@@ -338,6 +361,7 @@ uint32_t nfs4_op_create_session(struct nfs4_compound *c, void *args, void *res)
 		nfs4_cb_probe(ses);
 	log_debug("nfs4", "session created clientid=%016llx slots=%u",
 		  (unsigned long long)clp->clientid, fore.ca_maxrequests);
+	TRACE2(session_create, clp->clientid, xdr_get_be32(ses->sessionid.data + 8));
 	status = NFS4_OK;
 out_unlock:
 	pthread_mutex_unlock(&srv->state_lock);
@@ -379,16 +403,13 @@ uint32_t nfs4_op_backchannel_ctl(struct nfs4_compound *c, void *args, void *res)
 {
 	const struct BACKCHANNEL_CTL4args *a = args;
 	struct nfs4_session *ses = c->session;
-	bool usable = false;
+	struct nfs4_cb_sec sec;
 
-	for (uint32_t i = 0; i < a->bca_sec_parms.len; i++)
-		if (a->bca_sec_parms.val[i].cb_secflavor == RPC_AUTH_NONE ||
-		    a->bca_sec_parms.val[i].cb_secflavor == RPC_AUTH_SYS)
-			usable = true;
-	if (!usable)
+	if (!nfs4_cb_sec_pick(a->bca_sec_parms.val, a->bca_sec_parms.len, &sec))
 		return NFS4ERR_ENCR_ALG_UNSUPP;
 	pthread_mutex_lock(&ses->lock);
 	ses->cb_program = a->bca_cb_program;
+	ses->cb_sec = sec;
 	pthread_mutex_unlock(&ses->lock);
 	nfs4_cb_probe(ses);
 	return NFS4_OK;

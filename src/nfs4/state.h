@@ -19,8 +19,10 @@
  *    srv->state_lock  →  session->lock
  *    srv->state_lock  →  client->state_lock  →  srv->files_lock  →  file->lock
  *    srv->state_lock  →  client->cb_lock       (a dying session leaves cb_session)
- *    srv->cb_lock and session->lock are leaves: nothing else is taken while
- *    either is held (the callback thread takes them briefly, one at a time).
+ *    file->lock  →  srv->recall_lock            (a recalled delegation joins srv->recalls)
+ *    srv->cb_lock, session->lock and srv->recall_lock are leaves: nothing else
+ *    is taken while one is held (the callback thread takes them briefly, one
+ *    at a time).
  * srv->state_lock serialises every change of client/session *membership*
  * (EXCHANGE_ID, CREATE_SESSION, DESTROY_*, expiry); lookups take no lock.
  */
@@ -86,6 +88,8 @@ struct nfs4_client {
 	pthread_mutex_t state_lock;
 	struct cds_list_head owners;   /* struct nfs4_owner.client_link */
 	struct cds_list_head stateids; /* struct nfs4_stid.client_link */
+	_Atomic uint32_t nrevoked;     /* revoked delegations not yet freed by FREE_STATEID */
+	_Atomic uint32_t ndelegs;      /* delegations held (for CB_RECALL_ANY) */
 };
 
 /*
@@ -103,6 +107,8 @@ struct nfs4_file {
 	pthread_mutex_t lock;
 	struct cds_list_head opens;  /* struct nfs4_open.file_link, under lock */
 	struct nfs4_lock_list locks; /* under lock */
+	struct cds_list_head delegs; /* struct nfs4_deleg.file_link, under lock */
+	uint64_t recalled_ns;	     /* when a delegation on it was last recalled, under lock */
 };
 
 /* An open owner or a lock owner of a client (RFC 8881 §9.1.1, §8.2.1). */
@@ -114,7 +120,7 @@ struct nfs4_owner {
 	uint8_t data[NFS4_MAX_OWNER];
 };
 
-enum nfs4_stid_kind { NFS4_STID_OPEN = 1, NFS4_STID_LOCK = 2 };
+enum nfs4_stid_kind { NFS4_STID_OPEN = 1, NFS4_STID_LOCK = 2, NFS4_STID_DELEG = 3 };
 
 /*
  * What every stateid has. "other" is [boot epoch][clientid counter][stateid
@@ -130,7 +136,7 @@ struct nfs4_stid {
 	uint8_t other[12];
 	struct nfs4_client *client;	  /* holds a reference */
 	struct nfs4_file *file;		  /* holds a reference */
-	struct nfs4_owner *owner;	  /* under client->state_lock */
+	struct nfs4_owner *owner;	  /* under client->state_lock; NULL for a delegation */
 	struct cds_list_head client_link; /* under client->state_lock */
 	/* Under client->state_lock. */
 	uint32_t seqid;
@@ -154,6 +160,52 @@ struct nfs4_lockstid {
 	void *be_ctx;		/* the backend's mirror of these locks, or NULL */
 	struct nfs4_open *open; /* under client->state_lock */
 	struct cds_list_head open_link;
+};
+
+/*
+ * A delegation (RFC 8881 §10.2). Hashed like every stateid; on its file's
+ * delegs list while it is in force. A revoked delegation leaves the file
+ * (it no longer conflicts) but stays hashed, answering
+ * NFS4ERR_DELEG_REVOKED, until the client frees it with FREE_STATEID.
+ */
+struct nfs4_deleg {
+	struct nfs4_stid stid;
+	uint32_t type; /* OPEN_DELEGATE_READ or OPEN_DELEGATE_WRITE */
+	/* The OPEN that granted it: the referring call of its recall (§2.10.6.3). */
+	sessionid4 grant_session;
+	uint32_t grant_slot;
+	uint32_t grant_seqid;
+	/* Under file->lock. */
+	struct cds_list_head file_link;
+	bool recalled;	     /* CB_RECALL queued; on srv->recalls */
+	uint64_t recall_ns;  /* when: revoked one lease later */
+	bool revoked;	     /* also under the client's state_lock */
+	bool gone;	     /* off its file: returned, revoked, or its client went */
+	uint64_t change;     /* change attribute we report while the client writes (§10.4.3) */
+	uint64_t cb_change;  /* the client's change in its last CB_GETATTR reply */
+	uint64_t cb_size;    /* and its size */
+	uint64_t cb_attr_ns; /* when that reply came; 0: none */
+	bool getattr_queued; /* a CB_GETATTR is on its way */
+	struct cds_list_head recall_link; /* srv->recalls, under srv->recall_lock */
+};
+
+/*
+ * The back channel's slot table: we are the requester here (RFC 8881
+ * §2.10.6.1). Slot i's next CB_SEQUENCE carries seqid[i] + 1. Under
+ * session->lock.
+ */
+struct nfs4_cb_slots {
+	uint32_t nslots; /* usable: the client's ca_maxrequests, lowered by BADSLOT/target */
+	uint32_t busy;	 /* bit i: slot i carries a callback */
+	uint32_t seqid[NFS4_MAX_CB_SLOTS];
+};
+
+/* How the server authenticates its callbacks (the client's callback_sec_parms4). */
+struct nfs4_cb_sec {
+	uint32_t flavor; /* RPC_AUTH_NONE or RPC_AUTH_SYS */
+	uint32_t uid, gid;
+	uint32_t machine_len;
+	char machine[256];
 };
 
 /* A connection associated with a session, and in which direction(s). */
@@ -185,7 +237,9 @@ struct nfs4_session {
 	struct nfs4_slot_table slots;
 	uint32_t nconns;
 	struct nfs4_session_conn conns[NFS4_MAX_CONNS_PER_SESSION];
-	bool had_back_conn; /* a back channel existed once; for CB_PATH_DOWN_SESSION */
+	bool had_back_conn;	       /* a back channel existed once; for CB_PATH_DOWN_SESSION */
+	struct nfs4_cb_slots cb_slots; /* the back channel's slots (callback.h) */
+	struct nfs4_cb_sec cb_sec;     /* how callbacks authenticate */
 };
 
 struct nfs4_server {
@@ -221,7 +275,17 @@ struct nfs4_server {
 	pthread_cond_t cb_cond;
 	struct cds_list_head cb_queue;	 /* to send, under cb_lock */
 	struct cds_list_head cb_pending; /* sent, awaiting a reply, under cb_lock */
+	struct cds_list_head cb_delayed; /* to send again at their time (DELAY), under cb_lock */
+	struct cds_list_head cb_parked;	 /* waiting for a back channel or a slot, under cb_lock */
 	_Atomic uint32_t cb_xid;
+	_Atomic uint64_t cb_wakes; /* bumped under cb_lock by every unpark (callback.c) */
+	_Atomic long ncallbacks;   /* callbacks alive: the stress test counts them */
+
+	/* Delegations (deleg.c). */
+	_Atomic long ndelegs;
+	pthread_mutex_t recall_lock;
+	struct cds_list_head recalls;	/* recalled delegations, oldest first, under recall_lock */
+	_Atomic uint64_t recall_any_ns; /* when CB_RECALL_ANY was last sent */
 
 	pthread_t laundromat;
 	bool laundromat_running;

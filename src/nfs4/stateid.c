@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nfs4/deleg.h"
 #include "util/hash.h"
 #include "util/log.h"
 
@@ -89,6 +90,7 @@ struct nfs4_file *nfs4_file_get(struct nfs4_server *srv, struct nfs4_export *exp
 			f->bfh = *bfh;
 			pthread_mutex_init(&f->lock, NULL);
 			CDS_INIT_LIST_HEAD(&f->opens);
+			CDS_INIT_LIST_HEAD(&f->delegs);
 			nfs4_lock_list_init(&f->locks);
 			atomic_fetch_add(&srv->nfiles, 1);
 			rcu_hash_release(f);
@@ -208,7 +210,8 @@ struct nfs4_stid *nfs4_stid_new_locked(struct nfs4_server *srv, struct nfs4_clie
 	ref_get(&file->ref);
 	stid->file = file;
 	stid->owner = owner;
-	owner->nstateids++;
+	if (owner)
+		owner->nstateids++;
 	stid->seqid = 1;
 	cds_list_add(&stid->client_link, &clp->stateids);
 	atomic_fetch_add(&srv->nstateids, 1);
@@ -228,9 +231,11 @@ void nfs4_stid_unhash_locked(struct nfs4_stid *stid)
 	cds_lfht_del(srv->stateids, &stid->node);
 	cds_list_del(&stid->client_link);
 	atomic_fetch_sub(&srv->nstateids, 1);
-	owner->nstateids--;
-	nfs4_owner_put_unused_locked(owner);
-	stid->owner = NULL;
+	if (owner) {
+		owner->nstateids--;
+		nfs4_owner_put_unused_locked(owner);
+		stid->owner = NULL;
+	}
 	nfs4_stid_put(stid); /* the table's reference */
 }
 
@@ -330,6 +335,9 @@ uint32_t nfs4_stateid_resolve(struct nfs4_compound *c, const struct stateid4 *si
 	pthread_mutex_lock(&stid->client->state_lock);
 	if (stid->closed)
 		status = NFS4ERR_BAD_STATEID;
+	else if (stid->kind == NFS4_STID_DELEG && !(kinds & NFS4_STID_REVOKED_OK) &&
+		 caa_container_of(stid, struct nfs4_deleg, stid)->revoked)
+		status = NFS4ERR_DELEG_REVOKED;
 	else if (s->seqid != 0 && s->seqid < stid->seqid)
 		status = NFS4ERR_OLD_STATEID;
 	else if (s->seqid > stid->seqid)
@@ -359,14 +367,18 @@ uint32_t nfs4_stateid_check_io(struct nfs4_compound *c, const struct stateid4 *s
 	struct nfs4_open *op;
 	uint32_t status;
 
-	status =
-		nfs4_stateid_resolve(c, sid, 1u << NFS4_STID_OPEN | 1u << NFS4_STID_LOCK, true, &r);
+	status = nfs4_stateid_resolve(c, sid, NFS4_STID_ANY, true, &r);
 	if (status != NFS4_OK)
 		return status;
 	if (r.stid) {
 		f = r.stid->file;
 		if (!nfs4_file_is(f, fh)) {
 			status = NFS4ERR_BAD_STATEID; /* a stateid for another file */
+		} else if (r.stid->kind == NFS4_STID_DELEG) {
+			/* Immutable once granted: a read delegation does not cover writes. */
+			if (write && caa_container_of(r.stid, struct nfs4_deleg, stid)->type !=
+					     OPEN_DELEGATE_WRITE)
+				status = NFS4ERR_OPENMODE;
 		} else if (write) {
 			pthread_mutex_lock(&f->lock);
 			op = nfs4_stid_open(r.stid);
@@ -440,6 +452,8 @@ void nfs4_client_release_state(struct nfs4_client *clp)
 		if (stid->kind == NFS4_STID_LOCK)
 			nfs4_lockstid_release_locked(
 				caa_container_of(stid, struct nfs4_lockstid, stid));
+		else if (stid->kind == NFS4_STID_DELEG)
+			nfs4_deleg_release_locked(caa_container_of(stid, struct nfs4_deleg, stid));
 		else
 			nfs4_open_release_locked(caa_container_of(stid, struct nfs4_open, stid));
 	}
@@ -457,8 +471,6 @@ bool nfs4_client_has_opens(struct nfs4_client *clp)
 }
 
 /* ---- TEST_STATEID, FREE_STATEID (RFC 8881 §18.48, §18.38) ---- */
-
-#define NFS4_STID_ANY (1u << NFS4_STID_OPEN | 1u << NFS4_STID_LOCK)
 
 uint32_t nfs4_op_test_stateid(struct nfs4_compound *c, void *args, void *res)
 {
@@ -489,13 +501,22 @@ uint32_t nfs4_op_free_stateid(struct nfs4_compound *c, void *args, void *res)
 	struct nfs4_lockstid *lk;
 	uint32_t status;
 
-	status = nfs4_stateid_resolve(c, &a->fsa_stateid, NFS4_STID_ANY, false, &r);
+	status = nfs4_stateid_resolve(c, &a->fsa_stateid, NFS4_STID_ANY | NFS4_STID_REVOKED_OK,
+				      false, &r);
 	if (status != NFS4_OK)
 		return status;
 	clp = r.stid->client;
 	pthread_mutex_lock(&clp->state_lock);
 	if (r.stid->closed) {
 		status = NFS4ERR_BAD_STATEID;
+	} else if (r.stid->kind == NFS4_STID_DELEG) {
+		struct nfs4_deleg *dp = caa_container_of(r.stid, struct nfs4_deleg, stid);
+
+		/* A revoked delegation is freed here; one in force is returned with DELEGRETURN. */
+		if (dp->revoked)
+			nfs4_deleg_release_locked(dp);
+		else
+			status = NFS4ERR_LOCKS_HELD;
 	} else if (r.stid->kind == NFS4_STID_OPEN) {
 		status = NFS4ERR_LOCKS_HELD; /* an open is state itself: CLOSE frees it */
 	} else {

@@ -8,6 +8,11 @@
 
 #include "nfs4/compound.h"
 
+/* Kinds for nfs4_stateid_resolve(): bits 1 << NFS4_STID_*, and */
+#define NFS4_STID_ANY (1u << NFS4_STID_OPEN | 1u << NFS4_STID_LOCK | 1u << NFS4_STID_DELEG)
+/* a revoked delegation resolves too (FREE_STATEID), instead of NFS4ERR_DELEG_REVOKED. */
+#define NFS4_STID_REVOKED_OK (1u << 31)
+
 /* The result of resolving a stateid argument. */
 struct nfs4_stateid_ref {
 	struct nfs4_stid *stid; /* holds a reference; NULL for a special stateid */

@@ -34,6 +34,7 @@
 
 /* Defaults */
 #define NFS4_DEFAULT_LEASE 90 /* seconds */
+#define NFS4_DEFAULT_MAX_DELEGS 10000 /* delegations granted at once (--max-delegations) */
 #define NFS4_DEFAULT_PORT 2049
 
 #endif

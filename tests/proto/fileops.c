@@ -26,6 +26,12 @@ struct fo_srv *fo_srv_start(const char *const *args)
 	return srv;
 }
 
+/*
+ * The file and state tests run without delegations (vfs grants none anyway):
+ * they are about what a client sees of files, opens and locks, and a
+ * delegation would change who conflicts with whom (and keep DESTROY_CLIENTID
+ * busy). Delegations have their own tests (test_deleg*.c).
+ */
 struct fo_srv *fo_srv_start_backend(enum fo_backend be)
 {
 	char dir[256], line[400];
@@ -34,7 +40,8 @@ struct fo_srv *fo_srv_start_backend(enum fo_backend be)
 	if (be == FO_MEM) {
 		/* FO_MEM_PATH: export another path than "/" (to debug past a "/" problem). */
 		const char *p = getenv("FO_MEM_PATH");
-		const char *args[] = {"--backend", "mem", "--export", line, NULL};
+		const char *args[] = {"--backend", "mem", "--max-delegations", "0", "--export",
+				      line,	   NULL};
 
 		snprintf(line, sizeof(line), "%s *(rw,no_root_squash)", p && *p ? p : "/");
 		srv = fo_srv_start(args);
@@ -46,7 +53,7 @@ struct fo_srv *fo_srv_start_backend(enum fo_backend be)
 		fail_msg("mkdtemp: %s", strerror(errno));
 	snprintf(line, sizeof(line), "%s *(rw,no_root_squash)", dir);
 	{
-		const char *args[] = {"--backend", "vfs", "--export", line, NULL};
+				const char *args[] = {"--backend", "vfs", "--export", line, NULL};
 
 		srv = fo_srv_start(args);
 	}
@@ -150,8 +157,9 @@ void fo_env_setup(struct fo_env *e, enum fo_backend be)
 
 static void fo_env_setup_lease(struct fo_env *e, const char *secs)
 {
-	const char *args[] = {"--backend", "mem", "--export", "/ *(rw,no_root_squash)",
-			      "--lease",   secs,  NULL};
+	const char *args[] = {"--backend", "mem",      "--max-delegations",
+			      "0",	   "--export", "/ *(rw,no_root_squash)",
+			      "--lease",   secs,       NULL};
 
 	fo_env_attach(e, fo_srv_start(args), "/");
 }

@@ -98,9 +98,16 @@ static pid_t exec_nfs4d(char *portfile, size_t len, char *const *args, int nargs
 
 static void spawn(struct harness_srv *srv)
 {
-	int port = -1;
+	int port = -1, logfd = -1;
 
-	srv->pid = exec_nfs4d(srv->portfile, sizeof(srv->portfile), srv->args, srv->nargs, -1);
+	if (srv->logpath[0]) {
+		logfd = open(srv->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (logfd < 0)
+			fail_msg("open %s: %s", srv->logpath, strerror(errno));
+	}
+	srv->pid = exec_nfs4d(srv->portfile, sizeof(srv->portfile), srv->args, srv->nargs, logfd);
+	if (logfd >= 0)
+		close(logfd);
 	for (int waited = 0; waited < START_TIMEOUT_MS; waited += 20) {
 		int status;
 
@@ -131,12 +138,15 @@ static void add_args(struct harness_srv *srv, const char *const *args)
 	}
 }
 
-static struct harness_srv *start(const char *const *defaults, const char *const *args)
+static struct harness_srv *start(const char *const *defaults, const char *const *args,
+				 const char *logpath)
 {
 	struct harness_srv *srv = calloc(1, sizeof(*srv));
 
 	assert_non_null(srv);
 	srv->pid = -1;
+	if (logpath)
+		snprintf(srv->logpath, sizeof(srv->logpath), "%s", logpath);
 	signal(SIGPIPE, SIG_IGN);
 	add_args(srv, defaults);
 	add_args(srv, args);
@@ -146,14 +156,19 @@ static struct harness_srv *start(const char *const *defaults, const char *const 
 
 struct harness_srv *harness_start_args(const char *const *args)
 {
-	return start(NULL, args);
+	return start(NULL, args, NULL);
+}
+
+struct harness_srv *harness_start_logged(const char *const *args, const char *logpath)
+{
+	return start(NULL, args, logpath);
 }
 
 struct harness_srv *harness_start(const char *const *extra)
 {
 	static const char *const defaults[] = {"--backend", "mem", "--export", "/", NULL};
 
-	return start(defaults, extra);
+	return start(defaults, extra, NULL);
 }
 
 /* SIGTERM and wait; NULL, or why the exit was not clean (static buffer). */

@@ -32,6 +32,7 @@ struct harness_srv {
 	char portfile[256];
 	int nargs;
 	char *args[HARNESS_MAX_ARGS];
+	char logpath[256]; /* nfs4d's stderr is appended here; empty: inherited */
 };
 
 /* $TMPDIR, or /tmp when it is unset or empty. */
@@ -41,6 +42,8 @@ const char *harness_tmpdir(void);
  * (NULL-terminated, may be NULL), and waits for its port.
  */
 struct harness_srv *harness_start_args(const char *const *args);
+/* harness_start_args() with nfs4d's stderr appended to logpath (for tests that read its log). */
+struct harness_srv *harness_start_logged(const char *const *args, const char *logpath);
 /* harness_start_args() with "--backend mem --export /" before extra (may be NULL). */
 struct harness_srv *harness_start(const char *const *extra);
 /*

@@ -44,6 +44,7 @@ bool st_status_only(uint32_t op)
 	case OP_NVERIFY:
 	case OP_OPENATTR:
 	case OP_FREE_STATEID:
+	case OP_DELEGRETURN:
 		return true;
 	default:
 		return false;
@@ -264,6 +265,10 @@ bool st_dec_open(struct xdr_dec *x, struct st_open *o)
 	for (uint32_t i = 0; i < o->attrset.n; i++)
 		o->attrset.w[i] = ok.attrset.val[i];
 	o->deleg = ok.delegation.delegation_type;
+	if (o->deleg == OPEN_DELEGATE_READ)
+		o->dsid = ok.delegation.u.read.stateid;
+	else if (o->deleg == OPEN_DELEGATE_WRITE)
+		o->dsid = ok.delegation.u.write.stateid;
 	o->why = o->deleg == OPEN_DELEGATE_NONE_EXT ? ok.delegation.u.od_whynone.ond_why : 0;
 	return true;
 }
@@ -560,6 +565,19 @@ int st_free_stateid(struct nfs4clnt_session *s, const struct stateid4 *sid)
 	if (!x || !xdr_enc_stateid4(x, sid))
 		return st_call_fail(&c);
 	st = st_call_run(s, &c, OP_FREE_STATEID);
+	st_call_end(&c);
+	return st;
+}
+
+int st_delegreturn(struct nfs4clnt_session *s, const struct fo_fh *fh, const struct stateid4 *sid)
+{
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, fh, OP_DELEGRETURN);
+	int st;
+
+	if (!x || !xdr_enc_stateid4(x, sid))
+		return st_call_fail(&c);
+	st = st_call_run(s, &c, OP_DELEGRETURN);
 	st_call_end(&c);
 	return st;
 }

@@ -44,8 +44,9 @@ struct st_open {
 	struct fo_cinfo cinfo;
 	uint32_t rflags;
 	struct fo_mask attrset;
-	uint32_t deleg; /* open_delegation_type4 */
-	uint32_t why;	/* why_no_delegation4, for OPEN_DELEGATE_NONE_EXT */
+	uint32_t deleg;	      /* open_delegation_type4 */
+	struct stateid4 dsid; /* the delegation's stateid, when one was granted */
+	uint32_t why;	      /* why_no_delegation4, for OPEN_DELEGATE_NONE_EXT */
 };
 
 /* Sends cmp in s (30 s timeout). 0, an nfsstat4 (the COMPOUND's) or -errno. */
@@ -160,6 +161,7 @@ int st_truncate(struct nfs4clnt_session *s, const struct fo_fh *fh, const struct
 int st_test_stateids(struct nfs4clnt_session *s, const struct stateid4 *sids, uint32_t n,
 		     uint32_t *codes);
 int st_free_stateid(struct nfs4clnt_session *s, const struct stateid4 *sid);
+int st_delegreturn(struct nfs4clnt_session *s, const struct fo_fh *fh, const struct stateid4 *sid);
 
 /*
  * The special stateids (RFC 8881 §8.2.3); anonymous (seqid 0, other 0) and

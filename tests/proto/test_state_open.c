@@ -227,7 +227,7 @@ static void open_claims(void **state)
 {
 	struct fo_fh d, f;
 	struct st_open o;
-	struct stateid4 bogus = {1, {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8}};
+	struct stateid4 gone;
 
 	(void)state;
 	fo_testdir(&env, "claims", &d, NULL, 0);
@@ -243,6 +243,7 @@ static void open_claims(void **state)
 	o.claim = CLAIM_FH;
 	assert_nfs(st_open(SA, &o), NFS4_OK);
 	assert_memory_equal(o.ofh.data, f.data, f.len);
+	gone = o.sid;
 	assert_nfs(st_close(SA, &f, &o.sid, NULL), NFS4_OK);
 	/* CLAIM_FH with OPEN4_CREATE: nothing to name, NFS4ERR_INVAL. */
 	o.create = true;
@@ -257,8 +258,8 @@ static void open_claims(void **state)
 	assert_nfs(st_open(SA, &o), NFS4ERR_NO_GRACE);
 	o.claim = CLAIM_DELEG_PREV_FH;
 	assert_nfs(st_open(SA, &o), NFS4ERR_NO_GRACE);
-	/* Claims on a delegation the client does not hold: NFS4ERR_BAD_STATEID. */
-	o.deleg_sid = bogus;
+	/* Claims on a delegation the client does not hold (here: a closed open): BAD_STATEID. */
+	o.deleg_sid = gone;
 	o.claim = CLAIM_DELEGATE_CUR;
 	assert_nfs(st_open(SA, &o), NFS4ERR_BAD_STATEID);
 	o.claim = CLAIM_DELEG_CUR_FH;

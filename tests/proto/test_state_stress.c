@@ -315,8 +315,9 @@ static void stress_open_lock_close(void **state)
 
 static int setup(void **state)
 {
-	const char *args[] = {"--backend", "mem", "--export", "/ *(rw,no_root_squash)",
-			      "--lease",   "3",	  NULL};
+	const char *args[] = {"--backend", "mem",      "--max-delegations",
+			      "0",	   "--export", "/ *(rw,no_root_squash)",
+			      "--lease",   "3",	       NULL};
 
 	(void)state;
 	fo_env_attach(&env, fo_srv_start(args), "/");
