@@ -76,6 +76,11 @@ def main():
             no, _, go, _ = med_of["null"]
             print(f"    null   nfs4d {no:7.0f} ops/s = {no / e:5.1%} of it (target >= 70%: "
                   f"{'met' if no / e >= 0.7 else 'MISSED'}); Ganesha {go / e:5.1%}")
+        be = load(os.path.join(d, "bench-echo.json"))
+        if be:
+            b = be["results"][0]["ops_per_sec"]
+            print(f"    nfs4bench's own ceiling (its null against the echo server): {b:.0f} ops/s = "
+                  f"{b / e:5.1%} of the echo; nfs4d null = {no / b:5.1%} of it")
 
     print("\nMemory (server RSS around idle clients, EXCHANGE_ID + CREATE_SESSION each):")
     for s in ("nfs4d", "ganesha"):

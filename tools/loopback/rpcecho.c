@@ -8,6 +8,10 @@
  * AUTH_NONE) in flight on each, and counts round trips for --seconds:
  *   {"tool": "rpcecho", "conns": C, "depth": D, "seconds": S, "round_trips_per_sec": R}
  * nfs4bench's null workload with the same concurrency is compared against it.
+ *
+ * "rpcecho serve PORT" only serves, on 127.0.0.1:PORT, until killed: its
+ * replies are valid RPC replies (accepted, SUCCESS, no results), so pointing
+ * nfs4bench's null workload at it measures the load generator's own ceiling.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -99,6 +103,7 @@ static void *serve_conn(void *arg)
 	uint8_t in[256], out[4 + REPLY_LEN] = {0};
 
 	record(out, REPLY_LEN);
+	out[4 + 7] = 1; /* msg_type REPLY; reply_stat, verifier and accept_stat stay 0 */
 	while (read_record(fd, in, sizeof(in)) == 0) {
 		memcpy(out + 4, in, 4); /* the xid */
 		if (write_full(fd, out, sizeof(out)))
@@ -164,8 +169,27 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
+/* rpcecho serve PORT */
+static int serve_only(const char *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)atoi(port))};
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 128)) {
+		perror("rpcecho: listen");
+		return 1;
+	}
+	serve(lfd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "serve") == 0)
+		return serve_only(argv[2]);
 	double seconds = argc > 1 ? atof(argv[1]) : 5;
 	int conns = argc > 2 ? atoi(argv[2]) : 1, depth = argc > 3 ? atoi(argv[3]) : 1;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -178,7 +202,7 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	if (seconds <= 0 || conns < 1 || conns > 1024 || depth < 1 || depth > 1024) {
-		fprintf(stderr, "usage: rpcecho [SECONDS [CONNS [DEPTH]]]\n");
+		fprintf(stderr, "usage: rpcecho [SECONDS [CONNS [DEPTH]]] | rpcecho serve PORT\n");
 		return 2;
 	}
 	lfd = socket(AF_INET, SOCK_STREAM, 0);

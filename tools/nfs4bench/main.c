@@ -209,7 +209,9 @@ out:
 
 /* ----------------------------------------------------- clients/sessions */
 
-static int conn_open(const struct nb_config *cfg, int idx, struct nb_conn *nc, uint32_t *granted)
+/* A connection and, unless only RPC NULL is run (sessions false), its client and sessions. */
+static int conn_open(const struct nb_config *cfg, int idx, bool sessions, struct nb_conn *nc,
+		     uint32_t *granted)
 {
 	struct nfs4clnt_exid_args ea = {0};
 	struct nfs4clnt_exid_res er;
@@ -221,6 +223,8 @@ static int conn_open(const struct nb_config *cfg, int idx, struct nb_conn *nc, u
 	nc->conn = nfs4clnt_connect(cfg->host, cfg->port);
 	if (!nc->conn)
 		return -errno;
+	if (!sessions)
+		return 0;
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = 0;
 	snprintf(owner, sizeof(owner), "nfs4bench-%s-%d-%d", host, (int)getpid(), idx);
@@ -496,6 +500,7 @@ int main(int argc, char **argv)
 	struct nb_conn *conns = NULL;
 	uint32_t granted = UINT32_MAX;
 	char hostbuf[256], config_json[1024];
+	bool sessions = false;
 	int nwl, nw, rc = 0, st = 0;
 
 	if (!parse_args(argc, argv, &cfg, &workloads, hostbuf, sizeof(hostbuf))) {
@@ -514,6 +519,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	for (int i = 0; i < nwl; i++)
+		sessions |= wl[i]->setup != NULL; /* everything but null */
 	conns = calloc((size_t)cfg.conns, sizeof(*conns));
 	ws = calloc((size_t)nw, sizeof(*ws));
 	if (!conns || !ws) {
@@ -522,7 +529,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < cfg.conns && !st; i++) {
 		conns[i].sess = calloc((size_t)cfg.sessions, sizeof(*conns[i].sess));
-		st = conns[i].sess ? conn_open(&cfg, i, &conns[i], &granted) : -ENOMEM;
+		st = conns[i].sess ? conn_open(&cfg, i, sessions, &conns[i], &granted) : -ENOMEM;
 	}
 	if (st) {
 		fprintf(stderr, "nfs4bench: %s:%u: client set-up: %s\n", cfg.host, cfg.port,
@@ -544,7 +551,7 @@ int main(int argc, char **argv)
 		w->clientid = nc->clientid;
 		snprintf(w->owner, sizeof(w->owner), "nfs4bench-%d-%d", (int)getpid(), i);
 		w->buf = malloc(cfg.io_size > 8192 ? cfg.io_size : 8192);
-		if (!w->buf || !nb_call_init(&w->call, w->sess)) {
+		if (!w->buf || (w->sess && !nb_call_init(&w->call, w->sess))) {
 			rc = 2;
 			goto out;
 		}
