@@ -59,6 +59,13 @@ def main():
         print(f"{w:<11} {no:12.0f} {go:14.0f} {ratio:6.2f} {verdict:>12}  {med(n, 'mib_per_sec'):11.1f} "
               f"{med(g, 'mib_per_sec'):10.1f}  {lat(n):>20}  {lat(g):>20}  {fail}")
 
+    print("\nops/s of each round (nfs4d | Ganesha), to judge the noise:")
+    for w in workloads:
+        n, _ = runs(d, "nfs4d", w, rounds)
+        g, _ = runs(d, "ganesha", w, rounds)
+        fmt = lambda rs: " ".join(f"{x['ops_per_sec']:8.0f}" for x in rs)
+        print(f"  {w:<11} {fmt(n)}  | {fmt(g)}")
+
     print("\nCeilings (loopback, same machine):")
     ts, ec = load(os.path.join(d, "tcpstream.json")), load(os.path.join(d, "rpcecho.json"))
     if ts:
