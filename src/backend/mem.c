@@ -983,13 +983,14 @@ static int mem_write(struct backend *be, const struct be_cred *cred, const struc
 		err = mem_check_rw(cred, ip, MAY_WRITE);
 	if (err)
 		goto out;
+	*committed = BE_FILE_SYNC;
+	/* Zero bytes succeed wherever they are (RFC 8881 §18.32.3), once allowed to write. */
+	if (len == 0)
+		goto out;
 	if (offset > MEM_MAX_FILESIZE || len > MEM_MAX_FILESIZE - offset) {
 		err = -EFBIG;
 		goto out;
 	}
-	*committed = BE_FILE_SYNC;
-	if (len == 0)
-		goto out;
 	end = offset + len;
 	err = mem_reg_reserve(m, ip, end);
 	if (err)

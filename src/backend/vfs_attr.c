@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -359,7 +360,13 @@ int vfs_statfs(struct backend *be, const struct be_cred *cred, const struct be_f
 	out->space_avail = (uint64_t)sf.f_bavail * (uint64_t)sf.f_frsize;
 	out->name_max = sf.f_namelen > 0 && sf.f_namelen < BE_NAME_MAX ? (uint32_t)sf.f_namelen
 								       : BE_NAME_MAX;
-	v = fpathconf(fd, _PC_FILESIZEBITS);
+	/*
+	 * glibc answers FILESIZEBITS from a table of filesystem types and says 32
+	 * for any it does not know, tmpfs among them, whose real limit is the
+	 * kernel's (MAX_LFS_FILESIZE): a Linux client would refuse to grow a file
+	 * past 2 GiB on the strength of that guess.
+	 */
+	v = sf.f_type == TMPFS_MAGIC ? 64 : fpathconf(fd, _PC_FILESIZEBITS);
 	out->max_filesize = v > 1 && v < 64 ? (UINT64_C(1) << (v - 1)) - 1 : INT64_MAX;
 	v = fpathconf(fd, _PC_LINK_MAX);
 	out->max_link = v > 0 && v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;

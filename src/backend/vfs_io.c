@@ -127,7 +127,8 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 	*written = 0;
 	if (how != BE_UNSTABLE && how != BE_DATA_SYNC && how != BE_FILE_SYNC)
 		return -EINVAL;
-	if (offset > INT64_MAX || len > INT64_MAX - offset)
+	/* Zero bytes succeed wherever they are (RFC 8881 §18.32.3), once allowed to write. */
+	if (len && (offset > INT64_MAX || len > INT64_MAX - offset))
 		return -EFBIG;
 	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pfd);
 	if (fd < 0)

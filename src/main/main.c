@@ -73,6 +73,7 @@ int main(int argc, char **argv)
 				   .max_delegs = opts.max_delegs,
 				   .laundromat = true,
 				   .backend = opts.backend == NFS4D_BACKEND_MEM ? "mem" : "vfs",
+				   .mem_limit = opts.mem_limit,
 				   .idmap_domain = opts.idmap_domain};
 	if (nfs4d_options_exports(&opts, &cfg.exports) < 0)
 		return 2;

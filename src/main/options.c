@@ -25,6 +25,9 @@ static const char nfs4d_usage[] =
 	"                         e.g. --export '/srv 10.0.0.0/8(rw,no_root_squash)'\n"
 	"  --exports FILE         exports file in /etc/exports syntax (see docs/exports.md)\n"
 	"  --backend vfs|mem      storage backend (default vfs; mem keeps files in memory)\n"
+	"  --mem-limit BYTES      mem backend: bytes of data, names and inodes each export\n"
+	"                         may hold before writes and creates fail with NFS4ERR_NOSPC;\n"
+	"                         K, M, G suffixes (powers of 1024); default 1G\n"
 	"  --threads N            worker threads (default: 2 per core)\n"
 	"  --lease SECONDS        lease time granted to clients, 1-3600 (default 90)\n"
 	"  --grace SECONDS        grace period after a restart, 0-3600 (default: the lease;\n"
@@ -60,6 +63,33 @@ static int nfs4d_parse_uint(const char *s, unsigned long min, unsigned long max,
 	if (errno || *end || v < min || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* A byte count with an optional K, M or G suffix (powers of 1024), at least 1. */
+static int nfs4d_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (*end == 'K')
+		shift = 10;
+	else if (*end == 'M')
+		shift = 20;
+	else if (*end == 'G')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || v == 0 || v > UINT64_MAX >> shift)
+		return -1;
+	*out = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -116,6 +146,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		O_EXPORT,
 		O_EXPORTS,
 		O_BACKEND,
+		O_MEM_LIMIT,
 		O_THREADS,
 		O_LEASE,
 		O_GRACE,
@@ -132,6 +163,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		{"export", required_argument, NULL, O_EXPORT},
 		{"exports", required_argument, NULL, O_EXPORTS},
 		{"backend", required_argument, NULL, O_BACKEND},
+		{"mem-limit", required_argument, NULL, O_MEM_LIMIT},
 		{"threads", required_argument, NULL, O_THREADS},
 		{"lease", required_argument, NULL, O_LEASE},
 		{"grace", required_argument, NULL, O_GRACE},
@@ -180,6 +212,11 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 				opts->backend = NFS4D_BACKEND_MEM;
 			else
 				return nfs4d_bad("--backend must be vfs or mem, not ", optarg);
+			break;
+		case O_MEM_LIMIT:
+			if (nfs4d_parse_size(optarg, &opts->mem_limit) < 0)
+				return nfs4d_bad("--mem-limit must be a byte count (K, M, G), not ",
+						 optarg);
 			break;
 		case O_THREADS:
 			if (nfs4d_parse_uint(optarg, 1, 1024, &v) < 0)
@@ -241,6 +278,8 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 	}
 	if (optind < argc)
 		return nfs4d_bad("unexpected argument: ", argv[optind]);
+	if (opts->mem_limit && opts->backend != NFS4D_BACKEND_MEM)
+		return nfs4d_bad("--mem-limit is for --backend mem", "");
 	if (opts->nexports == 0 && !opts->exports_file)
 		return nfs4d_bad("nothing to serve: give --export PATH or --exports FILE", "");
 	if (opts->nlisten == 0) {

@@ -21,7 +21,8 @@ struct nfs4d_options {
 	int nexports;
 	const char *exports_file;
 	enum nfs4d_backend backend;
-	int threads; /* workers; 0 = default */
+	uint64_t mem_limit; /* --mem-limit; 0 = the mem backend's default */
+	int threads;	    /* workers; 0 = default */
 	uint32_t lease;
 	uint32_t grace;
 	uint32_t max_delegs;

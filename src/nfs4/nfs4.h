@@ -22,6 +22,7 @@ struct nfs4_config {
 	bool laundromat;	/* run the lease-expiry thread (off in the fuzzer) */
 	uint32_t boot_epoch;	/* 0: the start time; fixed by the fuzzer so ids are predictable */
 	const char *backend;	/* "vfs" or "mem": opened for every export */
+	uint64_t mem_limit;	/* mem: each export's byte limit (be_mem_set_limit); 0 = default */
 	const char *idmap_domain;    /* NULL: numeric owners; else "name@domain" owners */
 	struct nfs4_exports exports; /* moved into the server, which frees it */
 };

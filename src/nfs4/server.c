@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "backend/mem.h"
 #include "nfs4/callback.h"
 #include "nfs4/compound.h"
 #include "nfs4/deleg.h"
@@ -71,6 +72,8 @@ static int nfs4_server_open_exports(struct nfs4_server *srv)
 				srv->cfg.backend, strerror(-rc));
 			return -1;
 		}
+		if (srv->cfg.mem_limit && strcmp(srv->cfg.backend, "mem") == 0)
+			be_mem_set_limit(exp->be, srv->cfg.mem_limit);
 	}
 	if (nfs4_pseudo_build(&srv->pseudo, &srv->exports, err, sizeof(err)) < 0) {
 		log_err("nfs4", "%s", err);

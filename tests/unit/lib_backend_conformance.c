@@ -989,6 +989,12 @@ static void bc_test_read_write(void **state)
 		assert_true((int)committed >= how);
 	}
 	assert_int_equal(t->ops->commit(t->be, &ROOT, &f, 0, 0), 0);
+	/* ranges past any file size limit, and past 2^64; zero bytes anywhere are fine */
+	assert_int_equal(bc_write(t, &ROOT, &f, UINT64_MAX, "z", 1), -EFBIG);
+	assert_int_equal(bc_write(t, &ROOT, &f, UINT64_MAX - 1, "zz", 2), -EFBIG);
+	assert_int_equal(bc_write(t, &ROOT, &f, (uint64_t)INT64_MAX, "z", 1), -EFBIG);
+	assert_int_equal(bc_write(t, &ROOT, &f, UINT64_MAX, "", 0), 0);
+	assert_int_equal(ga(t, &f).size, (3 << 20) + 1);
 	/* 1 MiB pattern written in one call, read back in odd chunks */
 	big = malloc(1 << 20);
 	back = malloc(1 << 20);
