@@ -445,8 +445,15 @@ static enum group_kind cur_group;
 
 static int group_setup(void **state)
 {
-	static const char *const mem_args[] = {"--backend", "mem",	"--mem-limit",
-					       "256K",	    "--export", "/ *(rw,no_root_squash)",
+	/* No delegations, as in the other file tests (fileops.c). */
+	static const char *const mem_args[] = {"--backend",
+					       "mem",
+					       "--mem-limit",
+					       "256K",
+					       "--max-delegations",
+					       "0",
+					       "--export",
+					       "/ *(rw,no_root_squash)",
 					       NULL};
 
 	(void)state;
