@@ -383,6 +383,49 @@ static void no_delegations_on_vfs(void **state)
 	fo_env_teardown(&v);
 }
 
+/* Near the limit (--max-delegations), holders are asked to give some back (CB_RECALL_ANY). */
+static void recall_any_near_the_limit(void **state)
+{
+	const char *args[] = {"--backend",	   "mem", "--export", "/ *(rw,no_root_squash)",
+			      "--max-delegations", "2",	  NULL};
+	struct fo_env v;
+	struct cb_client a;
+	struct fo_fh d, f[3];
+	struct st_open o[3];
+	const char *names[] = {"f0", "f1", "f2"};
+
+	(void)state;
+	fo_env_attach(&v, fo_srv_start(args), "/");
+	harness_client_free(&v.cl, false);
+	cbc_new_plain(v.srv->hs, &v.cl, "recall-any-b");
+	cbc_new(v.srv->hs, &a, "recall-any", CBA_OK);
+	fo_testdir(&v, "any", &d, NULL, 0);
+	for (int i = 0; i < 3; i++)
+		assert_nfs(st_mkfile(v.cl.sess, v.cl.clientid, &d, names[i], "x", 1, &f[i]),
+			   NFS4_OK);
+	cbc_hold(&a, &d, "f0", OPEN4_SHARE_ACCESS_READ, OPEN_DELEGATE_READ, &o[0]);
+	assert_int_equal(cba_count(&a.ag, &a.ag.recall_anys), 0);
+	cbc_hold(&a, &d, "f1", OPEN4_SHARE_ACCESS_READ, OPEN_DELEGATE_READ, &o[1]);
+	assert_int_equal(cba_wait(&a.ag, &a.ag.recall_anys, 1, 5000), 1);
+	/* At the limit: none, for want of resources. */
+	memset(&o[2], 0, sizeof(o[2]));
+	o[2].dir = &d;
+	o[2].name = "f2";
+	o[2].clientid = a.cl.clientid;
+	o[2].owner = "holder";
+	o[2].access = OPEN4_SHARE_ACCESS_READ | OPEN4_SHARE_ACCESS_WANT_READ_DELEG;
+	assert_nfs(st_open(a.cl.sess, &o[2]), NFS4_OK);
+	assert_int_equal(o[2].deleg, OPEN_DELEGATE_NONE_EXT);
+	assert_int_equal(o[2].why, WND4_RESOURCE);
+	assert_nfs(st_close(a.cl.sess, &f[2], &o[2].sid, NULL), NFS4_OK);
+	for (int i = 0; i < 2; i++) {
+		assert_nfs(st_delegreturn(a.cl.sess, &f[i], &o[i].dsid), NFS4_OK);
+		assert_nfs(st_close(a.cl.sess, &f[i], &o[i].sid, NULL), NFS4_OK);
+	}
+	cbc_free(&a, false);
+	fo_env_teardown(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +436,7 @@ int main(void)
 		cmocka_unit_test(unreturned_delegation_is_revoked),
 		cmocka_unit_test(want_bits_and_delegation_claims),
 		cmocka_unit_test(no_delegations_on_vfs),
+		cmocka_unit_test(recall_any_near_the_limit),
 	};
 
 	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
