@@ -416,20 +416,12 @@ uint32_t nfs4_op_delegreturn(struct nfs4_compound *c, void *args, void *res)
 	const struct DELEGRETURN4args *a = args;
 	struct nfs4_stateid_ref r;
 	struct nfs4_client *clp;
-	struct nfs4_fh *fh;
 	uint32_t status;
 
 	(void)res;
-	status = nfs4_cur_fh(c, &fh, NULL, NULL);
-	if (status == NFS4_OK)
-		status = nfs4_stateid_resolve(c, &a->deleg_stateid, 1u << NFS4_STID_DELEG, false,
-					      &r);
+	status = nfs4_stateid_resolve_cur(c, &a->deleg_stateid, 1u << NFS4_STID_DELEG, &r);
 	if (status != NFS4_OK)
 		return status;
-	if (!nfs4_file_is(r.stid->file, fh)) {
-		nfs4_stateid_ref_put(&r);
-		return NFS4ERR_BAD_STATEID;
-	}
 	clp = r.stid->client;
 	pthread_mutex_lock(&clp->state_lock);
 	if (r.stid->closed)

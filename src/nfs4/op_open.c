@@ -349,24 +349,6 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	return NFS4_OK;
 }
 
-/* The open stateid argument, which must be for the current filehandle's file. */
-static uint32_t nfs4_open_arg(struct nfs4_compound *c, const struct stateid4 *sid,
-			      struct nfs4_stateid_ref *r)
-{
-	struct nfs4_fh *fh;
-	uint32_t status = nfs4_cur_fh(c, &fh, NULL, NULL);
-
-	if (status == NFS4_OK)
-		status = nfs4_stateid_resolve(c, sid, 1u << NFS4_STID_OPEN, false, r);
-	if (status != NFS4_OK)
-		return status;
-	if (!nfs4_file_is(r->stid->file, fh)) {
-		nfs4_stateid_ref_put(r);
-		return NFS4ERR_BAD_STATEID;
-	}
-	return NFS4_OK;
-}
-
 uint32_t nfs4_op_close(struct nfs4_compound *c, void *args, void *res)
 {
 	const struct CLOSE4args *a = args;
@@ -377,7 +359,7 @@ uint32_t nfs4_op_close(struct nfs4_compound *c, void *args, void *res)
 	struct nfs4_open *op;
 	uint32_t status;
 
-	status = nfs4_open_arg(c, &a->open_stateid, &ref);
+	status = nfs4_stateid_resolve_cur(c, &a->open_stateid, 1u << NFS4_STID_OPEN, &ref);
 	if (status != NFS4_OK)
 		return status;
 	op = caa_container_of(ref.stid, struct nfs4_open, stid);
@@ -431,7 +413,7 @@ uint32_t nfs4_op_open_downgrade(struct nfs4_compound *c, void *args, void *res)
 	access &= OPEN4_SHARE_ACCESS_BOTH;
 	if (access == 0 || deny > OPEN4_SHARE_DENY_BOTH)
 		return NFS4ERR_INVAL;
-	status = nfs4_open_arg(c, &a->open_stateid, &ref);
+	status = nfs4_stateid_resolve_cur(c, &a->open_stateid, 1u << NFS4_STID_OPEN, &ref);
 	if (status != NFS4_OK)
 		return status;
 	op = caa_container_of(ref.stid, struct nfs4_open, stid);

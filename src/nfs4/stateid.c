@@ -351,6 +351,24 @@ uint32_t nfs4_stateid_resolve(struct nfs4_compound *c, const struct stateid4 *si
 	return NFS4_OK;
 }
 
+uint32_t nfs4_stateid_resolve_cur(struct nfs4_compound *c, const struct stateid4 *sid,
+				  uint32_t kinds, struct nfs4_stateid_ref *out)
+{
+	struct nfs4_fh *fh;
+	uint32_t status = nfs4_cur_fh(c, &fh, NULL, NULL);
+
+	memset(out, 0, sizeof(*out));
+	if (status == NFS4_OK)
+		status = nfs4_stateid_resolve(c, sid, kinds, false, out);
+	if (status != NFS4_OK)
+		return status;
+	if (!nfs4_file_is(out->stid->file, fh)) {
+		nfs4_stateid_ref_put(out);
+		return NFS4ERR_BAD_STATEID; /* a stateid of another file */
+	}
+	return NFS4_OK;
+}
+
 /* The open a stateid stands for: itself, or the open a lock stateid came from. */
 static struct nfs4_open *nfs4_stid_open(struct nfs4_stid *stid)
 {

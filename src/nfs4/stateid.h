@@ -32,6 +32,10 @@ struct nfs4_stateid_ref {
 uint32_t nfs4_stateid_resolve(struct nfs4_compound *c, const struct stateid4 *sid, uint32_t kinds,
 			      bool allow_special, struct nfs4_stateid_ref *out);
 void nfs4_stateid_ref_put(struct nfs4_stateid_ref *r);
+/* nfs4_stateid_resolve() of a non-special stateid that must be for the current filehandle's file.
+ */
+uint32_t nfs4_stateid_resolve_cur(struct nfs4_compound *c, const struct stateid4 *sid,
+				  uint32_t kinds, struct nfs4_stateid_ref *out);
 /* The wire form of stid (its current seqid). Caller holds the client's state_lock. */
 void nfs4_stid_to_wire(const struct nfs4_stid *stid, struct stateid4 *out);
 /* Sets the COMPOUND's current stateid (RFC 8881 §16.2.3.1.2). */

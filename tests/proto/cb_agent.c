@@ -324,3 +324,13 @@ void cbc_hold(struct cb_client *c, const struct fo_fh *dir, const char *name, ui
 		harness_sleep_ms(50);
 	}
 }
+
+void cbc_env_setup(struct fo_env *e, const char *lease)
+{
+	const char *args[] = {"--backend", "mem", "--export", "/ *(rw,no_root_squash)",
+			      "--lease",   lease, NULL};
+
+	fo_env_attach(e, fo_srv_start(args), "/");
+	harness_client_free(&e->cl, false);
+	cbc_new_plain(e->srv->hs, &e->cl, "plain-b");
+}

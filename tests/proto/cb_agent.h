@@ -72,6 +72,11 @@ void cbc_new(struct harness_srv *srv, struct cb_client *c, const char *prefix, e
 void cbc_free(struct cb_client *c, bool skip_destroy);
 /* A client without a back channel: the server never offers it a delegation. */
 void cbc_new_plain(struct harness_srv *srv, struct harness_client *cl, const char *prefix);
+/*
+ * The delegation tests' server: mem, with lease seconds; e's client (B) has
+ * no back channel, so only the tests' holders get delegations.
+ */
+void cbc_env_setup(struct fo_env *e, const char *lease);
 /* SEQUENCE on cl's session (renewing its lease): the status flags. */
 uint32_t cbc_renew(struct harness_client *cl);
 /*

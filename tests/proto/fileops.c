@@ -53,7 +53,7 @@ struct fo_srv *fo_srv_start_backend(enum fo_backend be)
 		fail_msg("mkdtemp: %s", strerror(errno));
 	snprintf(line, sizeof(line), "%s *(rw,no_root_squash)", dir);
 	{
-				const char *args[] = {"--backend", "vfs", "--export", line, NULL};
+		const char *args[] = {"--backend", "vfs", "--export", line, NULL};
 
 		srv = fo_srv_start(args);
 	}

@@ -29,13 +29,8 @@ static struct fo_env env;
 
 static int setup(void **state)
 {
-	const char *args[] = {"--backend", "mem", "--export", "/ *(rw,no_root_squash)",
-			      "--lease",   "3",	  NULL};
-
 	(void)state;
-	fo_env_attach(&env, fo_srv_start(args), "/");
-	harness_client_free(&env.cl, false);
-	cbc_new_plain(env.srv->hs, &env.cl, "win-b");
+	cbc_env_setup(&env, "3");
 	return 0;
 }
 
