@@ -126,6 +126,13 @@ struct be_dirent {
 	uint64_t cookie; /* never 0, 1 or 2 (reserved by NFSv4) */
 	uint64_t fileid;
 	enum be_ftype type;
+	/*
+	 * The entry's handle and attributes, as lookup would give them, so that
+	 * READDIR need not look each name up again; NULL when the backend did
+	 * not get them (the caller then looks the name up).
+	 */
+	const struct be_fh *fh;
+	const struct be_attr *attr;
 };
 
 /* Returns true to continue, false to stop (the entry was not consumed). */

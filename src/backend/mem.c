@@ -1417,6 +1417,7 @@ static int mem_readdir(struct backend *be, const struct be_cred *cred, const str
 			if (!e)
 				continue;
 			memcpy(r->name, e->name, e->namelen + 1);
+			memset(&r->ent, 0, sizeof(r->ent)); /* no fh/attr: lookups are cheap here */
 			r->ent.name = r->name;
 			r->ent.namelen = e->namelen;
 			r->ent.cookie = e->cookie;

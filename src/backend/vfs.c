@@ -152,12 +152,29 @@ static int vfs_root(struct backend *be, struct be_fh *out)
 	return 0;
 }
 
+int vfs_lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
+		  struct be_fh *out, struct be_attr *attr)
+{
+	int cfd, err;
+
+	err = vfs_cred_enter(&vb->cred, cred);
+	if (err)
+		return err;
+	cfd = open_child(vb, dfd, name, 0);
+	vfs_cred_leave(&vb->cred);
+	if (cfd < 0)
+		return cfd;
+	err = describe(vb, cfd, out, attr);
+	close(cfd);
+	return err;
+}
+
 static int vfs_lookup(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		      const char *name, struct be_fh *out, struct be_attr *attr)
 {
 	struct vfs_backend *vb = vfs_of(be);
 	struct statx stx;
-	int dfd, cfd, err;
+	int dfd, err;
 
 	err = check_name(name);
 	if (err)
@@ -165,18 +182,7 @@ static int vfs_lookup(struct backend *be, const struct be_cred *cred, const stru
 	err = open_dir(vb, dir, &dfd, &stx);
 	if (err)
 		return err;
-	err = vfs_cred_enter(&vb->cred, cred);
-	if (err)
-		goto out;
-	cfd = open_child(vb, dfd, name, 0);
-	vfs_cred_leave(&vb->cred);
-	if (cfd < 0) {
-		err = cfd;
-		goto out;
-	}
-	err = describe(vb, cfd, out, attr);
-	close(cfd);
-out:
+	err = vfs_lookup_at(vb, cred, dfd, name, out, attr);
 	close(dfd);
 	return err;
 }

@@ -109,6 +109,9 @@ static inline int vfs_statx_fd(int fd, struct statx *stx)
 }
 enum be_ftype vfs_ftype(uint32_t mode);
 void vfs_attr_fill(struct vfs_backend *vb, const struct statx *stx, struct be_attr *out);
+/* lookup of name in the directory open as dfd, as cred (vfs.c). 0 or -errno. */
+int vfs_lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
+		  struct be_fh *out, struct be_attr *attr);
 /* Records a modification of the object open as fd; *stx (if given) gets its fresh statx. */
 void vfs_change_bump(struct vfs_backend *vb, int fd, struct statx *stx);
 uint64_t vfs_change_get(struct vfs_backend *vb, const struct statx *stx);

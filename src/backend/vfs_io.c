@@ -317,7 +317,9 @@ int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_
 		}
 		for (long off = 0; off < n;) {
 			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-			struct be_dirent ent;
+			struct be_dirent ent = {0};
+			struct be_attr attr;
+			struct be_fh fh;
 
 			off += d->d_reclen;
 			if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
@@ -331,7 +333,17 @@ int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_
 			ent.cookie = (uint64_t)d->d_off + VFS_COOKIE_BIAS;
 			ent.fileid = d->d_ino;
 			ent.type = dtype_ftype(d->d_type);
-			if (d->d_type == DT_UNKNOWN || !vb->stable_cookies) {
+			/*
+			 * The handle and attributes from the open directory: one open of
+			 * the name instead of READDIR's lookup (which reopens the
+			 * directory by handle) and getattr (which reopens the entry).
+			 */
+			if (vfs_lookup_at(vb, cred, dfd, d->d_name, &fh, &attr) == 0) {
+				ent.fh = &fh;
+				ent.attr = &attr;
+				ent.type = attr.type;
+				ent.fileid = attr.fileid;
+			} else if (d->d_type == DT_UNKNOWN || !vb->stable_cookies) {
 				/* Ask the inode (d_ino may differ from st_ino on some filesystems).
 				 */
 				struct statx est;

@@ -80,6 +80,10 @@ struct nfs4_obj_attrs {
  */
 uint32_t nfs4_obj_attrs(struct nfs4_compound *c, const struct nfs4_fh *fh, const bitmap4 *request,
 			struct nfs4_obj_attrs *out);
+/* The same with the backend attributes already known (READDIR's entries): no getattr. */
+uint32_t nfs4_obj_attrs_known(struct nfs4_compound *c, const struct nfs4_fh *fh,
+			      const struct be_attr *known, const bitmap4 *request,
+			      struct nfs4_obj_attrs *out);
 
 /* Operations (one file per concern). Each returns an nfsstat4 and fills its result. */
 uint32_t nfs4_op_exchange_id(struct nfs4_compound *c, void *args, void *res);

@@ -32,6 +32,13 @@ static bool nfs4_is_export_root(const struct nfs4_fh *fh)
 uint32_t nfs4_obj_attrs(struct nfs4_compound *c, const struct nfs4_fh *fh, const bitmap4 *request,
 			struct nfs4_obj_attrs *out)
 {
+	return nfs4_obj_attrs_known(c, fh, NULL, request, out);
+}
+
+uint32_t nfs4_obj_attrs_known(struct nfs4_compound *c, const struct nfs4_fh *fh,
+			      const struct be_attr *known, const bitmap4 *request,
+			      struct nfs4_obj_attrs *out)
+{
 	struct nfs4_attr_src *src = &out->src;
 	struct be_cred cred;
 	uint32_t status;
@@ -62,8 +69,9 @@ uint32_t nfs4_obj_attrs(struct nfs4_compound *c, const struct nfs4_fh *fh, const
 	status = nfs4_fh_check(c, fh, NULL, &cred);
 	if (status != NFS4_OK)
 		return status;
-	rc = fh->exp->be->ops->getattr(fh->exp->be, &cred, &fh->bfh, &out->attr);
-	if (rc < 0)
+	if (known)
+		out->attr = *known;
+	else if ((rc = fh->exp->be->ops->getattr(fh->exp->be, &cred, &fh->bfh, &out->attr)) < 0)
 		return nfs4_status_from_errno(rc);
 	out->attr.fsid_major = fh->exp->id;
 	out->attr.fsid_minor = 0;

@@ -20,14 +20,18 @@ struct nfs4_readdir {
 	bool full;	 /* stopped because the budget was spent */
 };
 
-/* Attributes of one entry: rdattr_error set (and attr NULL) when they cannot be had. */
+/*
+ * Attributes of one entry (known: from the backend's readdir, or NULL):
+ * rdattr_error set (and attr NULL) when they cannot be had.
+ */
 static void nfs4_readdir_entry_attrs(struct nfs4_readdir *rd, const struct nfs4_fh *child,
-				     uint32_t lookup_status, struct nfs4_obj_attrs *oa)
+				     const struct be_attr *known, uint32_t lookup_status,
+				     struct nfs4_obj_attrs *oa)
 {
 	uint32_t status = lookup_status;
 
 	if (status == NFS4_OK)
-		status = nfs4_obj_attrs(rd->c, child, rd->request, oa);
+		status = nfs4_obj_attrs_known(rd->c, child, known, rd->request, oa);
 	if (status != NFS4_OK) {
 		memset(&oa->src, 0, sizeof(oa->src));
 		oa->src.rdattr_error = status;
@@ -81,12 +85,15 @@ static bool nfs4_readdir_backend_entry(void *ctx, const struct be_dirent *ent)
 		return true;
 	memcpy(name, ent->name, ent->namelen);
 	name[ent->namelen] = '\0';
-	if (rd->request->len > 0) {
+	if (rd->request->len > 0 && ent->fh && ent->attr) {
+		child.bfh = *ent->fh;
+		nfs4_readdir_entry_attrs(rd, &child, ent->attr, NFS4_OK, &oa);
+	} else if (rd->request->len > 0) {
 		int rc = rd->dir->exp->be->ops->lookup(rd->dir->exp->be, rd->cred, &rd->dir->bfh,
 						       name, &child.bfh, &attr);
 
 		status = nfs4_status_from_errno(rc);
-		nfs4_readdir_entry_attrs(rd, &child, status, &oa);
+		nfs4_readdir_entry_attrs(rd, &child, NULL, status, &oa);
 	} else {
 		memset(&oa.src, 0, sizeof(oa.src));
 		oa.src.attr = &oa.attr;
@@ -109,7 +116,7 @@ static void nfs4_readdir_pseudo(struct nfs4_readdir *rd, uint64_t cookie, bool *
 		if (ps->nodes[i].parent != rd->dir->node || !nfs4_pseudo_visible(ps, i, peer))
 			continue;
 		status = nfs4_status_from_errno(nfs4_fh_of_node(ps, i, &child));
-		nfs4_readdir_entry_attrs(rd, &child, status, &oa);
+		nfs4_readdir_entry_attrs(rd, &child, NULL, status, &oa);
 		if (!nfs4_readdir_put(rd, (uint64_t)i + 3, ps->nodes[i].name,
 				      (uint32_t)strlen(ps->nodes[i].name), &oa)) {
 			*eof = false;
