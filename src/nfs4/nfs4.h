@@ -22,10 +22,12 @@ struct nfs4_config {
 	uint32_t boot_epoch;	/* 0: the start time; fixed by the fuzzer so ids are predictable */
 	const char *backend;	/* "vfs" or "mem": opened for every export */
 	const char *idmap_domain;    /* NULL: numeric owners; else "name@domain" owners */
+	struct store *store;	     /* client records (store/store.h); NULL: none kept, no grace */
 	struct nfs4_exports exports; /* moved into the server, which frees it */
 };
 
 struct nfs4_server;
+struct store;
 
 /*
  * Creates the server state: opens a backend for every export, builds the

@@ -4,6 +4,7 @@
 #include <sys/param.h>
 
 #include "nfs4/compound.h"
+#include "nfs4/grace.h"
 #include "nfs4/status.h"
 
 /* READDIR's walk: encodes entries into c->res until the budget is spent. */
@@ -304,6 +305,8 @@ uint32_t nfs4_op_remove(struct nfs4_compound *c, void *args, void *res)
 	status = nfs4_cur_fh_writable(c, &fh, &cred);
 	if (status == NFS4_OK)
 		status = nfs4_component(&a->target, name);
+	if (status == NFS4_OK)
+		status = nfs4_grace_check_namespace(c);
 	if (status != NFS4_OK)
 		return status;
 	rc = fh->exp->be->ops->remove(fh->exp->be, &cred, &fh->bfh, name, &dc);
@@ -333,6 +336,8 @@ uint32_t nfs4_op_rename(struct nfs4_compound *c, void *args, void *res)
 		status = nfs4_component(&a->oldname, oldname);
 	if (status == NFS4_OK)
 		status = nfs4_component(&a->newname, newname);
+	if (status == NFS4_OK)
+		status = nfs4_grace_check_namespace(c);
 	if (status != NFS4_OK)
 		return status;
 	rc = dst->exp->be->ops->rename(dst->exp->be, &cred, &src->bfh, oldname, &dst->bfh, newname,

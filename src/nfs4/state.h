@@ -23,6 +23,8 @@
  *    either is held (the callback thread takes them briefly, one at a time).
  * srv->state_lock serialises every change of client/session *membership*
  * (EXCHANGE_ID, CREATE_SESSION, DESTROY_*, expiry); lookups take no lock.
+ * Reboot recovery (grace.h): the grace lock is a leaf; the store's own lock
+ * is taken under srv->state_lock only when CREATE_SESSION writes a record.
  */
 #ifndef NFS4D_NFS4_STATE_H
 #define NFS4D_NFS4_STATE_H
@@ -222,6 +224,8 @@ struct nfs4_server {
 	struct cds_list_head cb_queue;	 /* to send, under cb_lock */
 	struct cds_list_head cb_pending; /* sent, awaiting a reply, under cb_lock */
 	_Atomic uint32_t cb_xid;
+
+	struct nfs4_grace *grace; /* grace.c: reboot recovery */
 
 	pthread_t laundromat;
 	bool laundromat_running;
