@@ -8,4 +8,6 @@ scripts/build.sh release
 export_dir=${NFS4D_EXAMPLE_EXPORT:-/tmp/nfs4d-example}
 mkdir -p "$export_dir"
 echo "hello from nfs4d" >"$export_dir/README.txt"
-exec build/release/src/main/nfs4d --export "$export_dir" "$@"
+# Client records in a directory any user may create (a later --state-dir in "$@" wins).
+state_dir=${NFS4D_EXAMPLE_STATE:-/tmp/nfs4d-example-state}
+exec build/release/src/main/nfs4d --export "$export_dir" --state-dir "$state_dir" "$@"

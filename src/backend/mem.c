@@ -25,6 +25,11 @@
  * atime (like a noatime mount), so they really change nothing. readdir calls
  * its callback with the lock dropped.
  *
+ * Durability: nothing outlives the process, so there is nothing to sync.
+ * WRITE answers FILE_SYNC4 and COMMIT only checks its handle: the data is as
+ * stable as it will ever be, and after a restart every handle is another
+ * instance's (-ESTALE), so no client can believe it kept data it did not.
+ *
  * Permission checks follow the kernel's generic_permission() and the
  * may_delete()/may_create()/setattr_prepare() rules for a caller whose
  * capabilities are those of root when uid is 0 and none otherwise; hard links

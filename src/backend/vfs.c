@@ -12,6 +12,12 @@
  * Nested mounts are not exported: lookup refuses to cross into another mount
  * (openat2 RESOLVE_NO_XDEV, and a device/mount id check on every new handle),
  * like knfsd without "crossmnt".
+ *
+ * Namespace changes are on stable storage before they are reported done:
+ * create, remove, rename and link fsync the directories whose names changed
+ * (sync_dir), so a reply the client saw survives a crash of the machine. On
+ * the journaling filesystems this runs on (ext4, xfs, btrfs) that also
+ * commits the new or changed inode, which is part of the same transaction.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,6 +112,32 @@ static void dir_changed(struct vfs_backend *vb, int dfd, struct statx *stx, uint
 {
 	vfs_change_bump(vb, dfd, stx);
 	dirchange(dc, before, vfs_change_get(vb, stx));
+}
+
+/*
+ * Makes the names in the directory open (O_PATH) as dfd durable: fsync needs
+ * a real open file, which the server can make of any directory when it is
+ * root; an unprivileged server that cannot read the directory syncs the
+ * export's whole filesystem instead.
+ */
+static int sync_dir(struct vfs_backend *vb, int dfd)
+{
+	int fd = vfs_reopen(dfd, O_RDONLY | O_DIRECTORY);
+	int err = 0;
+
+	if (fd >= 0) {
+		if (fsync(fd) != 0)
+			err = -errno;
+		close(fd);
+		return err;
+	}
+	fd = vfs_reopen(vb->root_fd, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	if (syncfs(fd) != 0)
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 /* Volatile handles: the object stx describes lost a name, perhaps its last. */
@@ -368,6 +400,8 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 	vfs_change_bump(vb, ofd, NULL);
 	err = describe(vb, ofd, out, attr);
 	dir_changed(vb, dfd, &dstx, before, dc);
+	if (!err)
+		err = sync_dir(vb, dfd);
 out:
 	if (ofd >= 0)
 		close(ofd);
@@ -411,6 +445,7 @@ static int vfs_remove(struct backend *be, const struct be_cred *cred, const stru
 		goto out;
 	forget_victim(vb, &vstx);
 	dir_changed(vb, dfd, &dstx, before, dc);
+	err = sync_dir(vb, dfd);
 out:
 	close(dfd);
 	return err;
@@ -468,7 +503,10 @@ static int vfs_rename(struct backend *be, const struct be_cred *cred, const stru
 		vfs_change_bump(vb, dfd, &dstx);
 		dirchange(sdc, sbefore, vfs_change_get(vb, &sstx));
 		dirchange(ddc, dbefore, vfs_change_get(vb, &dstx));
+		err = sync_dir(vb, sfd);
 	}
+	if (!err)
+		err = sync_dir(vb, dfd);
 out:
 	if (sfd >= 0)
 		close(sfd);
@@ -509,6 +547,7 @@ static int vfs_link(struct backend *be, const struct be_cred *cred, const struct
 		goto out;
 	vfs_change_bump(vb, ofd, NULL);
 	dir_changed(vb, dfd, &dstx, before, dc);
+	err = sync_dir(vb, dfd);
 out:
 	if (ofd >= 0)
 		close(ofd);

@@ -13,6 +13,7 @@
 #include "main/options.h"
 #include "nfs4/nfs4.h"
 #include "rpc/rpc.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "util/rcu.h"
 
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 	struct rpc_server *rpc;
 	struct rpc_program prog;
 	struct rpc_server_config rcfg = {0};
+	char err[4200];
 	sigset_t set;
 	int rc;
 
@@ -77,6 +79,12 @@ int main(int argc, char **argv)
 				   .idmap_domain = opts.idmap_domain};
 	if (nfs4d_options_exports(&opts, &cfg.exports) < 0)
 		return 2;
+	/* Client records: a store that cannot be used stops the start, it is never replaced. */
+	if (store_sqlite_open(opts.state_dir, &cfg.store, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nfs4d: %s\n", err);
+		nfs4_exports_free(&cfg.exports);
+		return 1;
+	}
 
 	/* Signals are taken by sigwait() in this thread only: block them before any thread starts.
 	 */
@@ -126,5 +134,6 @@ out_nfs:
 	nfs4_reclaim_wait();
 out_rcu:
 	rcu_unregister_thread();
+	cfg.store->ops->close(cfg.store);
 	return rc;
 }

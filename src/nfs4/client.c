@@ -8,6 +8,7 @@
 
 #include "nfs4/callback.h"
 #include "nfs4/compound.h"
+#include "nfs4/grace.h"
 #include "util/clock.h"
 #include "util/hash.h"
 #include "util/log.h"
@@ -294,18 +295,23 @@ uint32_t nfs4_op_destroy_clientid(struct nfs4_compound *c, void *args, void *res
 	struct nfs4_server *srv = c->srv;
 	struct nfs4_client *clp;
 	uint32_t status = NFS4_OK;
+	bool had_record = false;
 
 	clp = nfs4_client_find(srv, a->dca_clientid);
 	if (!clp)
 		return NFS4ERR_STALE_CLIENTID;
 	pthread_mutex_lock(&srv->state_lock);
-	if (atomic_load(&clp->dead))
+	if (atomic_load(&clp->dead)) {
 		status = NFS4ERR_STALE_CLIENTID;
-	else if (nfs4_client_has_state(clp))
+	} else if (nfs4_client_has_state(clp)) {
 		status = NFS4ERR_CLIENTID_BUSY;
-	else
+	} else {
+		had_record = clp->confirmed;
 		nfs4_client_expire_locked(clp);
+	}
 	pthread_mutex_unlock(&srv->state_lock);
+	if (had_record)
+		nfs4_grace_client_gone(clp);
 	nfs4_client_put(clp);
 	return status;
 }
@@ -324,14 +330,21 @@ uint32_t nfs4_op_reclaim_complete(struct nfs4_compound *c, void *args, void *res
 	else
 		clp->reclaim_complete = true;
 	pthread_mutex_unlock(&c->srv->state_lock);
+	if (status == NFS4_OK)
+		nfs4_grace_reclaim_complete(clp);
 	return status;
 }
 
+/* Expired confirmed clients whose records go once state_lock is released (a store write). */
+#define NFS4_EXPIRE_BATCH 64
+
 void nfs4_clients_expire_idle(struct nfs4_server *srv)
 {
+	struct nfs4_client *gone[NFS4_EXPIRE_BATCH];
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
 	struct nfs4_client *clp;
+	size_t n = 0;
 
 	pthread_mutex_lock(&srv->state_lock);
 	rcu_read_begin();
@@ -339,14 +352,23 @@ void nfs4_clients_expire_idle(struct nfs4_server *srv)
 	     cds_lfht_next(srv->clients_by_id, &iter)) {
 		clp = caa_container_of(node, struct nfs4_client, id_node);
 		rcu_hash_acquire(clp);
-		if (nfs4_client_lease_expired(clp)) {
+		/* A full batch waits for the next tick (a second later). */
+		if (nfs4_client_lease_expired(clp) && (!clp->confirmed || n < NFS4_EXPIRE_BATCH)) {
 			log_info("nfs4", "lease expired clientid=%016llx",
 				 (unsigned long long)clp->clientid);
+			if (clp->confirmed) {
+				ref_get(&clp->ref);
+				gone[n++] = clp;
+			}
 			nfs4_client_expire_locked(clp);
 		}
 	}
 	rcu_read_end();
 	pthread_mutex_unlock(&srv->state_lock);
+	for (size_t i = 0; i < n; i++) {
+		nfs4_grace_client_gone(gone[i]);
+		nfs4_client_put(gone[i]);
+	}
 }
 
 void nfs4_clients_destroy_all(struct nfs4_server *srv)

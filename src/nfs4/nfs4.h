@@ -24,10 +24,12 @@ struct nfs4_config {
 	const char *backend;	/* "vfs" or "mem": opened for every export */
 	uint64_t mem_limit;	/* mem: each export's byte limit (be_mem_set_limit); 0 = default */
 	const char *idmap_domain;    /* NULL: numeric owners; else "name@domain" owners */
+	struct store *store;	     /* client records (store/store.h); NULL: none kept, no grace */
 	struct nfs4_exports exports; /* moved into the server, which frees it */
 };
 
 struct nfs4_server;
+struct store;
 
 /*
  * Creates the server state: opens a backend for every export, builds the

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "nfs4/deleg.h"
+#include "nfs4/grace.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
 
@@ -131,6 +132,8 @@ uint32_t nfs4_op_setattr(struct nfs4_compound *c, void *args, void *res)
 		status = nfs4_attr_decode_set(&a->obj_attributes, &c->srv->idmap, &sattr, &set,
 					      c->call->arena);
 	/* The stateid matters for a size change, which is a write (RFC 8881 §18.30.3). */
+	if (status == NFS4_OK && (sattr.mask & BE_SET_SIZE))
+		status = nfs4_grace_check_io(c, &a->stateid, true);
 	if (status == NFS4_OK)
 		status = nfs4_stateid_check_io(c, &a->stateid, fh, (sattr.mask & BE_SET_SIZE) != 0);
 	/* What another client caches under a delegation: its size, mode and owners. */

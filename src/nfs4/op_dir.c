@@ -5,6 +5,7 @@
 
 #include "nfs4/compound.h"
 #include "nfs4/deleg.h"
+#include "nfs4/grace.h"
 #include "nfs4/status.h"
 
 /* READDIR's walk: encodes entries into c->res until the budget is spent. */
@@ -313,6 +314,8 @@ uint32_t nfs4_op_remove(struct nfs4_compound *c, void *args, void *res)
 	if (status == NFS4_OK)
 		status = nfs4_component(&a->target, name);
 	if (status == NFS4_OK)
+		status = nfs4_grace_check_namespace(c);
+	if (status == NFS4_OK)
 		status = nfs4_deleg_break_name(c, fh, &cred, name);
 	if (status != NFS4_OK)
 		return status;
@@ -343,6 +346,8 @@ uint32_t nfs4_op_rename(struct nfs4_compound *c, void *args, void *res)
 		status = nfs4_component(&a->oldname, oldname);
 	if (status == NFS4_OK)
 		status = nfs4_component(&a->newname, newname);
+	if (status == NFS4_OK)
+		status = nfs4_grace_check_namespace(c);
 	/* The file renamed, and the one the new name replaces, if any. */
 	if (status == NFS4_OK)
 		status = nfs4_deleg_break_name(c, src, &cred, oldname);

@@ -3,6 +3,7 @@
 #include <sys/param.h>
 
 #include "nfs4/deleg.h"
+#include "nfs4/grace.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
 
@@ -37,6 +38,8 @@ uint32_t nfs4_op_read(struct nfs4_compound *c, void *args, void *res)
 	status = nfs4_cur_fh(c, &fh, NULL, &cred);
 	if (status == NFS4_OK)
 		status = nfs4_io_file(fh, &cred);
+	if (status == NFS4_OK)
+		status = nfs4_grace_check_io(c, &a->stateid, false);
 	if (status == NFS4_OK)
 		status = nfs4_stateid_check_io(c, &a->stateid, fh, false);
 	if (status == NFS4_OK)
@@ -73,6 +76,8 @@ uint32_t nfs4_op_write(struct nfs4_compound *c, void *args, void *res)
 	status = nfs4_cur_fh_writable(c, &fh, &cred);
 	if (status == NFS4_OK)
 		status = nfs4_io_file(fh, &cred);
+	if (status == NFS4_OK)
+		status = nfs4_grace_check_io(c, &a->stateid, true);
 	if (status == NFS4_OK)
 		status = nfs4_stateid_check_io(c, &a->stateid, fh, true);
 	if (status == NFS4_OK)

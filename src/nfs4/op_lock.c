@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "nfs4/grace.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
 
@@ -143,10 +144,10 @@ uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res)
 	status = nfs4_lock_type(a->locktype, &type);
 	if (status == NFS4_OK)
 		status = nfs4_lock_range_from(a->offset, a->length, &start, &end);
+	if (status == NFS4_OK)
+		status = nfs4_grace_check_lock(c, a->reclaim);
 	if (status != NFS4_OK)
 		return status;
-	if (a->reclaim)
-		return NFS4ERR_NO_GRACE;
 	if (a->locker.new_lock_owner)
 		status = nfs4_stateid_resolve(c, &a->locker.u.open_owner.open_stateid,
 					      1u << NFS4_STID_OPEN, false, &ref);
@@ -192,6 +193,8 @@ uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res)
 		status = NFS4ERR_DELAY;
 	}
 	pthread_mutex_unlock(&f->lock);
+	if (status == NFS4ERR_DENIED && a->reclaim)
+		status = NFS4ERR_RECLAIM_CONFLICT; /* no LOCK4denied with it */
 	if (status == NFS4_OK) {
 		if (!created)
 			lk->stid.seqid++; /* a new stateid starts at 1 (RFC 8881 §8.2.2) */
@@ -231,6 +234,9 @@ uint32_t nfs4_op_lockt(struct nfs4_compound *c, void *args, void *res)
 		status = nfs4_lock_range_from(a->offset, a->length, &start, &end);
 	if (status == NFS4_OK)
 		status = nfs4_cur_fh(c, &fh, NULL, &cred);
+	/* In grace, locks not yet reclaimed would not show. */
+	if (status == NFS4_OK)
+		status = nfs4_grace_check_lock(c, false);
 	if (status != NFS4_OK)
 		return status;
 	if (fh->kind != NFS4_FH_EXPORT)

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "nfs4/deleg.h"
+#include "nfs4/grace.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
 
@@ -161,6 +162,10 @@ static uint32_t nfs4_open_target(struct nfs4_compound *c, const struct OPEN4args
 			t->dc.before = t->dc.after = dattr.change;
 		t->dc.atomic = true;
 		return NFS4_OK;
+	case CLAIM_PREVIOUS: /* a reclaim of the current filehandle, let in by grace.c */
+		if (a->claim.u.delegate_type > OPEN_DELEGATE_WRITE)
+			return NFS4ERR_INVAL;
+		/* fall through */
 	case CLAIM_FH:
 	case CLAIM_DELEG_CUR_FH:
 		if (create)
@@ -173,10 +178,9 @@ static uint32_t nfs4_open_target(struct nfs4_compound *c, const struct OPEN4args
 		t->fh = *fh;
 		rc = fh->exp->be->ops->getattr(fh->exp->be, cred, &fh->bfh, &t->attr);
 		return nfs4_status_from_errno(rc);
-	case CLAIM_PREVIOUS:
 	case CLAIM_DELEGATE_PREV:
 	case CLAIM_DELEG_PREV_FH:
-		return NFS4ERR_NO_GRACE; /* reclaims exist only during a grace period */
+		return nfs4_grace_reclaim_deleg_prev(c);
 	default:
 		return NFS4ERR_INVAL;
 	}
@@ -297,7 +301,9 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	    (want & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK) > OPEN4_SHARE_ACCESS_WANT_CANCEL ||
 	    a->share_deny > OPEN4_SHARE_DENY_BOTH)
 		return NFS4ERR_INVAL;
-	status = nfs4_open_target(c, a, &t, &cred);
+	status = nfs4_grace_check_open(c, a->claim.claim);
+	if (status == NFS4_OK)
+		status = nfs4_open_target(c, a, &t, &cred);
 	if (status == NFS4_OK)
 		status = nfs4_status_regular(t.attr.type);
 	if (status != NFS4_OK)
@@ -336,6 +342,8 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	else if (status == NFS4_OK)
 		ok->delegation.delegation_type = OPEN_DELEGATE_NONE; /* it has one already */
 	nfs4_file_put(file);
+	if (status == NFS4ERR_SHARE_DENIED && a->claim.claim == CLAIM_PREVIOUS)
+		status = NFS4ERR_RECLAIM_CONFLICT; /* another client's reclaim (§15.1.9) */
 	if (status != NFS4_OK)
 		return status;
 

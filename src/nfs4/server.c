@@ -10,6 +10,7 @@
 #include "nfs4/callback.h"
 #include "nfs4/compound.h"
 #include "nfs4/deleg.h"
+#include "nfs4/grace.h"
 #include "util/log.h"
 
 static struct cds_lfht *nfs4_table_new(void)
@@ -35,6 +36,7 @@ static void *nfs4_laundromat(void *arg)
 		pthread_mutex_unlock(&srv->laundromat_lock);
 		nfs4_clients_expire_idle(srv);
 		nfs4_delegs_revoke_overdue(srv);
+		nfs4_grace_tick(srv);
 		pthread_mutex_lock(&srv->laundromat_lock);
 	}
 	pthread_mutex_unlock(&srv->laundromat_lock);
@@ -124,6 +126,8 @@ struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg)
 		goto fail;
 	if (nfs4_server_open_exports(srv) < 0)
 		goto fail;
+	if (nfs4_grace_start(srv) < 0)
+		goto fail;
 	if (nfs4_cb_start(srv) < 0)
 		goto fail;
 	if (cfg->laundromat) {
@@ -184,6 +188,7 @@ void nfs4_server_destroy(struct nfs4_server *srv)
 	pthread_mutex_destroy(&srv->recall_lock);
 	if (srv->cb_running || srv->cb_stopping)
 		nfs4_cb_destroy(srv);
+	nfs4_grace_free(srv);
 	nfs4_pseudo_free(&srv->pseudo);
 	nfs4_exports_free(&srv->exports); /* and each export's backend */
 	pthread_cond_destroy(&srv->laundromat_cond);

@@ -8,6 +8,7 @@
 
 #include "nfs4/callback.h"
 #include "nfs4/compound.h"
+#include "nfs4/grace.h"
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/trace.h"
@@ -322,6 +323,9 @@ uint32_t nfs4_op_create_session(struct nfs4_compound *c, void *args, void *res)
 		status = NFS4ERR_NOSPC;
 		goto out_unlock;
 	}
+	/* Reboot recovery: the client's record is on disk before the client is confirmed. */
+	if (!clp->confirmed && (status = nfs4_grace_client_confirming(clp)) != NFS4_OK)
+		goto out_unlock;
 	ses = nfs4_session_alloc(clp, &fore, &back);
 	if (!ses) {
 		status = NFS4ERR_DELAY;

@@ -25,6 +25,8 @@
  *    at a time).
  * srv->state_lock serialises every change of client/session *membership*
  * (EXCHANGE_ID, CREATE_SESSION, DESTROY_*, expiry); lookups take no lock.
+ * Reboot recovery (grace.h): the grace lock is a leaf; the store's own lock
+ * is taken under srv->state_lock only when CREATE_SESSION writes a record.
  */
 #ifndef NFS4D_NFS4_STATE_H
 #define NFS4D_NFS4_STATE_H
@@ -286,6 +288,8 @@ struct nfs4_server {
 	pthread_mutex_t recall_lock;
 	struct cds_list_head recalls;	/* recalled delegations, oldest first, under recall_lock */
 	_Atomic uint64_t recall_any_ns; /* when CB_RECALL_ANY was last sent */
+
+	struct nfs4_grace *grace; /* grace.c: reboot recovery */
 
 	pthread_t laundromat;
 	bool laundromat_running;

@@ -143,7 +143,8 @@ void fo_env_attach(struct fo_env *e, struct fo_srv *srv, const char *expath)
 	e->be = srv->tmpdir[0] ? FO_VFS : FO_MEM;
 	e->srv = srv;
 	snprintf(e->expath, sizeof(e->expath), "%s", expath);
-	fo_client_new(e, &e->cl, NULL);
+	harness_owner(e->owner, sizeof(e->owner), "files");
+	harness_client_new(srv->hs, &e->cl, e->owner, 4);
 	fo_env_handles(e);
 }
 
@@ -185,7 +186,8 @@ void fo_env_restart(struct fo_env *e)
 {
 	harness_client_free(&e->cl, true);
 	fo_srv_restart(e->srv);
-	fo_client_new(e, &e->cl, NULL);
+	harness_client_new(e->srv->hs, &e->cl, e->owner, 4);
+	assert_nfs(nfs4clnt_reclaim_complete(e->cl.sess), NFS4_OK);
 }
 
 void fo_testdir(struct fo_env *e, const char *prefix, struct fo_fh *out, char *name, size_t len)

@@ -59,6 +59,7 @@ struct fo_env {
 	enum fo_backend be;
 	struct fo_srv *srv;
 	struct harness_client cl;
+	char owner[64];	   /* cl's client owner, the same after a restart */
 	struct fo_fh root; /* PUTROOTFH */
 	struct fo_fh exp;  /* the export's root */
 	char expath[256];  /* the export's path ("/" for mem) */
@@ -70,7 +71,12 @@ void fo_env_attach(struct fo_env *e, struct fo_srv *srv, const char *expath);
 /* Starts the server for be and opens a client; fills root and exp. */
 void fo_env_setup(struct fo_env *e, enum fo_backend be);
 void fo_env_teardown(struct fo_env *e);
-/* Restarts the server and makes a new client (handles are kept). */
+/*
+ * Restarts the server and makes the client anew, as a client does after a
+ * server restart: the same owner, then RECLAIM_COMPLETE with nothing to
+ * reclaim, which ends the grace period if no other client may reclaim.
+ * Handles are kept.
+ */
 void fo_env_restart(struct fo_env *e);
 /* A client of its own with the given RPC credentials (for squash tests). */
 void fo_client_new(struct fo_env *e, struct harness_client *cl, const struct nfs4clnt_auth *auth);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -138,6 +139,35 @@ static void add_args(struct harness_srv *srv, const char *const *args)
 	}
 }
 
+/* A state directory of the server's own unless its arguments name one. */
+static void add_state_dir(struct harness_srv *srv)
+{
+	const char *args[] = {"--state-dir", srv->statedir, NULL};
+
+	for (int i = 0; i < srv->nargs; i++)
+		if (strcmp(srv->args[i], "--state-dir") == 0)
+			return;
+	snprintf(srv->statedir, sizeof(srv->statedir), "%s/nfs4d-state-XXXXXX", harness_tmpdir());
+	if (!mkdtemp(srv->statedir))
+		fail_msg("mkdtemp: %s", strerror(errno));
+	add_args(srv, args);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void remove_state_dir(const char *dir)
+{
+	if (dir[0])
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static struct harness_srv *start(const char *const *defaults, const char *const *args,
 				 const char *logpath)
 {
@@ -150,6 +180,7 @@ static struct harness_srv *start(const char *const *defaults, const char *const 
 	signal(SIGPIPE, SIG_IGN);
 	add_args(srv, defaults);
 	add_args(srv, args);
+	add_state_dir(srv);
 	spawn(srv);
 	return srv;
 }
@@ -213,6 +244,7 @@ static const char *stop_process(struct harness_srv *srv)
 const char *harness_stop_status(struct harness_srv *srv)
 {
 	struct harness_srv copy;
+	const char *why;
 
 	if (!srv)
 		return NULL;
@@ -220,7 +252,9 @@ const char *harness_stop_status(struct harness_srv *srv)
 	for (int i = 0; i < srv->nargs; i++)
 		free(srv->args[i]);
 	free(srv);
-	return stop_process(&copy);
+	why = stop_process(&copy);
+	remove_state_dir(copy.statedir);
+	return why;
 }
 
 void harness_stop(struct harness_srv *srv)
@@ -240,6 +274,17 @@ void harness_restart(struct harness_srv *srv)
 	spawn(srv);
 }
 
+void harness_kill_restart(struct harness_srv *srv)
+{
+	if (srv->pid > 0) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, NULL, 0);
+		srv->pid = -1;
+	}
+	unlink(srv->portfile);
+	spawn(srv);
+}
+
 int harness_run_expect_exit(const char *const *args, char *errbuf, size_t errlen)
 {
 	struct harness_srv srv = {.pid = -1};
@@ -248,6 +293,7 @@ int harness_run_expect_exit(const char *const *args, char *errbuf, size_t errlen
 	ssize_t n;
 
 	add_args(&srv, args);
+	add_state_dir(&srv);
 	snprintf(errpath, sizeof(errpath), "%s/nfs4d-err-XXXXXX", harness_tmpdir());
 	fd = mkstemp(errpath);
 	if (fd < 0)
@@ -271,6 +317,7 @@ int harness_run_expect_exit(const char *const *args, char *errbuf, size_t errlen
 	close(fd);
 	unlink(errpath);
 	unlink(srv.portfile);
+	remove_state_dir(srv.statedir);
 	return ret;
 }
 

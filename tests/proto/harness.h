@@ -24,12 +24,16 @@
 /*
  * A running nfs4d. args are what it was started with after
  * "--listen 127.0.0.1:0 --port-file F" (owned, strdup'ed), so that a restart
- * runs it again the same way; port is re-read at every (re)start.
+ * runs it again the same way; port is re-read at every (re)start. Unless the
+ * args name a --state-dir, the harness adds one of its own (statedir), kept
+ * across restarts, so that a restart is a real one (client records, grace)
+ * and no test touches /var/lib/nfs4d.
  */
 struct harness_srv {
 	pid_t pid;
 	uint16_t port;
 	char portfile[256];
+	char statedir[256]; /* made by the harness and removed at stop, or "" */
 	int nargs;
 	char *args[HARNESS_MAX_ARGS];
 	char logpath[256]; /* nfs4d's stderr is appended here; empty: inherited */
@@ -55,6 +59,8 @@ const char *harness_stop_status(struct harness_srv *srv);
 void harness_stop(struct harness_srv *srv);
 /* Stops (asserting a clean exit) and starts again with the same arguments. */
 void harness_restart(struct harness_srv *srv);
+/* A crash: SIGKILL, then starts again with the same arguments (and state directory). */
+void harness_kill_restart(struct harness_srv *srv);
 /*
  * Runs nfs4d with --listen 127.0.0.1:0 --port-file F and exactly args,
  * expecting it to exit on its own within 10 s. Returns its exit status
