@@ -11,6 +11,7 @@
 #include <sys/param.h>
 
 #include "nfs4/callback.h"
+#include "nfs4/grace.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
 #include "util/clock.h"
@@ -131,11 +132,12 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 	}
 	/*
 	 * Only where every change to the file goes through nfs4d (not on vfs,
-	 * whose local users we cannot see yet), with a working back channel, and
-	 * within the limit.
+	 * whose local users we cannot see yet), with a working back channel,
+	 * within the limit, and not in grace, where a delegation could stand in
+	 * the way of another client's reclaim.
 	 */
 	if (!be->ops->private_data || !be->ops->private_data(be) || srv->cfg.max_delegs == 0 ||
-	    nfs4_cb_state(clp) != NFS4_CB_UP) {
+	    nfs4_cb_state(clp) != NFS4_CB_UP || nfs4_in_grace(srv)) {
 		why = WND4_RESOURCE;
 	} else if (atomic_load(&srv->ndelegs) >= (long)srv->cfg.max_delegs) {
 		why = WND4_RESOURCE;
