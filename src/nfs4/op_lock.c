@@ -244,8 +244,9 @@ uint32_t nfs4_op_lockt(struct nfs4_compound *c, void *args, void *res)
 	rc = fh->exp->be->ops->getattr(fh->exp->be, &cred, &fh->bfh, &attr);
 	if (rc < 0)
 		return nfs4_status_from_errno(rc);
+	/* §18.11.3: ISDIR, SYMLINK, else WRONG_TYPE for what is not a regular file. */
 	if (attr.type != BE_REG)
-		return attr.type == BE_DIR ? NFS4ERR_ISDIR : NFS4ERR_INVAL;
+		return nfs4_status_regular(attr.type);
 	f = nfs4_file_find(c->srv, fh->exp, &fh->bfh);
 	if (!f)
 		return NFS4_OK; /* nobody has state on it: nothing can conflict */

@@ -328,6 +328,24 @@ static void argument_errors(void **state)
 }
 
 /* §18.2.3: CLOSE with locks held is NFS4ERR_LOCKS_HELD; afterwards the lock stateid is gone. */
+/* LOCKT of what is not a regular file (RFC 8881 §18.11.3). */
+static void lockt_non_regular(void **state)
+{
+	struct fo_fh d, sub, link, fifo;
+	struct st_denied dn;
+
+	(void)state;
+	fo_testdir(&env, "lockt-types", &d, NULL, 0);
+	assert_nfs(fo_mkdir(&env, &d, "sub", &sub), NFS4_OK);
+	assert_nfs(fo_create(&env, &d, NF4LNK, "link", "sub", 0, 0, NULL, &link, NULL, NULL),
+		   NFS4_OK);
+	assert_nfs(fo_create(&env, &d, NF4FIFO, "fifo", NULL, 0, 0, NULL, &fifo, NULL, NULL),
+		   NFS4_OK);
+	assert_nfs(st_lockt(SA, &sub, WRITE_LT, 0, 1, CIDA, "lt", &dn), NFS4ERR_ISDIR);
+	assert_nfs(st_lockt(SA, &link, WRITE_LT, 0, 1, CIDA, "lt", &dn), NFS4ERR_SYMLINK);
+	assert_nfs(st_lockt(SA, &fifo, WRITE_LT, 0, 1, CIDA, "lt", &dn), NFS4ERR_WRONG_TYPE);
+}
+
 static void close_with_locks_held(void **state)
 {
 	struct two t;
@@ -451,7 +469,8 @@ int main(void)
 		cmocka_unit_test(new_lock_stateid_seqid), cmocka_unit_test(write_lock_conflicts),
 		cmocka_unit_test(read_locks_share),	  cmocka_unit_test(to_eof_split_and_merge),
 		cmocka_unit_test(upgrade_and_downgrade),  cmocka_unit_test(argument_errors),
-		cmocka_unit_test(close_with_locks_held),  cmocka_unit_test(one_owner_two_files),
+		cmocka_unit_test(lockt_non_regular),	  cmocka_unit_test(close_with_locks_held),
+		cmocka_unit_test(one_owner_two_files),
 	};
 	const struct CMUnitTest lease_tests[] = {
 		cmocka_unit_test(locks_released_by_lease_expiry),
