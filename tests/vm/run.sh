@@ -12,7 +12,7 @@
 # Usage: tests/vm/run.sh [options]
 #   --nfs4d PATH        nfs4d binary (default: $NFS4D_BIN, else BUILD_DIR/src/main/nfs4d)
 #   --build-dir DIR     build directory holding the cache (default: $BUILD_DIR, else build/release)
-#   --scenarios "1 3"   scenarios to run (default: all, 1-5; 0 is a smoke test)
+#   --scenarios "1 3"   scenarios to run (default: all, 1-7; 0 is a smoke test)
 #   --backends "mem vfs" backends to run each scenario on (default: both)
 #   --files N           files in scenario 1's tree (default 500)
 #   --log-level LEVEL   nfs4d's --log-level in the guest (default info; debug is slower)
@@ -30,7 +30,7 @@ repo=$(cd "$here/../.." && pwd)
 
 nfs4d=${NFS4D_BIN:-}
 build_dir=${BUILD_DIR:-}
-scenarios="1 2 3 4 5"
+scenarios="1 2 3 4 5 6 7"
 backends="mem vfs"
 files=500
 log_level=info

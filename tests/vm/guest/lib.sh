@@ -212,3 +212,47 @@ run_scenario() {
 	fi
 }
 
+# workload DIR LOG MAX [keep]: a small file-tree workload in a loop, for
+# scenarios 6 and 7: at most MAX iterations, and none once /tmp/stop-workload
+# exists.  Iteration N: mkdir DIR/iN (never mkdir -p: with the mount gone
+# DIR is missing and nothing lands in the bare mount point), 6 files of 0 B
+# to 200 KiB written with dd conv=fsync, read back and compared, listed,
+# then removed with rm -r unless "keep".  It appends "N ok", "N error STEP:
+# MESSAGE" (then pauses 0.5 s) or "N corrupt FILE: MESSAGE" (a file written
+# and fsync'ed without error reads back different: never allowed) to LOG.
+WL_SIZES="0 1 4095 4097 70000 200000"
+workload() {
+	local dir=$1 log=$2 max=$3 keep=$4 i=0 s what out
+	mkdir -p /tmp/wl
+	for s in $WL_SIZES; do
+		[ -f /tmp/wl/$s ] || head -c "$s" /dev/urandom >/tmp/wl/$s
+	done
+	while [ $i -lt "$max" ] && [ ! -e /tmp/stop-workload ]; do
+		i=$((i + 1))
+		what=
+		out=$(mkdir "$dir/i$i" 2>&1) || what="error mkdir"
+		for s in $WL_SIZES; do
+			[ -z "$what" ] || break
+			out=$(dd if=/tmp/wl/$s of="$dir/i$i/f$s" conv=fsync 2>&1) || { what="error write"; break; }
+			out=$(cmp /tmp/wl/$s "$dir/i$i/f$s" 2>&1)
+			case $? in
+			0) ;;
+			1) what="corrupt f$s" ;;
+			*) what="error read" ;;
+			esac
+		done
+		[ -n "$what" ] || [ "$(ls "$dir/i$i" 2>/dev/null | wc -l)" = 6 ] || what="error ls"
+		[ -n "$what" ] || [ "$keep" = keep ] || out=$(rm -r "$dir/i$i" 2>&1) || what="error rm"
+		[ -z "$what" ] || what="$what: $(echo "$out" | tail -n 1)"
+		echo "$i ${what:-ok}" >>"$log"
+		[ -z "$what" ] || sleep 0.5
+	done
+}
+# workload_after LOG MARK STATUS: how many iterations ended with STATUS (ok,
+# error) after the line "mark MARK" (the scenario appends marks to LOG).
+workload_after() {
+	awk -v m="mark $2" -v st="$3" '$0 == m { n = 0; on = 1; next } on && $2 == st { n++ }
+		END { print n + 0 }' "$1"
+}
+# workload_ok LOG N MARK: at least N iterations ended ok after "mark MARK".
+workload_ok() { [ "$(workload_after "$1" "$3" ok)" -ge "$2" ]; }
