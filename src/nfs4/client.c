@@ -106,7 +106,10 @@ void nfs4_client_expire_locked(struct nfs4_client *clp)
 	nfs4_client_release_state(clp);
 	nfs4_cb_client_gone(clp);
 	atomic_fetch_sub(&srv->nclients, 1);
-	log_debug("nfs4", "client expired clientid=%016llx", (unsigned long long)clp->clientid);
+	/* What is left tells whether expiry cleaned up (tests/vm's scenario 6 asserts on it). */
+	log_info("nfs4", "client gone clientid=%016llx: %ld clients, %ld sessions left",
+		 (unsigned long long)clp->clientid, atomic_load(&srv->nclients),
+		 atomic_load(&srv->nsessions));
 	nfs4_client_put(clp); /* the tables' reference */
 }
 
