@@ -1,4 +1,8 @@
 # Scenario 4: locks.  Processes of the guest lock one file on the mount.
+# nfs4d options: --max-delegations 0
+# (Under a delegation the Linux client keeps byte-range locks to itself until
+# the delegation is recalled; this scenario checks that locks travel to the
+# server, so it runs without delegations. Scenario 5 has them.)
 #   a. fcntl write lock vs overlapping write/read locks: denied; a
 #      non-overlapping range: granted; F_GETLK reports the holder's range
 #   b. read locks share; a write lock is denied while they are held
