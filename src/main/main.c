@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "ctl/metrics.h"
 #include "main/options.h"
 #include "nfs4/nfs4.h"
 #include "rpc/rpc.h"
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 	struct nfs4_server *nfs;
 	struct rpc_server *rpc;
 	struct ctl_server *ctl;
+	struct ctl_metrics *metrics = NULL;
 	struct rpc_program prog;
 	struct rpc_server_config rcfg = {0};
 	sigset_t set;
@@ -116,12 +118,16 @@ int main(int argc, char **argv)
 		 opts.lease);
 	/* Before the port file: whoever waits for it can use nfs4ctl at once. */
 	ctl = ctl_start(opts.state_dir, nfs);
-	if (opts.port_file && nfs4d_write_port_file(opts.port_file, rpc_server_port(rpc, 0)) < 0) {
+	if (opts.metrics && !(metrics = ctl_metrics_start(&opts.metrics_addr, nfs))) {
+		rc = 1; /* asked for, so not optional: the reason is logged */
+	} else if (opts.port_file &&
+		   nfs4d_write_port_file(opts.port_file, rpc_server_port(rpc, 0)) < 0) {
 		log_err("main", "cannot write port file %s: %s", opts.port_file, strerror(errno));
 		rc = 1;
 	} else {
 		rc = nfs4d_wait_for_stop() < 0 ? 1 : 0;
 	}
+	ctl_metrics_stop(metrics);
 	ctl_stop(ctl);
 	rpc_server_stop(rpc);
 out_rpc:

@@ -34,8 +34,9 @@ struct nfs4_server;
 #define NFS4_STATS_LAT_BUCKETS 24
 
 struct nfs4_op_counter {
-	_Atomic uint64_t calls;	 /* times the op's handler ran */
-	_Atomic uint64_t errors; /* of which it returned an error */
+	_Atomic uint64_t calls;	   /* times the op's handler ran */
+	_Atomic uint64_t errors;   /* of which it returned an error */
+	_Atomic uint64_t total_ns; /* time spent in the handler, all calls together */
 	_Atomic uint64_t lat[NFS4_STATS_LAT_BUCKETS];
 };
 
@@ -73,6 +74,7 @@ static inline void nfs4_stats_op(struct nfs4_stats *s, uint32_t opnum, uint32_t 
 	if (status != 0)
 		nfs4_stats_inc(&c->errors);
 	nfs4_stats_inc(&c->lat[b]);
+	atomic_fetch_add_explicit(&c->total_ns, ns, memory_order_relaxed);
 }
 
 /* The name of op opnum ("OPEN"), or NULL for one the server does not implement. */
