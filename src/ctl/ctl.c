@@ -70,6 +70,7 @@ static bool ctl_peer_allowed(struct ctl_server *ctl, int fd)
 static bool ctl_read_request(int fd, char *buf, size_t len)
 {
 	size_t n = 0;
+	char *nl;
 
 	while (n < len - 1) {
 		ssize_t r = read(fd, buf + n, len - 1 - n);
@@ -78,8 +79,7 @@ static bool ctl_read_request(int fd, char *buf, size_t len)
 			return false;
 		n += (size_t)r;
 		buf[n] = 0;
-		char *nl = memchr(buf, '\n', n);
-
+		nl = memchr(buf, '\n', n);
 		if (nl) {
 			*nl = 0;
 			return true;

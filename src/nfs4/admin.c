@@ -12,6 +12,7 @@
 
 #include "nfs4/callback.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 static void nfs4_admin_addr(const struct sockaddr_storage *ss, char *out, size_t len)
 {
@@ -264,6 +265,9 @@ int nfs4_admin_expire(struct nfs4_server *srv, uint64_t clientid)
 	else
 		nfs4_client_expire_locked(clp);
 	pthread_mutex_unlock(&srv->state_lock);
+	if (rc == 0)
+		log_info("nfs4", "client expired by the administrator clientid=%016llx",
+			 (unsigned long long)clientid);
 	nfs4_client_put(clp);
 	return rc;
 }

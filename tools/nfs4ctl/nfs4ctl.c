@@ -44,16 +44,33 @@ static const struct {
 #include "probes.h"
 };
 
+/* s as a JSON string (the document's text may hold quotes and backslashes). */
+static void nfs4ctl_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
 static int nfs4ctl_trace(bool json)
 {
 	size_t n = sizeof(nfs4ctl_probes) / sizeof(nfs4ctl_probes[0]);
 
 	if (json) {
 		printf("{\"provider\":\"nfs4d\",\"probes\":[");
-		for (size_t i = 0; i < n; i++)
-			printf("%s\n{\"name\":\"%s\",\"args\":\"%s\",\"when\":\"%s\"}",
-			       i ? "," : "", nfs4ctl_probes[i].name, nfs4ctl_probes[i].args,
-			       nfs4ctl_probes[i].when);
+		for (size_t i = 0; i < n; i++) {
+			printf("%s\n{\"name\":", i ? "," : "");
+			nfs4ctl_json_str(nfs4ctl_probes[i].name);
+			printf(",\"args\":");
+			nfs4ctl_json_str(nfs4ctl_probes[i].args);
+			printf(",\"when\":");
+			nfs4ctl_json_str(nfs4ctl_probes[i].when);
+			printf("}");
+		}
 		printf("]}\n");
 		return 0;
 	}
