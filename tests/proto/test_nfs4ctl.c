@@ -520,6 +520,17 @@ static void expire_forgets_a_client_and_frees_its_state(void **state)
 				  OPEN4_SHARE_ACCESS_READ | OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
 				  OPEN4_SHARE_DENY_NONE, false, &bsid, NULL),
 		   NFS4ERR_DELAY);
+	/* The recall is out (and never answered): nfs4ctl sees it on the delegation and client. */
+	ctl_json(&v, "client", aid);
+	assert_true(jnum(jget(&v, "client"), "callbacks") >= 1);
+	assert_int_equal(jarr(&v, "delegations")->n, 1);
+	assert_string_equal(jstr(&jarr(&v, "delegations")->kids[0], "type"), "write");
+	assert_true(jbool(&jarr(&v, "delegations")->kids[0], "recalled"));
+	assert_string_equal(jstr(&jarr(&v, "opens")->kids[0], "access"), "both");
+	jfree(&v);
+	ctl_json(&v, "stats", NULL);
+	assert_true(jnum(jget(&v, "delegations"), "recalled") >= 1);
+	jfree(&v);
 
 	assert_int_equal(ctl(out, "--json", "expire", aid, NULL), 0);
 	jdoc(out, &v);
