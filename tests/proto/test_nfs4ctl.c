@@ -8,6 +8,7 @@
  * root nor in its group, by its mode and by SO_PEERCRED.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <grp.h>
 #include <stdarg.h>
@@ -596,6 +597,110 @@ static int as_nobody(const char *path)
 	return WEXITSTATUS(status);
 }
 
+/* One request straight on the socket (no nfs4ctl process): the answer's body into out. */
+static void ask(const char *req, char *out)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char path[340];
+	size_t len = 0;
+	ssize_t n;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(path, sizeof(path), "%s/nfs4d.ctl", state_dir);
+	assert_true(strlen(path) < sizeof(addr.sun_path));
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (len < OUT_MAX - 1 && (n = read(fd, out + len, OUT_MAX - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = 0;
+	close(fd);
+	if (strncmp(out, "ok\n", 3) != 0)
+		fail_msg("%s: %s", req, out);
+	memmove(out, out + 3, len - 2);
+}
+
+#define CHURN_ROUNDS 150
+
+struct churn {
+	struct harness_client *cl;
+	const struct fo_fh *dir;
+	int errors;
+};
+
+/* Opens, locks, unlocks and closes a file over and over (no cmocka asserts in a thread). */
+static void *churn_thread(void *arg)
+{
+	struct churn *ch = arg;
+
+	for (int i = 0; i < CHURN_ROUNDS; i++) {
+		struct stateid4 os, ls;
+		struct fo_fh fh;
+
+		if (st_open_simple(ch->cl->sess, ch->cl->clientid, ch->dir, "churn", "churner",
+				   OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_NONE, true, &os,
+				   &fh) != NFS4_OK) {
+			ch->errors++;
+			continue;
+		}
+		if (st_lock_new(ch->cl->sess, &fh, WRITE_LT, 0, 100, &os, ch->cl->clientid,
+				"churn-lock", &ls, NULL) != NFS4_OK ||
+		    st_locku(ch->cl->sess, &fh, WRITE_LT, &ls, 0, 100, &ls) != NFS4_OK ||
+		    st_free_stateid(ch->cl->sess, &ls) != NFS4_OK)
+			ch->errors++;
+		if (st_close(ch->cl->sess, &fh, &os, NULL) != NFS4_OK)
+			ch->errors++;
+	}
+	return NULL;
+}
+
+/*
+ * Snapshots while a client's state changes under them: every answer is
+ * whole JSON, and nfs4d (under TSan or ASan in those builds) sees no race.
+ */
+static void snapshots_while_state_changes(void **state)
+{
+	char *out = malloc(OUT_MAX), req[64], bid[17];
+	struct churn ch = {.cl = B};
+	struct fo_fh d;
+	pthread_t t;
+	struct jv v;
+	int rounds = 0;
+
+	(void)state;
+	assert_non_null(out);
+	fo_testdir(&env, "churn", &d, NULL, 0);
+	ch.dir = &d;
+	clientid_hex(B->clientid, bid);
+	snprintf(req, sizeof(req), "json client %s\n", bid);
+	assert_int_equal(pthread_create(&t, NULL, churn_thread, &ch), 0);
+	/* As many rounds as the churn takes, but at least a few, at most a bound. */
+	for (; rounds < 2000; rounds++) {
+		ask("json clients\n", out);
+		jdoc(out, &v);
+		jfree(&v);
+		ask(req, out);
+		jdoc(out, &v);
+		assert_true(jarr(&v, "opens")->n <= 1);
+		assert_true(jarr(&v, "locks")->n <= 1);
+		jfree(&v);
+		ask("json stats\n", out);
+		jdoc(out, &v);
+		jfree(&v);
+		if (rounds >= 5 && pthread_tryjoin_np(t, NULL) == 0)
+			break;
+	}
+	if (rounds == 2000)
+		pthread_join(t, NULL);
+	print_message("%d snapshot rounds during %d churn rounds\n", rounds + 1, CHURN_ROUNDS);
+	assert_int_equal(ch.errors, 0);
+	ctl_json(&v, "client", bid);
+	assert_int_equal(jarr(&v, "opens")->n, 0);
+	assert_int_equal(jarr(&v, "locks")->n, 0);
+	jfree(&v);
+	free(out);
+}
+
 static void socket_refuses_other_users(void **state)
 {
 	char path[340], dir[300], *out = malloc(OUT_MAX);
@@ -636,6 +741,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_subcommand_shows_the_state),
 		cmocka_unit_test(expire_forgets_a_client_and_frees_its_state),
+		cmocka_unit_test(snapshots_while_state_changes),
 		cmocka_unit_test(socket_refuses_other_users),
 	};
 
