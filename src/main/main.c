@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl/ctl.h"
+#include "ctl/metrics.h"
 #include "main/options.h"
 #include "nfs4/nfs4.h"
 #include "rpc/rpc.h"
@@ -60,6 +62,8 @@ int main(int argc, char **argv)
 	struct nfs4_config cfg;
 	struct nfs4_server *nfs;
 	struct rpc_server *rpc;
+	struct ctl_server *ctl;
+	struct ctl_metrics *metrics = NULL;
 	struct rpc_program prog;
 	struct rpc_server_config rcfg = {0};
 	char err[4200];
@@ -120,12 +124,19 @@ int main(int argc, char **argv)
 	}
 	log_info("main", "nfs4d serving on port %u, lease %us", rpc_server_port(rpc, 0),
 		 opts.lease);
-	if (opts.port_file && nfs4d_write_port_file(opts.port_file, rpc_server_port(rpc, 0)) < 0) {
+	/* Before the port file: whoever waits for it can use nfs4ctl at once. */
+	ctl = ctl_start(opts.state_dir, nfs);
+	if (opts.metrics && !(metrics = ctl_metrics_start(&opts.metrics_addr, nfs))) {
+		rc = 1; /* asked for, so not optional: the reason is logged */
+	} else if (opts.port_file &&
+		   nfs4d_write_port_file(opts.port_file, rpc_server_port(rpc, 0)) < 0) {
 		log_err("main", "cannot write port file %s: %s", opts.port_file, strerror(errno));
 		rc = 1;
 	} else {
 		rc = nfs4d_wait_for_stop() < 0 ? 1 : 0;
 	}
+	ctl_metrics_stop(metrics);
+	ctl_stop(ctl);
 	rpc_server_stop(rpc);
 out_rpc:
 	rpc_server_destroy(rpc);

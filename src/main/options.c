@@ -32,8 +32,9 @@ static const char nfs4d_usage[] =
 	"  --lease SECONDS        lease time granted to clients, 1-3600 (default 90)\n"
 	"  --grace SECONDS        grace period after a restart, 0-3600 (default: the lease):\n"
 	"                         clients reclaim their opens and locks (docs/recovery.md)\n"
-	"  --state-dir DIR        where client records are kept for reboot recovery (default\n"
-	"                         /var/lib/nfs4d; created if missing)\n"
+	"  --state-dir DIR        state directory (default /var/lib/nfs4d; created if missing):\n"
+	"                         client records for reboot recovery, and the control socket\n"
+	"                         nfs4ctl talks to (nfs4d.ctl)\n"
 	"  --max-delegations N    delegations granted at most at once, 0-1000000\n"
 	"                         (default 10000; 0: none)\n"
 	"  --port-file FILE       write the bound port of the first --listen to FILE once\n"
@@ -41,6 +42,8 @@ static const char nfs4d_usage[] =
 	"  --idmap-domain DOMAIN  spell owners as name@DOMAIN from the passwd and group\n"
 	"                         databases (default: numeric owners, as Linux clients\n"
 	"                         use with AUTH_SYS)\n"
+	"  --metrics ADDR:PORT    serve counters in the Prometheus text format at\n"
+	"                         http://ADDR:PORT/metrics (default: off)\n"
 	"  --log-level LEVEL      error, warn, info (default) or debug\n"
 	"  --help                 show this help\n"
 	"  --version              show the version\n";
@@ -155,6 +158,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		O_MAX_DELEGS,
 		O_IDMAP_DOMAIN,
 		O_LOG_LEVEL,
+		O_METRICS,
 		O_HELP,
 		O_VERSION
 	};
@@ -172,6 +176,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		{"max-delegations", required_argument, NULL, O_MAX_DELEGS},
 		{"idmap-domain", required_argument, NULL, O_IDMAP_DOMAIN},
 		{"log-level", required_argument, NULL, O_LOG_LEVEL},
+		{"metrics", required_argument, NULL, O_METRICS},
 		{"help", no_argument, NULL, O_HELP},
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
@@ -234,6 +239,16 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 			opts->grace = (uint32_t)v;
 			grace_set = true;
 			break;
+		case O_METRICS: {
+			/* The port is required: NFS's default port would be a surprise here. */
+			const char *bracket = strrchr(optarg, ']');
+
+			if (!strchr(bracket ? bracket : optarg, ':') ||
+			    nfs4d_parse_addr(optarg, &opts->metrics_addr) < 0)
+				return nfs4d_bad("--metrics must be ADDR:PORT, not ", optarg);
+			opts->metrics = true;
+			break;
+		}
 		case O_STATE_DIR:
 			opts->state_dir = optarg;
 			break;

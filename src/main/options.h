@@ -29,6 +29,8 @@ struct nfs4d_options {
 	const char *state_dir;
 	const char *port_file;
 	const char *idmap_domain;
+	bool metrics; /* --metrics given: serve metrics_addr */
+	struct sockaddr_storage metrics_addr;
 	enum log_level log_level;
 };
 

@@ -216,6 +216,7 @@ static struct nfs4_cb *nfs4_cb_new(struct nfs4_client *clp, enum nfs4_cb_kind ki
 	ref_get(&clp->ref);
 	cb->clp = clp;
 	atomic_fetch_add(&clp->srv->ncallbacks, 1);
+	atomic_fetch_add(&clp->ncallbacks, 1);
 	return cb;
 }
 
@@ -230,6 +231,7 @@ static void nfs4_cb_free(struct nfs4_cb *cb)
 	nfs4_cb_drop_session(cb);
 	if (cb->dp)
 		nfs4_stid_put(&cb->dp->stid);
+	atomic_fetch_sub(&cb->clp->ncallbacks, 1);
 	nfs4_client_put(cb->clp);
 	free(cb);
 	atomic_fetch_sub(&srv->ncallbacks, 1);
@@ -337,6 +339,7 @@ static bool nfs4_cb_delay(struct nfs4_server *srv, struct nfs4_cb *cb)
 	ms = (uint64_t)NFS4_CB_BACKOFF_MS << MIN(cb->delays - 1, 5u);
 	ms = MIN(ms, (uint64_t)NFS4_CB_BACKOFF_MAX_MS);
 	TRACE4(cb_retry, cb->clp->clientid, nfs4_ses_num(cb->ses), (int)cb->kind, cb->delays);
+	nfs4_stats_inc(&srv->stats.cb_retried);
 	pthread_mutex_lock(&srv->cb_lock);
 	if (srv->cb_stopping) {
 		pthread_mutex_unlock(&srv->cb_lock);
@@ -359,6 +362,7 @@ static void nfs4_cb_fault(struct nfs4_server *srv, struct nfs4_cb *cb, const cha
 
 	log_info("nfs4", "callback %s to clientid=%016llx failed (%s %u): back channel faulty",
 		 nfs4_cb_kind_names[cb->kind], (unsigned long long)cb->clp->clientid, why, code);
+	nfs4_stats_inc(&srv->stats.cb_failed);
 	nfs4_cb_withdraw(cb->clp, cb->ses, NFS4_CB_FAULT);
 	if (nfs4_cb_state(cb->clp) == NFS4_CB_UP)
 		nfs4_cb_queue(cb); /* a newer channel is already up */
@@ -589,6 +593,7 @@ static void nfs4_cb_send(struct nfs4_server *srv, struct nfs4_cb *cb)
 	}
 	rpc_conn_set_reply_handler(cb->conn, nfs4_cb_reply, srv);
 	TRACE4(cb_send, cb->clp->clientid, nfs4_ses_num(cb->ses), (int)cb->kind, cb->seqid);
+	nfs4_stats_inc(&srv->stats.cb_sent);
 
 	/*
 	 * Pending before the send, since the reply may arrive before

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "util/clock.h"
 #include "util/hash.h"
 #include "util/log.h"
 
@@ -140,6 +141,24 @@ static const struct nfs4_op nfs4_ops[OP_RECLAIM_COMPLETE + 1] = {
 	NFS4_OP(OP_DELEGRETURN, DELEGRETURN, nfs4_op_delegreturn, 0),
 };
 
+const char *nfs4_op_name(uint32_t opnum)
+{
+	return opnum < sizeof(nfs4_ops) / sizeof(nfs4_ops[0]) && nfs4_ops[opnum].fn
+		       ? nfs4_ops[opnum].name
+		       : NULL;
+}
+
+/* Runs op's handler, counting it and its latency (admin.h). */
+static uint32_t nfs4_call_op(struct nfs4_compound *c, const struct nfs4_op *op, uint32_t opnum,
+			     void *args, void *res)
+{
+	uint64_t start = time_mono_ns();
+	uint32_t status = op->fn(c, args, res);
+
+	nfs4_stats_op(&c->srv->stats, opnum, status, time_mono_ns() - start);
+	return status;
+}
+
 /* Per-op scratch for decoded arguments and results, on the worker's stack. */
 union nfs4_op_args {
 	struct EXCHANGE_ID4args exchange_id;
@@ -256,7 +275,7 @@ static uint32_t nfs4_run_self_encoding(struct nfs4_compound *c, const struct nfs
 	res->cap -= NFS4_ERR_RESULT_BYTES;
 	xdr_enc_u32(res, opnum);
 	xdr_enc_u32(res, NFS4_OK);
-	status = res->overflow ? nfs4_too_big_status(c) : op->fn(c, args, NULL);
+	status = res->overflow ? nfs4_too_big_status(c) : nfs4_call_op(c, op, opnum, args, NULL);
 	res->cap += NFS4_ERR_RESULT_BYTES;
 	if (res->overflow) {
 		res->overflow = false;
@@ -306,7 +325,7 @@ static uint32_t nfs4_run_op(struct nfs4_compound *c, struct xdr_dec *args, struc
 	}
 	if (!op->encode)
 		return nfs4_run_self_encoding(c, op, opnum, &a);
-	status = op->fn(c, &a, &r);
+	status = nfs4_call_op(c, op, opnum, &a, &r);
 	if (c->replay == NFS4_SLOT_REPLAY)
 		return status; /* the cached reply replaces everything */
 

@@ -164,6 +164,7 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 		dp->grant_session = c->session->sessionid;
 		dp->grant_slot = c->slotid;
 		dp->grant_seqid = c->seqid;
+		dp->grant_ns = time_mono_ns();
 		dp->change = change;
 		dp->cb_change = change;
 		CDS_INIT_LIST_HEAD(&dp->recall_link);
@@ -178,6 +179,7 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 		return;
 	}
 	TRACE3(deleg_grant, clp->clientid, xdr_get_be32(dp->stid.other + 8), (int)type);
+	nfs4_stats_inc(&srv->stats.deleg_granted);
 	memset(out, 0, sizeof(*out));
 	out->delegation_type = type;
 	if (type == OPEN_DELEGATE_READ) {
@@ -214,6 +216,7 @@ static void nfs4_deleg_recall_locked(struct nfs4_deleg *dp, uint64_t now)
 	cds_list_add_tail(&dp->recall_link, &srv->recalls);
 	pthread_mutex_unlock(&srv->recall_lock);
 	TRACE2(deleg_recall, dp->stid.client->clientid, xdr_get_be32(dp->stid.other + 8));
+	nfs4_stats_inc(&srv->stats.deleg_recalled);
 	nfs4_cb_recall(dp); /* takes srv->cb_lock, a leaf */
 }
 
@@ -384,6 +387,7 @@ static void nfs4_deleg_revoke(struct nfs4_deleg *dp)
 			 "delegation of clientid=%016llx revoked: not returned within a lease",
 			 (unsigned long long)clp->clientid);
 		TRACE2(deleg_revoke, clp->clientid, xdr_get_be32(dp->stid.other + 8));
+		nfs4_stats_inc(&clp->srv->stats.deleg_revoked);
 	}
 }
 

@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nfs4/admin.h"
 #include "nfs4/attr.h"
 #include "nfs4/fh.h"
 #include "nfs4/nfs4.h"
@@ -92,6 +93,7 @@ struct nfs4_client {
 	struct cds_list_head stateids; /* struct nfs4_stid.client_link */
 	_Atomic uint32_t nrevoked;     /* revoked delegations not yet freed by FREE_STATEID */
 	_Atomic uint32_t ndelegs;      /* delegations held (for CB_RECALL_ANY) */
+	_Atomic uint32_t ncallbacks;   /* its callbacks alive (callback.c), for nfs4ctl */
 };
 
 /*
@@ -177,6 +179,7 @@ struct nfs4_deleg {
 	sessionid4 grant_session;
 	uint32_t grant_slot;
 	uint32_t grant_seqid;
+	uint64_t grant_ns; /* when it was granted (time_mono_ns), for nfs4ctl */
 	/* Under file->lock. */
 	struct cds_list_head file_link;
 	bool recalled;	     /* CB_RECALL queued; on srv->recalls */
@@ -290,6 +293,7 @@ struct nfs4_server {
 	_Atomic uint64_t recall_any_ns; /* when CB_RECALL_ANY was last sent */
 
 	struct nfs4_grace *grace; /* grace.c: reboot recovery */
+	struct nfs4_stats stats; /* counters for nfs4ctl (admin.h) */
 
 	pthread_t laundromat;
 	bool laundromat_running;
