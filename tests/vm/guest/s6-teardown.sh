@@ -7,9 +7,12 @@
 #      different.  Then client 1 unmounts: within the lease (and some slack)
 #      nfs4d's log must say that no client and no session is left.
 #   b. client 2 runs the workload while its network path is down (nfs4d's
-#      end of the veth pair, ip link set down) for longer than the lease: nfs4d must expire it (its log: "lease expired", then no client
-#      and no session left); once the link is up again the client must
-#      recover and the workload complete iterations again.
+#      end of the veth pair, ip link set down) for longer than the lease:
+#      nfs4d must expire it (its log: "lease expired", then no client and no
+#      session left); once the link is up again the client must recover and
+#      the workload complete iterations again.  (Client 1 reaches nfs4d over
+#      the guest's loopback, which nfs4d itself needs: client 2 is the one
+#      with a network path to cut.)
 # Through it all nfs4d must keep serving (client 1 mounts and uses it at the
 # end) and, when init stops it after the scenario, exit with status 0.
 . /vm/lib.sh
