@@ -119,7 +119,7 @@ struct nfs4_admin_session {
 /* A file with state: its export and backend handle (the server keeps no names). */
 struct nfs4_admin_file {
 	uint32_t export_id;
-	const char *export_path; /* the export table is immutable while serving */
+	const char *export_path; /* an export object and its path live until shutdown */
 	uint32_t fh_len;
 	uint8_t fh[128];
 };
