@@ -6,7 +6,8 @@
  * NFS4ERR_STALE (and come back when it is added again, on the same backend),
  * a changed rule (rw → ro) applies to the next request, open state survives,
  * and a broken exports file is refused with its line, the old table served on.
- * The mem backend: export paths only name the exports.
+ * The mem backend (its export paths only name the exports), then vfs;
+ * and nfs4d --check-config.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -344,6 +346,106 @@ static void broken_file_refused(void **state)
 	write_exports(exports_ab);
 }
 
+/* ------------------------------------------------------------ vfs */
+
+/*
+ * On vfs an export is a directory and its backend holds it open: a kept
+ * export's handles and open state survive, a removed one is STALE until it
+ * comes back (on the same backend), and a path that is not a directory is
+ * refused.
+ */
+static void vfs_reload(void **state)
+{
+	char base[256], x[300], y[300], text[1024], cmd[300];
+	const char *args[] = {"--backend", "vfs", "--exports", exports_file, NULL};
+	struct fo_fh file, yroot, fh;
+	struct stateid4 sid;
+	struct fo_attrs a;
+	char buf[8];
+	uint32_t n;
+
+	(void)state;
+	snprintf(base, sizeof(base), "%s/nfs4d-reload-XXXXXX", harness_tmpdir());
+	assert_non_null(mkdtemp(base));
+	snprintf(x, sizeof(x), "%s/x", base);
+	snprintf(y, sizeof(y), "%s/y", base);
+	assert_int_equal(mkdir(x, 0777), 0);
+	assert_int_equal(mkdir(y, 0777), 0);
+	snprintf(text, sizeof(text), "%s *(rw,no_root_squash)\n", x);
+	fo_write_tmpfile(text, exports_file);
+	fo_env_attach(&env, fo_srv_start(args), x);
+
+	assert_int_equal(st_mkfile(env.cl.sess, env.cl.clientid, &env.exp, "f", "vfs", 3, &file),
+			 NFS4_OK);
+	assert_int_equal(st_open_simple(env.cl.sess, env.cl.clientid, &env.exp, "f", "holder",
+					OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, false, &sid,
+					&fh),
+			 NFS4_OK);
+	assert_nfs(fo_walk(&env, y, &yroot), NFS4ERR_NOENT);
+
+	snprintf(text, sizeof(text), "%s *(rw,no_root_squash)\n%s *(rw)\n", x, y);
+	reload_ok(text);
+	assert_nfs(fo_walk(&env, y, &yroot), NFS4_OK);
+
+	snprintf(text, sizeof(text), "%s *(rw)\n", y);
+	reload_ok(text);
+	assert_nfs(fo_stat(&env, &file, &a), NFS4ERR_STALE);
+	assert_nfs(fo_stat(&env, &yroot, &a), NFS4_OK);
+
+	snprintf(text, sizeof(text), "%s *(rw,no_root_squash)\n%s/none *(rw)\n", x, base);
+	write_exports(text);
+	assert_int_equal(ctl(false, "reload"), 1);
+	assert_non_null(strstr(out, "not a directory"));
+	assert_nfs(fo_stat(&env, &file, &a), NFS4ERR_STALE);
+
+	snprintf(text, sizeof(text), "%s *(rw,no_root_squash)\n", x);
+	reload_ok(text);
+	assert_int_equal(st_read(env.cl.sess, &fh, &sid, 0, sizeof(buf), buf, &n), NFS4_OK);
+	assert_int_equal(n, 3);
+	assert_memory_equal(buf, "vfs", 3);
+	assert_nfs(st_close(env.cl.sess, &fh, &sid, NULL), NFS4_OK);
+	assert_nfs(fo_stat(&env, &yroot, &a), NFS4ERR_STALE);
+
+	fo_env_teardown(&env);
+	unlink(exports_file);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* ----------------------------------------------------- --check-config */
+
+/* nfs4d --check-config: 0 for a good configuration, 2 with the reason, and it opens nothing. */
+static void check_config(void **state)
+{
+	char file[64], sd[256], err[4096];
+	const char *args[] = {"--check-config", "--backend", "mem", "--exports", file,
+			      "--state-dir",	sd,	     NULL};
+	struct stat st;
+	int rc;
+
+	(void)state;
+	snprintf(sd, sizeof(sd), "%s/nfs4d-check-%d", harness_tmpdir(), (int)getpid());
+	fo_write_tmpfile(exports_ab, file);
+	rc = harness_run_expect_exit(args, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("good configuration: exit %d, stderr: %s", rc, err);
+	assert_int_equal(stat(sd, &st), -1); /* no state directory, no socket, no database */
+	unlink(file);
+
+	fo_write_tmpfile("/a *(rw)\n/b *(rw,nosuchoption)\n", file);
+	rc = harness_run_expect_exit(args, err, sizeof(err));
+	assert_int_equal(rc, 2);
+	if (!strstr(err, ":2:") || !strstr(err, "nosuchoption") || !strstr(err, file))
+		fail_msg("no FILE:LINE: reason in: %s", err);
+	unlink(file);
+
+	fo_write_tmpfile("/a *(rw)\n/a/b *(rw)\n", file);
+	assert_int_equal(harness_run_expect_exit(args, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "nested"));
+	unlink(file);
+	assert_int_equal(stat(sd, &st), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +454,15 @@ int main(void)
 		cmocka_unit_test(changed_rule_and_open_state),
 		cmocka_unit_test(broken_file_refused),
 	};
+	const struct CMUnitTest alone[] = {
+		cmocka_unit_test(vfs_reload),
+		cmocka_unit_test(check_config),
+	};
+	int failed = cmocka_run_group_tests_name("reload", tests, setup, teardown);
 
-	return harness_exit_code(cmocka_run_group_tests_name("reload", tests, setup, teardown));
+	out = malloc(OUT_MAX);
+	assert_non_null(out);
+	failed += cmocka_run_group_tests_name("reload-alone", alone, NULL, NULL);
+	free(out);
+	return harness_exit_code(failed);
 }
