@@ -211,10 +211,14 @@ static int teardown(void **state)
 static void reload_under_load(void **state)
 {
 	struct worker w[4];
-	struct fo_fh file;
+	struct fo_fh file, broot, bfile, croot;
+	struct fo_attrs at;
 
 	(void)state;
 	assert_int_equal(st_mkfile(env.cl.sess, env.cl.clientid, &env.exp, "f", "x", 1, &file),
+			 NFS4_OK);
+	assert_nfs(fo_walk(&env, "/b", &broot), NFS4_OK);
+	assert_int_equal(st_mkfile(env.cl.sess, env.cl.clientid, &broot, "busy", "b", 1, &bfile),
 			 NFS4_OK);
 	atomic_store(&stop, false);
 	for (int i = 0; i < 4; i++) {
@@ -229,12 +233,17 @@ static void reload_under_load(void **state)
 		assert_int_equal(pthread_create(&w[i].t, NULL, worker_main, &w[i]), 0);
 	}
 	for (int r = 0; r < BUSY_ROUNDS; r++) {
+		/* Between reloads, this client sees each table whole: /b and /c come and go. */
 		switch (r % 4) {
 		case 0:
 			reload_ok(exports_ac);
+			assert_nfs(fo_stat(&env, &bfile, &at), NFS4ERR_STALE);
+			assert_nfs(fo_walk(&env, "/c", &croot), NFS4_OK);
 			break;
 		case 1:
 			reload_by_signal(exports_ab, "/b", true);
+			assert_nfs(fo_stat(&env, &bfile, &at), NFS4_OK);
+			assert_nfs(fo_walk(&env, "/c", &croot), NFS4ERR_NOENT);
 			break;
 		case 2:
 			write_exports("/a *(rw,no_root_squash)\n/b *(bogus)\n");
@@ -243,6 +252,7 @@ static void reload_under_load(void **state)
 			break;
 		default:
 			reload_by_signal(exports_ac, "/c", true);
+			assert_nfs(fo_stat(&env, &bfile, &at), NFS4ERR_STALE);
 			break;
 		}
 	}
