@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nfs4/admin.h"
+#include "nfs4/fh.h"
 
 void ctl_printf(struct ctl_buf *b, const char *fmt, ...)
 {
@@ -400,15 +401,19 @@ static void ctl_rule_opts(const struct nfs4_export_rule *r, char *out, size_t le
 
 static int ctl_exports(struct nfs4_server *srv, bool json, struct ctl_buf *b)
 {
-	const struct nfs4_exports *e = nfs4_admin_exports(srv);
+	const struct nfs4_export_table *e;
 	char who[INET6_ADDRSTRLEN + 8], opts[128];
+
+	rcu_read_begin(); /* the table, and each export's rules, until the end */
+	e = nfs4_admin_exports(srv);
 
 	if (json)
 		ctl_printf(b, "{\"exports\":[");
 	else
 		ctl_printf(b, "%-10s  %-30s  %s\n", "ID", "PATH", "CLIENTS");
 	for (int i = 0; i < e->n; i++) {
-		const struct nfs4_export *x = &e->v[i];
+		const struct nfs4_export *x = e->v[i];
+		const struct nfs4_export_rules *rules = rcu_fetch(x->rules);
 
 		if (json) {
 			ctl_printf(b, "%s\n{\"id\":%u,\"path\":", i ? "," : "", x->id);
@@ -417,9 +422,9 @@ static int ctl_exports(struct nfs4_server *srv, bool json, struct ctl_buf *b)
 		} else {
 			ctl_printf(b, "%-10u  %-30s ", x->id, x->path);
 		}
-		for (int j = 0; j < x->nrules; j++) {
-			ctl_rule_who(&x->rules[j], who, sizeof(who));
-			ctl_rule_opts(&x->rules[j], opts, sizeof(opts));
+		for (int j = 0; j < rules->n; j++) {
+			ctl_rule_who(&rules->v[j], who, sizeof(who));
+			ctl_rule_opts(&rules->v[j], opts, sizeof(opts));
 			if (json)
 				ctl_printf(b, "%s{\"who\":\"%s\",\"options\":\"%s\"}", j ? "," : "",
 					   who, opts);
@@ -428,8 +433,25 @@ static int ctl_exports(struct nfs4_server *srv, bool json, struct ctl_buf *b)
 		}
 		ctl_printf(b, json ? "]}" : "\n");
 	}
+	rcu_read_end();
 	if (json)
 		ctl_printf(b, "]}\n");
+	return 0;
+}
+
+/* ---- reload ---- */
+
+static int ctl_reload(struct nfs4_server *srv, bool json, struct ctl_buf *b, char *err,
+		      size_t errlen)
+{
+	int n = nfs4_server_reload(srv, err, errlen);
+
+	if (n < 0)
+		return -1;
+	if (json)
+		ctl_printf(b, "{\"reloaded\":true,\"exports\":%d}\n", n);
+	else
+		ctl_printf(b, "exports reloaded: %d served\n", n);
 	return 0;
 }
 
@@ -522,6 +544,8 @@ int ctl_run(struct nfs4_server *srv, bool json, int argc, char **argv, struct ct
 		return ctl_exports(srv, json, out);
 	if (strcmp(cmd, "stats") == 0)
 		return ctl_stats(srv, json, out);
+	if (strcmp(cmd, "reload") == 0)
+		return ctl_reload(srv, json, out, err, errlen);
 	snprintf(err, errlen, "unknown command \"%.64s\"", cmd);
 	return -1;
 }

@@ -35,8 +35,17 @@ static int nfs4d_write_port_file(const char *path, uint16_t port)
 	return rename(tmp, path);
 }
 
-static int nfs4d_wait_for_stop(void)
+/* cfg.load_exports: the same --export and --exports as at start, read again. */
+static int nfs4d_load_exports(void *ctx, struct nfs4_exports *out, char *err, size_t errlen)
 {
+	return nfs4d_options_exports(ctx, out, err, errlen);
+}
+
+/* Serves until SIGTERM or SIGINT; SIGHUP reloads the exports (as nfs4ctl reload). */
+static int nfs4d_wait_for_stop(struct nfs4_server *nfs)
+{
+	char err[4200];
+
 	sigset_t set;
 	int sig;
 
@@ -48,7 +57,8 @@ static int nfs4d_wait_for_stop(void)
 		if (sigwait(&set, &sig) != 0)
 			return -1;
 		if (sig == SIGHUP) {
-			log_info("main", "SIGHUP: nothing to reload yet");
+			log_info("main", "SIGHUP: reloading the exports");
+			nfs4_server_reload(nfs, err, sizeof(err)); /* logs the outcome */
 			continue;
 		}
 		log_info("main", "signal %d: stopping", sig);
@@ -80,9 +90,18 @@ int main(int argc, char **argv)
 				   .laundromat = true,
 				   .backend = opts.backend == NFS4D_BACKEND_MEM ? "mem" : "vfs",
 				   .mem_limit = opts.mem_limit,
-				   .idmap_domain = opts.idmap_domain};
-	if (nfs4d_options_exports(&opts, &cfg.exports) < 0)
+				   .idmap_domain = opts.idmap_domain,
+				   .load_exports = nfs4d_load_exports,
+				   .load_ctx = &opts};
+	if (nfs4d_options_exports(&opts, &cfg.exports, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nfs4d: %s\n", err);
 		return 2;
+	}
+	if (opts.check_config) {
+		nfs4_exports_free(&cfg.exports);
+		printf("nfs4d: configuration OK\n");
+		return 0;
+	}
 	/* Client records: a store that cannot be used stops the start, it is never replaced. */
 	if (store_sqlite_open(opts.state_dir, &cfg.store, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nfs4d: %s\n", err);
@@ -133,7 +152,7 @@ int main(int argc, char **argv)
 		log_err("main", "cannot write port file %s: %s", opts.port_file, strerror(errno));
 		rc = 1;
 	} else {
-		rc = nfs4d_wait_for_stop() < 0 ? 1 : 0;
+		rc = nfs4d_wait_for_stop(nfs) < 0 ? 1 : 0;
 	}
 	ctl_metrics_stop(metrics);
 	ctl_stop(ctl);

@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include "nfs4/fh.h"
 #include "util/limits.h"
 
 static const char nfs4d_usage[] =
@@ -23,7 +24,7 @@ static const char nfs4d_usage[] =
 	"  --export PATH          directory to export to everyone, read-write, with root\n"
 	"                         squashed; repeatable. Also takes a whole exports line,\n"
 	"                         e.g. --export '/srv 10.0.0.0/8(rw,no_root_squash)'\n"
-	"  --exports FILE         exports file in /etc/exports syntax (see docs/exports.md)\n"
+	"  --exports FILE         exports file in /etc/exports syntax (nfs4d.exports(5))\n"
 	"  --backend vfs|mem      storage backend (default vfs; mem keeps files in memory)\n"
 	"  --mem-limit BYTES      mem backend: bytes of data, names and inodes each export\n"
 	"                         may hold before writes and creates fail with NFS4ERR_NOSPC;\n"
@@ -45,6 +46,8 @@ static const char nfs4d_usage[] =
 	"  --metrics ADDR:PORT    serve counters in the Prometheus text format at\n"
 	"                         http://ADDR:PORT/metrics (default: off)\n"
 	"  --log-level LEVEL      error, warn, info (default) or debug\n"
+	"  --check-config         check the options and the exports, then exit: 0 when\n"
+	"                         nfs4d would start with them, 2 with the reason\n"
 	"  --help                 show this help\n"
 	"  --version              show the version\n";
 
@@ -159,6 +162,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		O_IDMAP_DOMAIN,
 		O_LOG_LEVEL,
 		O_METRICS,
+		O_CHECK_CONFIG,
 		O_HELP,
 		O_VERSION
 	};
@@ -177,6 +181,7 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 		{"idmap-domain", required_argument, NULL, O_IDMAP_DOMAIN},
 		{"log-level", required_argument, NULL, O_LOG_LEVEL},
 		{"metrics", required_argument, NULL, O_METRICS},
+		{"check-config", no_argument, NULL, O_CHECK_CONFIG},
 		{"help", no_argument, NULL, O_HELP},
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
@@ -249,6 +254,9 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 			opts->metrics = true;
 			break;
 		}
+		case O_CHECK_CONFIG:
+			opts->check_config = true;
+			break;
 		case O_STATE_DIR:
 			opts->state_dir = optarg;
 			break;
@@ -306,9 +314,12 @@ int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts)
 	return 0;
 }
 
-int nfs4d_options_exports(const struct nfs4d_options *opts, struct nfs4_exports *out)
+int nfs4d_options_exports(const struct nfs4d_options *opts, struct nfs4_exports *out, char *err,
+			  size_t errlen)
 {
-	char err[512], line[4200];
+	char why[512], line[4200];
+	struct nfs4_export **v = NULL;
+	struct nfs4_pseudo ps;
 	struct stat st;
 
 	memset(out, 0, sizeof(*out));
@@ -320,26 +331,36 @@ int nfs4d_options_exports(const struct nfs4d_options *opts, struct nfs4_exports 
 			snprintf(line, sizeof(line), "%s", arg);
 		else
 			snprintf(line, sizeof(line), "%s *(rw)", arg);
-		if (nfs4_exports_add_line(out, line, err, sizeof(err)) < 0) {
-			fprintf(stderr, "nfs4d: --export %s: %s\n", arg, err);
+		if (nfs4_exports_add_line(out, line, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "--export %s: %s", arg, why);
 			goto fail;
 		}
 	}
-	if (opts->exports_file &&
-	    nfs4_exports_load_file(out, opts->exports_file, err, sizeof(err)) < 0) {
-		fprintf(stderr, "nfs4d: %s\n", err);
+	if (opts->exports_file && nfs4_exports_load_file(out, opts->exports_file, err, errlen) < 0)
 		goto fail;
-	}
 	for (int i = 0; i < out->n; i++) {
 		/* The mem backend serves an empty tree; its path only names the export. */
 		if (opts->backend == NFS4D_BACKEND_VFS &&
 		    (stat(out->v[i].path, &st) < 0 || !S_ISDIR(st.st_mode))) {
-			fprintf(stderr, "nfs4d: export %s is not a directory\n", out->v[i].path);
+			snprintf(err, errlen, "export %s is not a directory", out->v[i].path);
 			goto fail;
 		}
 	}
+	/* What the server would refuse (nested exports), refused here before anything opens. */
+	v = calloc((size_t)out->n + 1, sizeof(*v));
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < out->n; i++)
+		v[i] = &out->v[i];
+	if (nfs4_pseudo_build(&ps, NULL, v, out->n, err, errlen) < 0)
+		goto fail;
+	nfs4_pseudo_free(&ps);
+	free(v);
 	return 0;
 fail:
+	free(v);
 	nfs4_exports_free(out);
 	return -1;
 }

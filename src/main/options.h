@@ -32,6 +32,7 @@ struct nfs4d_options {
 	bool metrics; /* --metrics given: serve metrics_addr */
 	struct sockaddr_storage metrics_addr;
 	enum log_level log_level;
+	bool check_config; /* --check-config: check, open nothing, exit */
 };
 
 /*
@@ -41,10 +42,12 @@ struct nfs4d_options {
 int nfs4d_options_parse(int argc, char **argv, struct nfs4d_options *opts);
 /*
  * The export table: each --export (a path, or a whole exports line) and the
- * --exports file. Checks that vfs exports are directories. Returns 0, or -1
- * after printing a one-line reason.
+ * --exports file. Checks that vfs exports are directories and that the
+ * server can join them (no nested exports). Returns 0, or -1 with a one-line
+ * reason in err ("FILE:LINE: reason" for the exports file). Opens nothing.
  */
-int nfs4d_options_exports(const struct nfs4d_options *opts, struct nfs4_exports *out);
+int nfs4d_options_exports(const struct nfs4d_options *opts, struct nfs4_exports *out, char *err,
+			  size_t errlen);
 /* Parses "ADDR:PORT", "[V6ADDR]:PORT" or "ADDR" (port 2049). Returns 0 or -1. */
 int nfs4d_parse_addr(const char *s, struct sockaddr_storage *out);
 

@@ -272,9 +272,9 @@ int nfs4_admin_expire(struct nfs4_server *srv, uint64_t clientid)
 	return rc;
 }
 
-const struct nfs4_exports *nfs4_admin_exports(struct nfs4_server *srv)
+const struct nfs4_export_table *nfs4_admin_exports(struct nfs4_server *srv)
 {
-	return &srv->exports;
+	return rcu_fetch(srv->table);
 }
 
 const struct nfs4_stats *nfs4_admin_stats(struct nfs4_server *srv)

@@ -22,6 +22,8 @@
 #include "util/limits.h"
 #include "xdr/nfs4_xdr.h"
 
+struct nfs4_export_table;
+
 struct nfs4_server;
 
 /* ---- counters (kept by the COMPOUND loop, the callback engine and deleg.c) ---- */
@@ -117,7 +119,7 @@ struct nfs4_admin_session {
 /* A file with state: its export and backend handle (the server keeps no names). */
 struct nfs4_admin_file {
 	uint32_t export_id;
-	const char *export_path; /* the export table is immutable while serving */
+	const char *export_path; /* an export object and its path live until shutdown */
 	uint32_t fh_len;
 	uint8_t fh[128];
 };
@@ -159,8 +161,8 @@ void nfs4_admin_client_detail_free(struct nfs4_admin_client_detail *d);
  * NFS4ERR_EXPIRED. Returns 0 or -ENOENT.
  */
 int nfs4_admin_expire(struct nfs4_server *srv, uint64_t clientid);
-/* The export table (immutable while serving). */
-const struct nfs4_exports *nfs4_admin_exports(struct nfs4_server *srv);
+/* The exports served now: call and use inside an RCU read-side section. */
+const struct nfs4_export_table *nfs4_admin_exports(struct nfs4_server *srv);
 const struct nfs4_stats *nfs4_admin_stats(struct nfs4_server *srv);
 /* Clients, sessions, stateids, delegations and callbacks alive now. */
 struct nfs4_admin_totals {

@@ -405,6 +405,9 @@ enum rpc_accept_stat nfs4_compound_dispatch(void *ctx, struct rpc_call *call, st
 	else if (c.numops > NFS4_MAX_OPS_HARD)
 		status = NFS4ERR_RESOURCE;
 
+	/* Export pointers and rules stay valid across a reload until the end. */
+	rcu_read_begin();
+	c.tab = rcu_fetch(c.srv->table);
 	for (c.opidx = 0; status == NFS4_OK && c.opidx < c.numops; c.opidx++) {
 		status = nfs4_run_op(&c, args, res);
 		done++;
@@ -430,6 +433,7 @@ enum rpc_accept_stat nfs4_compound_dispatch(void *ctx, struct rpc_call *call, st
 		if (c.slot_held)
 			nfs4_release_slot(&c, res);
 	}
+	rcu_read_end();
 	if (c.session)
 		nfs4_session_put(c.session);
 	return res->overflow ? RPC_SYSTEM_ERR : RPC_SUCCESS;

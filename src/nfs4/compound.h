@@ -22,6 +22,9 @@ struct nfs4_compound {
 	size_t request_len;   /* bytes of COMPOUND arguments */
 	uint64_t digest_seed; /* hash of tag + numops, part of the slot digest */
 
+	/* The exports this COMPOUND sees, from start to end (in an RCU read-side section). */
+	const struct nfs4_export_table *tab;
+
 	/* The reply: ops that encode their own result append it here. */
 	struct xdr_enc *res;
 	struct nfs4_fh cur;	     /* current filehandle (kind NFS4_FH_NONE when unset) */

@@ -65,9 +65,10 @@ const struct nfs4_export_rule *nfs4_export_match(const struct nfs4_export *e,
 	uint8_t addr[16];
 	uint16_t port;
 	int family = export_peer_addr(peer, addr, &port);
+	const struct nfs4_export_rules *rules = rcu_fetch(e->rules);
 
-	for (int i = 0; i < e->nrules; i++) {
-		const struct nfs4_export_rule *r = &e->rules[i];
+	for (int i = 0; i < rules->n; i++) {
+		const struct nfs4_export_rule *r = &rules->v[i];
 
 		if (r->any) {
 			if (!any)
@@ -133,6 +134,7 @@ void nfs4_exports_free(struct nfs4_exports *exps)
 
 		if (be)
 			be->ops->destroy(be);
+		free(exps->v[i].rules);
 	}
 	free(exps->v);
 	exps->v = NULL;

@@ -7,8 +7,9 @@
  *
  * A line is a path followed by zero or more client specs, each with an
  * option list in parentheses; a path alone means "*(ro,root_squash)" as in
- * knfsd's default... (see nfs4d.exports(5) once written; docs/exports.md now).
- * Immutable once loaded: a reload (later milestone) builds a new table.
+ * knfsd's default (see nfs4d.exports(5)).
+ * While serving, an export's path, id and backend never change; a reload
+ * (server.c, exports_live.c) replaces only its rules, through RCU.
  */
 #ifndef NFS4D_NFS4_EXPORT_H
 #define NFS4D_NFS4_EXPORT_H
@@ -20,6 +21,7 @@
 
 #include "backend/backend.h"
 #include "rpc/rpc.h"
+#include "util/rcu.h"
 
 #define NFS4_EXPORT_MAX_RULES 32
 
@@ -46,11 +48,22 @@ struct nfs4_export_rule {
 				 (sec=none) */
 };
 
+/* An export's client specs, in the order written. */
+struct nfs4_export_rules {
+	int n;
+	struct nfs4_export_rule v[NFS4_EXPORT_MAX_RULES];
+	struct rcu_head rcu; /* retired by the reload that replaces it */
+};
+
 struct nfs4_export {
 	uint32_t id;	 /* in every file handle: fsid=N, else a hash of the path (never 0) */
 	char path[4096]; /* absolute, normalised (no trailing '/', no "//", ".", "..") */
-	struct nfs4_export_rule rules[NFS4_EXPORT_MAX_RULES];
-	int nrules;
+	/*
+	 * Never NULL once parsed. While serving, a reload publishes new rules
+	 * here (rcu_publish): read them with rcu_fetch inside an RCU read-side
+	 * section, and keep them no longer than that section.
+	 */
+	struct nfs4_export_rules *rules;
 	struct backend *be; /* opened by the server, not by the parser */
 };
 
@@ -73,7 +86,8 @@ int nfs4_exports_add_line(struct nfs4_exports *out, const char *line, char *err,
  * cannot be read). All or nothing: on error out is unchanged.
  */
 int nfs4_exports_load_file(struct nfs4_exports *out, const char *path, char *err, size_t errlen);
-/* Frees the table; destroys each export's backend (be->ops->destroy) if set. */
+/* Frees the table and each export's rules; destroys each export's backend (be->ops->destroy) if
+ * set. */
 void nfs4_exports_free(struct nfs4_exports *exps);
 
 /*

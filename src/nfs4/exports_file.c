@@ -401,12 +401,12 @@ static int exports_add_rule(struct nfs4_export *e, const struct nfs4_export_rule
 	for (unsigned bit = prefix_len; bit < alen * 8; bit++)
 		r.addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 
-	if (e->nrules == NFS4_EXPORT_MAX_RULES)
+	if (e->rules->n == NFS4_EXPORT_MAX_RULES)
 		return exports_fail(err, errlen,
 				    "too many clients (at most %d per export, counting each "
 				    "address of a host name)",
 				    NFS4_EXPORT_MAX_RULES);
-	e->rules[e->nrules++] = r;
+	e->rules->v[e->rules->n++] = r;
 	return 0;
 }
 
@@ -502,7 +502,7 @@ static int exports_client_host(struct nfs4_export *e, const struct nfs4_export_r
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
-	int first = e->nrules;
+	int first = e->rules->n;
 	int rc;
 
 	for (const char *c = name; *c; c++) {
@@ -539,17 +539,17 @@ static int exports_client_host(struct nfs4_export *e, const struct nfs4_export_r
 		if (rc < 0)
 			break;
 		/* The resolver may list an address more than once. */
-		const struct nfs4_export_rule *nr = &e->rules[e->nrules - 1];
-		for (int i = first; i < e->nrules - 1; i++) {
-			if (e->rules[i].family == nr->family &&
-			    memcmp(e->rules[i].addr, nr->addr, sizeof(nr->addr)) == 0) {
-				e->nrules--;
+		const struct nfs4_export_rule *nr = &e->rules->v[e->rules->n - 1];
+		for (int i = first; i < e->rules->n - 1; i++) {
+			if (e->rules->v[i].family == nr->family &&
+			    memcmp(e->rules->v[i].addr, nr->addr, sizeof(nr->addr)) == 0) {
+				e->rules->n--;
 				break;
 			}
 		}
 	}
 	freeaddrinfo(res);
-	if (rc == 0 && e->nrules == first)
+	if (rc == 0 && e->rules->n == first)
 		return exports_fail(err, errlen, "client %s: resolves to no IP address", name);
 	return rc;
 }
@@ -566,13 +566,13 @@ static int exports_parse_client(struct nfs4_export *e, const struct nfs4_export_
 	name[n] = '\0';
 
 	if (strcmp(name, "*") == 0) {
-		if (e->nrules == NFS4_EXPORT_MAX_RULES)
+		if (e->rules->n == NFS4_EXPORT_MAX_RULES)
 			return exports_fail(err, errlen, "too many clients (at most %d per export)",
 					    NFS4_EXPORT_MAX_RULES);
-		e->rules[e->nrules] = *tmpl;
-		e->rules[e->nrules].any = true;
-		e->rules[e->nrules].family = AF_UNSPEC;
-		e->nrules++;
+		e->rules->v[e->rules->n] = *tmpl;
+		e->rules->v[e->rules->n].any = true;
+		e->rules->v[e->rules->n].family = AF_UNSPEC;
+		e->rules->n++;
 		return 0;
 	}
 	if (name[0] == '/')
@@ -613,7 +613,8 @@ static struct nfs4_export *exports_append(struct nfs4_exports *out)
 		out->v = v;
 	}
 	memset(&out->v[n], 0, sizeof(out->v[n]));
-	return &out->v[n];
+	out->v[n].rules = calloc(1, sizeof(*out->v[n].rules));
+	return out->v[n].rules ? &out->v[n] : NULL;
 }
 
 /* Options into o (starting from what o holds), naming what they belong to on error. */
@@ -651,21 +652,15 @@ static int exports_line_client(struct nfs4_export *e, struct exports_opts *o, co
 	return exports_parse_client(e, &o->rule, name, name_len, err, errlen);
 }
 
-int nfs4_exports_add_line(struct nfs4_exports *out, const char *line, char *err, size_t errlen)
+/* Parses the line from p into e, the entry past the end of out (not yet counted). */
+static int exports_parse_line(const struct nfs4_exports *out, struct nfs4_export *e, const char *p,
+			      char *err, size_t errlen)
 {
-	struct nfs4_export *e;
 	struct exports_opts defs, o;
 	bool have_fsid = false;
 	uint32_t fsid = 0;
 	int nclients = 0;
-	const char *p = exports_skip_blanks(line);
 
-	if (!*p)
-		return exports_fail(err, errlen, "empty line: expected PATH [CLIENT(OPTIONS)]...");
-	e = exports_append(out);
-	if (!e)
-		return exports_fail(err, errlen, "out of memory");
-	/* e is out->v[out->n], not yet counted: an error below leaves the table as it was. */
 	if (exports_parse_path(&p, e->path, err, errlen) < 0)
 		return -1;
 
@@ -747,8 +742,27 @@ int nfs4_exports_add_line(struct nfs4_exports *out, const char *line, char *err,
 				    "%s: give one of them an fsid=",
 				    e->id, e->path, out->v[i].path);
 	}
-	out->n++;
 	return 0;
+}
+
+int nfs4_exports_add_line(struct nfs4_exports *out, const char *line, char *err, size_t errlen)
+{
+	struct nfs4_export *e;
+	const char *p = exports_skip_blanks(line);
+
+	if (!*p)
+		return exports_fail(err, errlen, "empty line: expected PATH [CLIENT(OPTIONS)]...");
+	e = exports_append(out);
+	if (!e)
+		return exports_fail(err, errlen, "out of memory");
+	if (exports_parse_line(out, e, p, err, errlen) == 0) {
+		out->n++;
+		return 0;
+	}
+	/* Not counted, so the table is as it was: only the entry's rules are to free. */
+	free(e->rules);
+	e->rules = NULL;
+	return -1;
 }
 
 /*
@@ -844,8 +858,8 @@ int nfs4_exports_load_file(struct nfs4_exports *out, const char *path, char *err
 			break;
 	}
 out:
-	if (rc < 0)
-		out->n = n0;
+	for (; rc < 0 && out->n > n0; out->n--)
+		free(out->v[out->n - 1].rules);
 	free(buf);
 	free(logical);
 	fclose(f);

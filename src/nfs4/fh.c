@@ -39,13 +39,23 @@ static bool nfs4_pseudo_under_export(const struct nfs4_pseudo *ps, uint32_t node
 	return false;
 }
 
-int nfs4_pseudo_build(struct nfs4_pseudo *ps, struct nfs4_exports *exps, char *err, size_t errlen)
+int nfs4_pseudo_build(struct nfs4_pseudo *ps, const struct nfs4_pseudo *prev,
+		      struct nfs4_export *const *v, int n, char *err, size_t errlen)
 {
 	memset(ps, 0, sizeof(*ps));
-	if (nfs4_pseudo_add(ps, 0, "", 0) == UINT32_MAX)
+	if (prev) {
+		ps->nodes = malloc(prev->n * sizeof(*ps->nodes));
+		if (!ps->nodes)
+			goto nomem;
+		memcpy(ps->nodes, prev->nodes, prev->n * sizeof(*ps->nodes));
+		ps->n = prev->n;
+		for (uint32_t i = 0; i < ps->n; i++)
+			ps->nodes[i].exp = NULL;
+	} else if (nfs4_pseudo_add(ps, 0, "", 0) == UINT32_MAX) {
 		goto nomem;
-	for (int i = 0; i < exps->n; i++) {
-		struct nfs4_export *exp = &exps->v[i];
+	}
+	for (int i = 0; i < n; i++) {
+		struct nfs4_export *exp = v[i];
 		const char *p = exp->path;
 		uint32_t node = 0;
 
@@ -152,9 +162,10 @@ uint32_t nfs4_fh_encode(const struct nfs4_fh *fh, uint8_t *buf)
 	return NFS4_FH_HDR + fh->bfh.len;
 }
 
-uint32_t nfs4_fh_decode(const struct xdr_opaque *wire, const struct nfs4_pseudo *ps,
-			const struct nfs4_exports *exps, struct nfs4_fh *out)
+uint32_t nfs4_fh_decode(const struct xdr_opaque *wire, const struct nfs4_export_table *tab,
+			struct nfs4_fh *out)
 {
+	const struct nfs4_pseudo *ps = &tab->pseudo;
 	uint32_t id;
 
 	memset(out, 0, sizeof(*out));
@@ -174,11 +185,11 @@ uint32_t nfs4_fh_decode(const struct xdr_opaque *wire, const struct nfs4_pseudo 
 	case NFS4_FH_EXPORT:
 		if (wire->len == NFS4_FH_HDR)
 			return NFS4ERR_BADHANDLE;
-		for (int i = 0; i < exps->n; i++) {
-			if (exps->v[i].id != id)
+		for (int i = 0; i < tab->n; i++) {
+			if (tab->v[i]->id != id)
 				continue;
 			out->kind = NFS4_FH_EXPORT;
-			out->exp = &exps->v[i];
+			out->exp = tab->v[i];
 			out->bfh.len = wire->len - NFS4_FH_HDR;
 			memcpy(out->bfh.data, wire->data + NFS4_FH_HDR, out->bfh.len);
 			return NFS4_OK;

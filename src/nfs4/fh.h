@@ -48,8 +48,27 @@ struct nfs4_fh {
 	struct be_fh bfh;	 /* NFS4_FH_EXPORT */
 };
 
-/* Builds the pseudo tree. Returns 0, or -1 with a reason (nested exports are not supported yet). */
-int nfs4_pseudo_build(struct nfs4_pseudo *ps, struct nfs4_exports *exps, char *err, size_t errlen);
+/*
+ * What the server serves now: published with rcu_publish, read with rcu_fetch
+ * inside an RCU read-side section (a COMPOUND holds one for its whole run),
+ * retired after a reload publishes the next. The exports are the server's
+ * (exports_live.c): they outlive every table.
+ */
+struct nfs4_export_table {
+	struct nfs4_pseudo pseudo;
+	struct nfs4_export **v;
+	int n;
+	struct rcu_head rcu;
+};
+
+/*
+ * Builds the pseudo tree of exports v[0..n). prev, if not NULL, is the tree
+ * served until now: its nodes keep their numbers (they are in pseudo file
+ * handles), unmounted; the tree only grows. Returns 0, or -1 with a reason
+ * (nested exports are not supported yet).
+ */
+int nfs4_pseudo_build(struct nfs4_pseudo *ps, const struct nfs4_pseudo *prev,
+		      struct nfs4_export *const *v, int n, char *err, size_t errlen);
 void nfs4_pseudo_free(struct nfs4_pseudo *ps);
 /* The child of node called name, or UINT32_MAX. */
 uint32_t nfs4_pseudo_child(const struct nfs4_pseudo *ps, uint32_t node, const char *name);
@@ -61,9 +80,12 @@ uint32_t nfs4_pseudo_node_of(const struct nfs4_pseudo *ps, const struct nfs4_exp
 
 /* Encodes fh into buf (NFS4_FHSIZE bytes); returns its length. */
 uint32_t nfs4_fh_encode(const struct nfs4_fh *fh, uint8_t *buf);
-/* Decodes a handle from the wire: NFS4_OK, NFS4ERR_BADHANDLE or NFS4ERR_STALE. */
-uint32_t nfs4_fh_decode(const struct xdr_opaque *wire, const struct nfs4_pseudo *ps,
-			const struct nfs4_exports *exps, struct nfs4_fh *out);
+/*
+ * Decodes a handle from the wire: NFS4_OK, NFS4ERR_BADHANDLE or NFS4ERR_STALE
+ * (an export that is not in tab: removed by a reload, or never was).
+ */
+uint32_t nfs4_fh_decode(const struct xdr_opaque *wire, const struct nfs4_export_table *tab,
+			struct nfs4_fh *out);
 /*
  * The handle of a pseudo node: the root of the export mounted there if any
  * (returns its backend's -errno on failure), else the node itself.

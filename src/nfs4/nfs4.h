@@ -7,6 +7,7 @@
 #define NFS4D_NFS4_NFS4_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nfs4/export.h"
@@ -26,6 +27,9 @@ struct nfs4_config {
 	const char *idmap_domain;    /* NULL: numeric owners; else "name@domain" owners */
 	struct store *store;	     /* client records (store/store.h); NULL: none kept, no grace */
 	struct nfs4_exports exports; /* moved into the server, which frees it */
+	/* What a reload serves: fills out (0) or says why not in err (-1). NULL: no reload. */
+	int (*load_exports)(void *ctx, struct nfs4_exports *out, char *err, size_t errlen);
+	void *load_ctx;
 };
 
 struct nfs4_server;
@@ -47,6 +51,14 @@ struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg);
 void nfs4_server_destroy(struct nfs4_server *srv);
 /* Waits until every retired client and session has been freed. */
 void nfs4_reclaim_wait(void);
+/*
+ * Reloads the exports (cfg.load_exports) while serving: exports with the same
+ * path and id keep their handles and open state, removed ones answer
+ * NFS4ERR_STALE, new ones become reachable, changed rules apply to the next
+ * COMPOUND. Returns the number of exports served, or -1 with the reason in
+ * err (also logged) and the old exports still served.
+ */
+int nfs4_server_reload(struct nfs4_server *srv, char *err, size_t errlen);
 /* The rpc_program to register (dispatcher context is srv). */
 struct rpc_program nfs4_server_program(struct nfs4_server *srv);
 /* rpc_close_fn: unbinds a closed connection from every session it served. */

@@ -79,7 +79,7 @@ uint32_t nfs4_obj_attrs_known(struct nfs4_compound *c, const struct nfs4_fh *fh,
 	src->mounted_on_fileid = out->attr.fileid;
 	/* An export root sits on a pseudo-fs directory, except an export of "/" itself. */
 	if (out->attr.type == BE_DIR && nfs4_is_export_root(fh)) {
-		node = nfs4_pseudo_node_of(&c->srv->pseudo, fh->exp);
+		node = nfs4_pseudo_node_of(&c->tab->pseudo, fh->exp);
 		if (node != 0)
 			src->mounted_on_fileid = (uint64_t)node + 1;
 	}

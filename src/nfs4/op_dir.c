@@ -105,7 +105,7 @@ static bool nfs4_readdir_backend_entry(void *ctx, const struct be_dirent *ent)
 /* A pseudo-fs directory lists the child nodes this client may see; cookie = node + 3. */
 static void nfs4_readdir_pseudo(struct nfs4_readdir *rd, uint64_t cookie, bool *eof)
 {
-	const struct nfs4_pseudo *ps = &rd->c->srv->pseudo;
+	const struct nfs4_pseudo *ps = &rd->c->tab->pseudo;
 	const struct sockaddr_storage *peer = nfs4_peer(rd->c);
 
 	*eof = true;

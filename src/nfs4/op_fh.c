@@ -102,7 +102,7 @@ uint32_t nfs4_op_putfh(struct nfs4_compound *c, void *args, void *res)
 {
 	const struct PUTFH4args *a = args;
 	struct nfs4_fh fh;
-	uint32_t status = nfs4_fh_decode(&a->object, &c->srv->pseudo, &c->srv->exports, &fh);
+	uint32_t status = nfs4_fh_decode(&a->object, c->tab, &fh);
 
 	if (status == NFS4_OK)
 		c->cur = fh;
@@ -111,7 +111,7 @@ uint32_t nfs4_op_putfh(struct nfs4_compound *c, void *args, void *res)
 
 uint32_t nfs4_op_putrootfh(struct nfs4_compound *c, void *args, void *res)
 {
-	int rc = nfs4_fh_of_node(&c->srv->pseudo, 0, &c->cur);
+	int rc = nfs4_fh_of_node(&c->tab->pseudo, 0, &c->cur);
 
 	if (rc < 0)
 		c->cur.kind = NFS4_FH_NONE;
@@ -168,7 +168,7 @@ static uint32_t nfs4_notdir_status(struct nfs4_compound *c, const struct nfs4_fh
 static uint32_t nfs4_lookup_name(struct nfs4_compound *c, const struct nfs4_fh *fh,
 				 const struct be_cred *cred, const char *name, struct nfs4_fh *out)
 {
-	const struct nfs4_pseudo *ps = &c->srv->pseudo;
+	const struct nfs4_pseudo *ps = &c->tab->pseudo;
 	struct be_attr attr;
 	uint32_t child;
 	int rc;
@@ -211,7 +211,7 @@ uint32_t nfs4_op_lookup(struct nfs4_compound *c, void *args, void *res)
 static uint32_t nfs4_lookup_parent(struct nfs4_compound *c, const struct nfs4_fh *fh,
 				   const struct be_cred *cred, struct nfs4_fh *out)
 {
-	const struct nfs4_pseudo *ps = &c->srv->pseudo;
+	const struct nfs4_pseudo *ps = &c->tab->pseudo;
 	struct be_attr attr;
 	uint32_t node;
 	int rc;

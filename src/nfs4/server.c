@@ -60,43 +60,19 @@ static uint32_t nfs4_new_boot_epoch(void)
 	return v;
 }
 
-/* Opens every export's backend and joins them in the pseudo-filesystem. */
-static int nfs4_server_open_exports(struct nfs4_server *srv)
-{
-	char err[256];
-
-	for (int i = 0; i < srv->exports.n; i++) {
-		struct nfs4_export *exp = &srv->exports.v[i];
-		int rc = be_create(srv->cfg.backend, exp->path, &exp->be);
-
-		if (rc < 0) {
-			log_err("nfs4", "export %s: cannot open %s backend: %s", exp->path,
-				srv->cfg.backend, strerror(-rc));
-			return -1;
-		}
-		if (srv->cfg.mem_limit && strcmp(srv->cfg.backend, "mem") == 0)
-			be_mem_set_limit(exp->be, srv->cfg.mem_limit);
-	}
-	if (nfs4_pseudo_build(&srv->pseudo, &srv->exports, err, sizeof(err)) < 0) {
-		log_err("nfs4", "%s", err);
-		return -1;
-	}
-	return 0;
-}
-
 struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg)
 {
 	struct nfs4_server *srv = calloc(1, sizeof(*srv));
 	char host[64] = "localhost";
 	pthread_condattr_t ca;
 
+	char err[512];
+
 	if (!srv) {
 		nfs4_exports_free(&cfg->exports);
 		return NULL;
 	}
 	srv->cfg = *cfg;
-	srv->exports = cfg->exports;
-	memset(&cfg->exports, 0, sizeof(cfg->exports));
 	srv->cfg.exports = (struct nfs4_exports){0};
 	srv->idmap.names = cfg->idmap_domain != NULL;
 	srv->idmap.domain = cfg->idmap_domain;
@@ -119,13 +95,16 @@ struct nfs4_server *nfs4_server_create(struct nfs4_config *cfg)
 	srv->stateids = nfs4_table_new();
 	srv->files = nfs4_table_new();
 	pthread_mutex_init(&srv->files_lock, NULL);
+	pthread_mutex_init(&srv->reload_lock, NULL);
 	pthread_mutex_init(&srv->recall_lock, NULL);
 	CDS_INIT_LIST_HEAD(&srv->recalls);
 	if (!srv->clients_by_id || !srv->clients_by_owner || !srv->sessions || !srv->stateids ||
 	    !srv->files)
 		goto fail;
-	if (nfs4_server_open_exports(srv) < 0)
+	if (nfs4_exports_publish(srv, &cfg->exports, err, sizeof(err)) < 0) {
+		log_err("nfs4", "%s", err);
 		goto fail;
+	}
 	if (nfs4_grace_start(srv) < 0)
 		goto fail;
 	if (nfs4_cb_start(srv) < 0)
@@ -189,8 +168,8 @@ void nfs4_server_destroy(struct nfs4_server *srv)
 	if (srv->cb_running || srv->cb_stopping)
 		nfs4_cb_destroy(srv);
 	nfs4_grace_free(srv);
-	nfs4_pseudo_free(&srv->pseudo);
-	nfs4_exports_free(&srv->exports); /* and each export's backend */
+	nfs4_exports_close_all(srv); /* and each export's backend */
+	pthread_mutex_destroy(&srv->reload_lock);
 	pthread_cond_destroy(&srv->laundromat_cond);
 	pthread_mutex_destroy(&srv->laundromat_lock);
 	pthread_mutex_destroy(&srv->state_lock);

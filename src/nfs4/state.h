@@ -249,13 +249,18 @@ struct nfs4_session {
 
 struct nfs4_server {
 	struct nfs4_config cfg;
-	uint32_t boot_epoch;	     /* random per start, non-zero: part of every id we issue */
-	time_t start_time;	     /* times of the pseudo-fs directories */
-	char owner_major[128];	     /* so_major_id and server scope: "nfs4d:<hostname>" */
-	verifier4 write_verf;	     /* WRITE/COMMIT verifier: new at every start */
-	struct nfs4_exports exports; /* immutable while serving */
-	struct nfs4_pseudo pseudo;
-	struct nfs4_idmap idmap; /* how owner strings are spelled */
+	uint32_t boot_epoch;   /* random per start, non-zero: part of every id we issue */
+	time_t start_time;     /* times of the pseudo-fs directories */
+	char owner_major[128]; /* so_major_id and server scope: "nfs4d:<hostname>" */
+	verifier4 write_verf;  /* WRITE/COMMIT verifier: new at every start */
+	/* Exports (exports_live.c). */
+	pthread_mutex_t reload_lock;
+	struct {
+		struct nfs4_export **v; /* every export served since start, until shutdown */
+		int n;
+	} exports;			 /* under reload_lock */
+	struct nfs4_export_table *table; /* served now: rcu_fetch, written under reload_lock */
+	struct nfs4_idmap idmap;	 /* how owner strings are spelled */
 	struct cds_lfht *stateids;
 	_Atomic uint32_t next_stateid;
 	pthread_mutex_t files_lock;
@@ -293,7 +298,7 @@ struct nfs4_server {
 	_Atomic uint64_t recall_any_ns; /* when CB_RECALL_ANY was last sent */
 
 	struct nfs4_grace *grace; /* grace.c: reboot recovery */
-	struct nfs4_stats stats; /* counters for nfs4ctl (admin.h) */
+	struct nfs4_stats stats;  /* counters for nfs4ctl (admin.h) */
 
 	pthread_t laundromat;
 	bool laundromat_running;
@@ -344,5 +349,15 @@ uint32_t nfs4_session_bind_conn(struct nfs4_session *ses, struct rpc_conn *conn,
 void nfs4_sessions_unbind_conn(struct nfs4_server *srv, struct rpc_conn *conn);
 /* The sr_status_flags the session's state calls for. */
 uint32_t nfs4_session_status_flags(struct nfs4_session *ses);
+
+/*
+ * Serves the exports in (consumed either way): keeps the objects of exports
+ * already served with the same path and id, opens the others, publishes the
+ * table. Returns 0, or -1 with a reason in err and nothing changed.
+ */
+int nfs4_exports_publish(struct nfs4_server *srv, struct nfs4_exports *in, char *err,
+			 size_t errlen);
+/* At shutdown, with nothing serving: frees the table and every export and its backend. */
+void nfs4_exports_close_all(struct nfs4_server *srv);
 
 #endif

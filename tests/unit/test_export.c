@@ -60,8 +60,8 @@ static const struct nfs4_export_rule *rule1(const char *line)
 {
 	const struct nfs4_export *e = add_ok(line);
 
-	assert_int_equal(e->nrules, 1);
-	return &e->rules[0];
+	assert_int_equal(e->rules->n, 1);
+	return &e->rules->v[0];
 }
 
 static struct sockaddr_storage peer(const char *addr, uint16_t port)
@@ -91,7 +91,7 @@ static int match_idx(const struct nfs4_export *e, const char *addr)
 	struct sockaddr_storage ss = peer(addr, 700);
 	const struct nfs4_export_rule *r = nfs4_export_match(e, &ss);
 
-	return r ? (int)(r - e->rules) : -1;
+	return r ? (int)(r - e->rules->v) : -1;
 }
 
 static uint32_t fnv1a32(const char *s)
@@ -113,12 +113,12 @@ static const uint32_t NONE = 1u << RPC_AUTH_NONE;
 static void test_path_alone_is_world_with_defaults(void **state)
 {
 	const struct nfs4_export *e = add_ok("  /srv/data \t");
-	const struct nfs4_export_rule *r = &e->rules[0];
+	const struct nfs4_export_rule *r = &e->rules->v[0];
 
 	assert_string_equal(e->path, "/srv/data");
 	assert_int_equal(e->id, fnv1a32("/srv/data"));
 	assert_null(e->be);
-	assert_int_equal(e->nrules, 1);
+	assert_int_equal(e->rules->n, 1);
 	assert_true(r->any);
 	assert_false(r->rw);
 	assert_false(r->secure);
@@ -132,17 +132,17 @@ static void test_client_without_options_gets_defaults(void **state)
 {
 	const struct nfs4_export *e = add_ok("/srv * 10.0.0.1 ::1 10.0.0.2()");
 
-	assert_int_equal(e->nrules, 4);
+	assert_int_equal(e->rules->n, 4);
 	for (int i = 0; i < 4; i++) {
-		assert_false(e->rules[i].rw);
-		assert_false(e->rules[i].secure);
-		assert_int_equal(e->rules[i].squash, NFS4_ROOT_SQUASH);
-		assert_int_equal(e->rules[i].anonuid, 65534);
-		assert_int_equal(e->rules[i].sec_flavors, SYS);
+		assert_false(e->rules->v[i].rw);
+		assert_false(e->rules->v[i].secure);
+		assert_int_equal(e->rules->v[i].squash, NFS4_ROOT_SQUASH);
+		assert_int_equal(e->rules->v[i].anonuid, 65534);
+		assert_int_equal(e->rules->v[i].sec_flavors, SYS);
 	}
-	assert_true(e->rules[0].any);
-	assert_int_equal(e->rules[1].family, AF_INET);
-	assert_int_equal(e->rules[2].family, AF_INET6);
+	assert_true(e->rules->v[0].any);
+	assert_int_equal(e->rules->v[1].family, AF_INET);
+	assert_int_equal(e->rules->v[2].family, AF_INET6);
 }
 
 static void test_path_normalised(void **state)
@@ -184,10 +184,10 @@ static void test_quoted_path(void **state)
 	const struct nfs4_export *e = add_ok("\"/srv/my share//\" 10.0.0.1(rw)");
 
 	assert_string_equal(e->path, "/srv/my share");
-	assert_true(e->rules[0].rw);
+	assert_true(e->rules->v[0].rw);
 	e = add_ok("\"/srv/say \\\"hi\\\" \\\\ back\"");
 	assert_string_equal(e->path, "/srv/say \"hi\" \\ back");
-	assert_true(e->rules[0].any);
+	assert_true(e->rules->v[0].any);
 }
 
 static void test_path_octal_escapes(void **state)
@@ -338,15 +338,15 @@ static void test_options_are_per_client(void **state)
 	const struct nfs4_export *e =
 		add_ok("/a 192.168.1.0/24(rw,no_root_squash) *(ro,anonuid=5) 10.0.0.1");
 
-	assert_int_equal(e->nrules, 3);
-	assert_true(e->rules[0].rw);
-	assert_int_equal(e->rules[0].squash, NFS4_NO_ROOT_SQUASH);
-	assert_int_equal(e->rules[0].anonuid, 65534);
-	assert_false(e->rules[1].rw);
-	assert_int_equal(e->rules[1].anonuid, 5);
-	assert_int_equal(e->rules[1].squash, NFS4_ROOT_SQUASH);
-	assert_false(e->rules[2].rw);
-	assert_int_equal(e->rules[2].anonuid, 65534);
+	assert_int_equal(e->rules->n, 3);
+	assert_true(e->rules->v[0].rw);
+	assert_int_equal(e->rules->v[0].squash, NFS4_NO_ROOT_SQUASH);
+	assert_int_equal(e->rules->v[0].anonuid, 65534);
+	assert_false(e->rules->v[1].rw);
+	assert_int_equal(e->rules->v[1].anonuid, 5);
+	assert_int_equal(e->rules->v[1].squash, NFS4_ROOT_SQUASH);
+	assert_false(e->rules->v[2].rw);
+	assert_int_equal(e->rules->v[2].anonuid, 65534);
 }
 
 static void test_default_options_dash(void **state)
@@ -355,21 +355,21 @@ static void test_default_options_dash(void **state)
 	const struct nfs4_export *e =
 		add_ok("/a 10.0.0.1 -rw,anonuid=7 10.0.0.2 10.0.0.3(ro) -all_squash 10.0.0.4");
 
-	assert_int_equal(e->nrules, 4);
-	assert_false(e->rules[0].rw);
-	assert_int_equal(e->rules[0].anonuid, 65534);
-	assert_true(e->rules[1].rw);
-	assert_int_equal(e->rules[1].anonuid, 7);
-	assert_false(e->rules[2].rw);
-	assert_int_equal(e->rules[2].anonuid, 7);
-	assert_true(e->rules[3].rw);
-	assert_int_equal(e->rules[3].squash, NFS4_ALL_SQUASH);
+	assert_int_equal(e->rules->n, 4);
+	assert_false(e->rules->v[0].rw);
+	assert_int_equal(e->rules->v[0].anonuid, 65534);
+	assert_true(e->rules->v[1].rw);
+	assert_int_equal(e->rules->v[1].anonuid, 7);
+	assert_false(e->rules->v[2].rw);
+	assert_int_equal(e->rules->v[2].anonuid, 7);
+	assert_true(e->rules->v[3].rw);
+	assert_int_equal(e->rules->v[3].squash, NFS4_ALL_SQUASH);
 
 	/* Only defaults: they apply to the implicit "*". */
 	e = add_ok("/b -rw,fsid=12");
-	assert_int_equal(e->nrules, 1);
-	assert_true(e->rules[0].any);
-	assert_true(e->rules[0].rw);
+	assert_int_equal(e->rules->n, 1);
+	assert_true(e->rules->v[0].any);
+	assert_true(e->rules->v[0].rw);
 	assert_int_equal(e->id, 12);
 
 	add_err("/c - 10.0.0.1", "\"-\" without default options");
@@ -385,20 +385,20 @@ static void test_client_ipv4(void **state)
 	const uint8_t a0[4] = {10, 1, 2, 3}, a1[4] = {10, 0, 0, 0}, a2[4] = {192, 168, 7, 0},
 		      a3[4] = {172, 16, 0, 0};
 
-	assert_int_equal(e->nrules, 5);
+	assert_int_equal(e->rules->n, 5);
 	for (int i = 0; i < 5; i++) {
-		assert_false(e->rules[i].any);
-		assert_int_equal(e->rules[i].family, AF_INET);
+		assert_false(e->rules->v[i].any);
+		assert_int_equal(e->rules->v[i].family, AF_INET);
 	}
-	assert_memory_equal(e->rules[0].addr, a0, 4);
-	assert_int_equal(e->rules[0].prefix_len, 32);
-	assert_memory_equal(e->rules[1].addr, a1, 4);
-	assert_int_equal(e->rules[1].prefix_len, 8);
-	assert_memory_equal(e->rules[2].addr, a2, 4); /* host bits dropped */
-	assert_int_equal(e->rules[2].prefix_len, 24);
-	assert_memory_equal(e->rules[3].addr, a3, 4);
-	assert_int_equal(e->rules[3].prefix_len, 12);
-	assert_int_equal(e->rules[4].prefix_len, 0);
+	assert_memory_equal(e->rules->v[0].addr, a0, 4);
+	assert_int_equal(e->rules->v[0].prefix_len, 32);
+	assert_memory_equal(e->rules->v[1].addr, a1, 4);
+	assert_int_equal(e->rules->v[1].prefix_len, 8);
+	assert_memory_equal(e->rules->v[2].addr, a2, 4); /* host bits dropped */
+	assert_int_equal(e->rules->v[2].prefix_len, 24);
+	assert_memory_equal(e->rules->v[3].addr, a3, 4);
+	assert_int_equal(e->rules->v[3].prefix_len, 12);
+	assert_int_equal(e->rules->v[4].prefix_len, 0);
 }
 
 static void test_client_ipv4_errors(void **state)
@@ -422,20 +422,20 @@ static void test_client_ipv6(void **state)
 		add_ok("/a 2001:db8::1 [2001:db8::2] 2001:db8:1::/48 [2001:db8:2::5]/64(rw) ::/0");
 	uint8_t want[16];
 
-	assert_int_equal(e->nrules, 5);
+	assert_int_equal(e->rules->n, 5);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(e->rules[i].family, AF_INET6);
+		assert_int_equal(e->rules->v[i].family, AF_INET6);
 	inet_pton(AF_INET6, "2001:db8::1", want);
-	assert_memory_equal(e->rules[0].addr, want, 16);
-	assert_int_equal(e->rules[0].prefix_len, 128);
+	assert_memory_equal(e->rules->v[0].addr, want, 16);
+	assert_int_equal(e->rules->v[0].prefix_len, 128);
 	inet_pton(AF_INET6, "2001:db8::2", want);
-	assert_memory_equal(e->rules[1].addr, want, 16);
-	assert_int_equal(e->rules[2].prefix_len, 48);
+	assert_memory_equal(e->rules->v[1].addr, want, 16);
+	assert_int_equal(e->rules->v[2].prefix_len, 48);
 	inet_pton(AF_INET6, "2001:db8:2::", want);
-	assert_memory_equal(e->rules[3].addr, want, 16);
-	assert_int_equal(e->rules[3].prefix_len, 64);
-	assert_true(e->rules[3].rw);
-	assert_int_equal(e->rules[4].prefix_len, 0);
+	assert_memory_equal(e->rules->v[3].addr, want, 16);
+	assert_int_equal(e->rules->v[3].prefix_len, 64);
+	assert_true(e->rules->v[3].rw);
+	assert_int_equal(e->rules->v[4].prefix_len, 0);
 }
 
 static void test_client_ipv6_errors(void **state)
@@ -454,12 +454,12 @@ static void test_client_v4mapped_rule_is_ipv4(void **state)
 	const struct nfs4_export *e = add_ok("/a ::ffff:10.1.0.0/112 [::ffff:10.2.3.4]");
 	const uint8_t a0[4] = {10, 1, 0, 0}, a1[4] = {10, 2, 3, 4};
 
-	assert_int_equal(e->rules[0].family, AF_INET);
-	assert_int_equal(e->rules[0].prefix_len, 16);
-	assert_memory_equal(e->rules[0].addr, a0, 4);
-	assert_int_equal(e->rules[1].family, AF_INET);
-	assert_int_equal(e->rules[1].prefix_len, 32);
-	assert_memory_equal(e->rules[1].addr, a1, 4);
+	assert_int_equal(e->rules->v[0].family, AF_INET);
+	assert_int_equal(e->rules->v[0].prefix_len, 16);
+	assert_memory_equal(e->rules->v[0].addr, a0, 4);
+	assert_int_equal(e->rules->v[1].family, AF_INET);
+	assert_int_equal(e->rules->v[1].prefix_len, 32);
+	assert_memory_equal(e->rules->v[1].addr, a1, 4);
 	assert_int_equal(match_idx(e, "10.1.200.1"), 0);
 	assert_int_equal(match_idx(e, "::ffff:10.2.3.4"), 1);
 }
@@ -469,16 +469,18 @@ static void test_client_hostname(void **state)
 	const struct nfs4_export *e = add_ok("/a localhost(rw)");
 
 	/* localhost is 127.0.0.1 and/or ::1 depending on the resolver: host rules either way. */
-	assert_true(e->nrules >= 1);
-	for (int i = 0; i < e->nrules; i++) {
-		assert_false(e->rules[i].any);
-		assert_true(e->rules[i].rw);
-		assert_int_equal(e->rules[i].prefix_len, e->rules[i].family == AF_INET ? 32 : 128);
+	assert_true(e->rules->n >= 1);
+	for (int i = 0; i < e->rules->n; i++) {
+		assert_false(e->rules->v[i].any);
+		assert_true(e->rules->v[i].rw);
+		assert_int_equal(e->rules->v[i].prefix_len,
+				 e->rules->v[i].family == AF_INET ? 32 : 128);
 		for (int j = 0; j < i; j++)
-			assert_false(e->rules[j].family == e->rules[i].family &&
-				     memcmp(e->rules[j].addr, e->rules[i].addr, 16) == 0);
+			assert_false(e->rules->v[j].family == e->rules->v[i].family &&
+				     memcmp(e->rules->v[j].addr, e->rules->v[i].addr, 16) == 0);
 	}
-	if (e->rules[0].family == AF_INET || (e->nrules > 1 && e->rules[1].family == AF_INET))
+	if (e->rules->v[0].family == AF_INET ||
+	    (e->rules->n > 1 && e->rules->v[1].family == AF_INET))
 		assert_int_not_equal(match_idx(e, "127.0.0.1"), -1);
 	assert_int_equal(match_idx(e, "10.9.9.9"), -1);
 }
@@ -501,7 +503,7 @@ static void test_too_many_clients(void **state)
 
 	for (int i = 0; i < NFS4_EXPORT_MAX_RULES; i++)
 		o += snprintf(line + o, sizeof(line) - (size_t)o, " 10.0.0.%d(rw)", i + 1);
-	assert_int_equal(add_ok(line)->nrules, NFS4_EXPORT_MAX_RULES);
+	assert_int_equal(add_ok(line)->rules->n, NFS4_EXPORT_MAX_RULES);
 	snprintf(line + o, sizeof(line) - (size_t)o, " 10.0.1.1");
 	line[1] = 'b';
 	add_err(line, "too many clients (at most 32 per export");
@@ -589,7 +591,7 @@ static void test_match_ipv6_precedence(void **state)
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = AF_UNIX;
-	assert_int_equal(nfs4_export_match(e, &ss) - e->rules, 1);
+	assert_int_equal(nfs4_export_match(e, &ss) - e->rules->v, 1);
 }
 
 static void test_match_odd_prefixes(void **state)
@@ -742,8 +744,8 @@ static void test_admits_flavors(void **state)
 	add_ok("/a");
 	add_ok("/b *(sec=none)");
 	add_ok("/c *(sec=sys:none)");
-	const struct nfs4_export_rule *def = &T.v[0].rules[0], *n = &T.v[1].rules[0],
-				      *both = &T.v[2].rules[0];
+	const struct nfs4_export_rule *def = &T.v[0].rules->v[0], *n = &T.v[1].rules->v[0],
+				      *both = &T.v[2].rules->v[0];
 
 	memset(&sys, 0, sizeof(sys));
 	sys.flavor = RPC_AUTH_SYS;
@@ -771,7 +773,7 @@ static void test_admits_secure_port(void **state)
 
 	add_ok("/a *(secure)");
 	add_ok("/b");
-	const struct nfs4_export_rule *sec = &T.v[0].rules[0], *ins = &T.v[1].rules[0];
+	const struct nfs4_export_rule *sec = &T.v[0].rules->v[0], *ins = &T.v[1].rules->v[0];
 
 	memset(&c, 0, sizeof(c));
 	c.flavor = RPC_AUTH_SYS;
@@ -845,18 +847,18 @@ static void test_file_comments_blanks_continuation(void **state)
 			 0);
 	assert_int_equal(T.n, 5);
 	assert_string_equal(T.v[0].path, "/srv/a");
-	assert_int_equal(T.v[0].nrules, 1);
-	assert_true(T.v[0].rules[0].rw);
+	assert_int_equal(T.v[0].rules->n, 1);
+	assert_true(T.v[0].rules->v[0].rw);
 	assert_string_equal(T.v[1].path, "/srv/b");
-	assert_int_equal(T.v[1].nrules, 2);
-	assert_int_equal(T.v[1].rules[0].squash, NFS4_NO_ROOT_SQUASH);
-	assert_true(T.v[1].rules[1].any);
+	assert_int_equal(T.v[1].rules->n, 2);
+	assert_int_equal(T.v[1].rules->v[0].squash, NFS4_NO_ROOT_SQUASH);
+	assert_true(T.v[1].rules->v[1].any);
 	assert_string_equal(T.v[2].path, "/srv/c");
 	assert_string_equal(T.v[3].path, "/srv/d#e");
-	assert_true(T.v[3].rules[0].rw);
+	assert_true(T.v[3].rules->v[0].rw);
 	/* A '\\' on the last line continues into nothing. */
 	assert_string_equal(T.v[4].path, "/srv/last");
-	assert_true(T.v[4].rules[0].rw);
+	assert_true(T.v[4].rules->v[0].rw);
 }
 
 static void test_file_continued_line_error(void **state)

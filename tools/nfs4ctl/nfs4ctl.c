@@ -28,6 +28,8 @@ static const char nfs4ctl_usage[] =
 	"                 delegations and callbacks in flight\n"
 	"  expire ID      forget a client and all its state, as if its lease had run out\n"
 	"  exports        the export table\n"
+	"  reload         read the exports again (as SIGHUP does); a bad file is refused\n"
+	"                 with its line and reason, and the exports served stay as they were\n"
 	"  stats          per-operation counts, errors and latencies; callbacks, delegations\n"
 	"  trace          the USDT probes nfs4d carries, for bpftrace or perf\n"
 	"\n"
