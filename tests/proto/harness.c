@@ -523,3 +523,31 @@ void harness_assert_status(int got, int want, const char *expr, const char *file
 		harness_fail("%s:%d: %s = %s (%d), expected %s (%d)", file, line, expr,
 			     harness_status_name(got), got, harness_status_name(want), want);
 }
+
+int harness_run_capture(const char *const *argv, bool with_stderr, char *out, size_t len)
+{
+	size_t got = 0;
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		if (with_stderr)
+			dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (got < len - 1 && (n = read(fds[0], out + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = 0;
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

@@ -94,6 +94,12 @@ void harness_assert_status(int got, int want, const char *expr, const char *file
 void harness_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* What main returns: cmocka's count plus failures in group setup/teardown it does not count. */
 int harness_exit_code(int cmocka_failed);
+/*
+ * Runs argv[0] with argv (NULL-terminated); its stdout, and its stderr too
+ * when with_stderr, into out (NUL-terminated, truncated to len). Its exit
+ * status (128 + the signal if one killed it).
+ */
+int harness_run_capture(const char *const *argv, bool with_stderr, char *out, size_t len);
 /* Asserts an NFS status (or negative errno) with names in the failure message. */
 #define assert_status(got, want) \
 	harness_assert_status((int)(got), (int)(want), #got, __FILE__, __LINE__)

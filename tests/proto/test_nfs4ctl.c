@@ -237,11 +237,8 @@ static int ctl(char *out, const char *arg0, ...)
 {
 	const char *bin = getenv("NFS4CTL_BIN");
 	const char *argv[16] = {bin, "--state-dir", state_dir};
-	int argc = 3, fds[2], status;
-	size_t len = 0;
-	ssize_t n;
+	int argc = 3;
 	va_list ap;
-	pid_t pid;
 
 	assert_non_null(bin);
 	va_start(ap, arg0);
@@ -249,23 +246,7 @@ static int ctl(char *out, const char *arg0, ...)
 		argv[argc++] = a;
 	va_end(ap);
 	argv[argc] = NULL;
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (len < OUT_MAX - 1 && (n = read(fds[0], out + len, OUT_MAX - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = 0;
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return harness_run_capture(argv, false, out, OUT_MAX);
 }
 
 /* nfs4ctl --json ARGS (one argument at most), asserting success; its output parsed into v. */

@@ -54,34 +54,13 @@ static int ctl(bool json, const char *cmd)
 {
 	const char *bin = getenv("NFS4CTL_BIN");
 	const char *argv[] = {bin, "--state-dir", env.srv->hs->statedir, cmd, NULL, NULL};
-	int fds[2], status;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
 
 	assert_non_null(bin);
 	if (json) {
 		argv[3] = "--json";
 		argv[4] = cmd;
 	}
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		close(fds[0]);
-		close(fds[1]);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (len < OUT_MAX - 1 && (n = read(fds[0], out + len, OUT_MAX - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = 0;
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return harness_run_capture(argv, true, out, OUT_MAX);
 }
 
 static void reload_ok(const char *text)
