@@ -159,6 +159,10 @@ for m in "${order[@]}"; do cp "${modpath[$m]}" "$root/lib/modules/$m.ko"; done
 printf '%s\n' "${order[@]}" >"$root/lib/modules/load.order"
 gcc -static -O2 -Wall -Werror -o "$root/bin/vmhelper" "$here/vmhelper.c"
 cp "$nfs4d" "$root/bin/nfs4d"
+# nfs4ctl: scenario 6 checks nfs4d's own account of its clients with it.
+nfs4ctl=$build_dir/tools/nfs4ctl/nfs4ctl
+[ -x "$nfs4ctl" ] || { echo "run.sh: no nfs4ctl at $nfs4ctl (build first)" >&2; exit 2; }
+cp "$nfs4ctl" "$root/bin/nfs4ctl"
 # nfs4d's shared libraries, at the paths the dynamic loader expects.
 ldd "$nfs4d" | awk '/=>/ { print $3 } /^[ \t]*\/.*ld-linux/ { print $1 }' | while read -r lib; do
 	[ -f "$lib" ] || continue

@@ -85,6 +85,13 @@ wait_until $(((LEASE + SLACK) * 10)) none_left_after "$from" ||
 	fail "a. $((LEASE + SLACK)) s after client 1 unmounted nfs4d still has $(left_after "$from" | grep . || echo 'its clients (nothing logged)')"
 echo "ok: a. nfs4d has no client and no session left $(($(now_ms) - t0)) ms after the unmount;" \
 	"$(grep -c 'lease expired' "$SRV_LOG") clients expired by the lease during a."
+# The admin view agrees: nothing left at all (clients, sessions, state, callbacks).
+st=$(nfs4ctl --state-dir /tmp/nfs4d-state --json stats) || fail "a. nfs4ctl stats: $st"
+case "$st" in
+*'"state":{"clients":0,"sessions":0,"stateids":0,"files":0,"delegations":0,"callbacks":0}'*)
+	echo "ok: a. nfs4ctl stats: no client, session, stateid, file, delegation or callback left" ;;
+*) fail "a. nfs4ctl stats after the unmount: $st" ;;
+esac
 
 # ---- b. client 2's network path down for longer than the lease ----
 [ -n "$NS2_PID" ] || fail "b. no second client: its network namespace could not be set up"
