@@ -315,7 +315,8 @@ static void nfs4_cb_park(struct nfs4_server *srv, struct nfs4_cb *cb, uint64_t w
 {
 	TRACE3(cb_requeue, cb->clp->clientid, nfs4_ses_num(cb->ses), (int)cb->kind);
 	pthread_mutex_lock(&srv->cb_lock);
-	if (srv->cb_stopping) {
+	/* A client that went while the call was out never repairs anything. */
+	if (srv->cb_stopping || atomic_load(&cb->clp->dead)) {
 		pthread_mutex_unlock(&srv->cb_lock);
 		nfs4_cb_free(cb);
 		return;
@@ -763,10 +764,11 @@ static void nfs4_cb_collect_due_locked(struct nfs4_server *srv, uint64_t now,
 }
 
 /*
- * Ends parked callbacks about delegations since returned or revoked (their
- * client may never repair its channel). Looked at outside cb_lock, which is
- * a leaf: they leave the parked list meanwhile, and go back through
- * nfs4_cb_park() so that an unpark in between is not lost.
+ * Ends parked callbacks that lost their purpose: their delegation was
+ * returned or revoked, or their client went (it may never repair its
+ * channel). Looked at outside cb_lock, which is a leaf: they leave the
+ * parked list meanwhile, and go back through nfs4_cb_park() so that an
+ * unpark in between is not lost.
  */
 static void nfs4_cb_end_unwanted(struct nfs4_server *srv)
 {
@@ -775,13 +777,8 @@ static void nfs4_cb_end_unwanted(struct nfs4_server *srv)
 	CDS_LIST_HEAD(check);
 
 	pthread_mutex_lock(&srv->cb_lock);
-	cds_list_for_each_entry_safe(cb, tmp, &srv->cb_parked, link)
-	{
-		if (cb->dp) {
-			cds_list_del(&cb->link);
-			cds_list_add_tail(&cb->link, &check);
-		}
-	}
+	cds_list_splice(&srv->cb_parked, &check);
+	CDS_INIT_LIST_HEAD(&srv->cb_parked);
 	pthread_mutex_unlock(&srv->cb_lock);
 	cds_list_for_each_entry_safe(cb, tmp, &check, link)
 	{
