@@ -301,7 +301,7 @@ static bool nfs4_cb_wanted(struct nfs4_cb *cb)
 	if (atomic_load(&cb->clp->dead))
 		return false;
 	if (cb->dp)
-		return nfs4_deleg_needs_callback(cb->dp, cb->kind == NFS4_CB_GETATTR);
+		return nfs4_deleg_needs_callback(cb->dp);
 	return true;
 }
 

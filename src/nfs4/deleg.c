@@ -303,12 +303,11 @@ uint32_t nfs4_deleg_getattr(struct nfs4_compound *c, const struct nfs4_fh *fh, s
 	return status;
 }
 
-bool nfs4_deleg_needs_callback(struct nfs4_deleg *dp, bool getattr)
+bool nfs4_deleg_needs_callback(struct nfs4_deleg *dp)
 {
 	struct nfs4_client *clp = dp->stid.client;
 	bool needed;
 
-	(void)getattr;
 	pthread_mutex_lock(&clp->state_lock);
 	needed = !dp->stid.closed && !dp->revoked;
 	pthread_mutex_unlock(&clp->state_lock);

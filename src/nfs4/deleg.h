@@ -40,8 +40,9 @@ uint32_t nfs4_deleg_break_name(struct nfs4_compound *c, const struct nfs4_fh *di
 uint32_t nfs4_deleg_getattr(struct nfs4_compound *c, const struct nfs4_fh *fh,
 			    struct be_attr *attr);
 
-/* The callback engine's questions and answers. */
-bool nfs4_deleg_needs_callback(struct nfs4_deleg *dp, bool getattr);
+/* The callback engine's questions and answers: is dp still in force (a recall or getattr has a
+ * purpose)? */
+bool nfs4_deleg_needs_callback(struct nfs4_deleg *dp);
 void nfs4_deleg_getattr_done(struct nfs4_deleg *dp, bool has_size, uint64_t size, bool has_change,
 			     uint64_t change);
 
