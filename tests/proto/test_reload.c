@@ -278,6 +278,10 @@ static void added_and_removed(void **state)
 	assert_int_equal(n, 3);
 	assert_memory_equal(buf, "bbb", 3);
 	assert_nfs(fo_stat(&env, &cfile, &a), NFS4ERR_STALE);
+
+	/* The same through --json: two exports served. */
+	assert_int_equal(ctl(true, "reload"), 0);
+	assert_non_null(strstr(out, "{\"reloaded\":true,\"exports\":2}"));
 }
 
 /* rw → ro applies to the next request; an open taken before survives the reloads. */
