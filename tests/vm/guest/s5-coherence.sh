@@ -15,7 +15,8 @@
 #
 # Delegations: on mem the reader's open gets a read delegation, which the
 # other client's open for writing recalls (CB_RECALL): the clients'
-# DELEGRETURN counts in /proc/self/mountstats must grow.  vfs grants none
+# DELEGRETURN counts in /proc/self/mountstats must grow, and nfs4ctl stats
+# must count the recalls.  vfs grants none
 # (local processes could change files behind it), so its counts stay.
 . /vm/lib.sh
 mnt=$1
@@ -79,6 +80,11 @@ if [ "$BACKEND" = mem ]; then
 	# The first writer recalls the reader's delegation (later rounds may find
 	# none: nfs4d grants none on a file recalled within the last lease).
 	[ $returned -ge 1 ] || fail "no DELEGRETURN in $ROUNDS rounds: no recall reached a reader"
+	# nfs4d's own account: delegations granted and recalled (nfs4ctl stats).
+	st=$(nfs4ctl --state-dir /tmp/nfs4d-state --json stats) || fail "nfs4ctl stats: $st"
+	recalled=$(echo "$st" | sed -n 's/.*"delegations":{"granted":[0-9]*,"recalled":\([0-9]*\).*/\1/p')
+	echo "nfs4ctl stats: $(echo "$st" | grep -o '"delegations":{[^}]*}')"
+	[ "${recalled:-0}" -ge 1 ] || fail "nfs4ctl stats shows no recalled delegation: $st"
 else
 	[ $returned = 0 ] || fail "$returned DELEGRETURNs on vfs, which grants no delegations"
 fi
