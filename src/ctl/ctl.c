@@ -7,10 +7,7 @@
 #include "ctl/ctl.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,15 +17,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl/listener.h"
 #include "ctl/render.h"
 #include "util/log.h"
-#include "util/rcu.h"
 
 struct ctl_server {
 	struct nfs4_server *srv;
-	int lfd;
-	int stop_pipe[2]; /* ctl_stop() writes a byte: the thread's poll wakes */
-	pthread_t thread;
+	struct ctl_listener listener;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t dev; /* the socket file we made: removed at stop only if it is still ours */
 	ino_t ino;
@@ -119,16 +114,15 @@ static int ctl_split(char *line, char **argv, int max)
 	return argc;
 }
 
-static void ctl_serve(struct ctl_server *ctl, int fd)
+/* One request on fd (ctl_listener's serve). */
+static void ctl_serve(void *arg, int fd)
 {
-	struct timeval tv = {.tv_sec = CTL_IO_TIMEOUT_S};
+	struct ctl_server *ctl = arg;
 	char req[CTL_MAX_REQUEST + 1], err[256];
 	struct ctl_buf out = {0};
 	char *argv[8];
 	int argc;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (!ctl_peer_allowed(ctl, fd)) {
 		log_warn("ctl", "control socket: peer refused (not root or in the socket's group)");
 		ctl_reply_error(fd, "permission denied");
@@ -153,35 +147,6 @@ static void ctl_serve(struct ctl_server *ctl, int fd)
 		ctl_write_all(fd, out.p, out.len);
 	}
 	ctl_buf_free(&out);
-}
-
-static void *ctl_thread(void *arg)
-{
-	struct ctl_server *ctl = arg;
-	struct pollfd pfd[2] = {{.fd = ctl->lfd, .events = POLLIN},
-				{.fd = ctl->stop_pipe[0], .events = POLLIN}};
-
-	rcu_register_thread();
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("ctl", "control socket: poll: %s", strerror(errno));
-			break;
-		}
-		if (pfd[1].revents)
-			break;
-		if (pfd[0].revents & POLLIN) {
-			int fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC);
-
-			if (fd >= 0) {
-				ctl_serve(ctl, fd);
-				close(fd);
-			}
-		}
-	}
-	rcu_unregister_thread();
-	return NULL;
 }
 
 /* Binds addr, removing a stale socket file left by an nfs4d that died; refuses a live one. */
@@ -215,12 +180,12 @@ struct ctl_server *ctl_start(const char *state_dir, struct nfs4_server *srv)
 	struct ctl_server *ctl;
 	struct stat st;
 	const char *what;
+	int lfd = -1, err;
 
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return NULL;
 	ctl->srv = srv;
-	ctl->lfd = ctl->stop_pipe[0] = ctl->stop_pipe[1] = -1;
 	if (snprintf(ctl->path, sizeof(ctl->path), "%s/%s", state_dir, CTL_SOCKET_NAME) >=
 	    (int)sizeof(ctl->path)) {
 		errno = ENAMETOOLONG;
@@ -232,11 +197,11 @@ struct ctl_server *ctl_start(const char *state_dir, struct nfs4_server *srv)
 	if (mkdir(state_dir, 0750) != 0 && errno != EEXIST)
 		goto fail;
 	what = "socket";
-	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ctl->lfd < 0)
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
 		goto fail;
 	what = "bind";
-	if (ctl_bind(ctl->lfd, &addr) != 0)
+	if (ctl_bind(lfd, &addr) != 0)
 		goto fail;
 	/* Before listen(): nobody can connect while the mode is still the umask's. */
 	what = "chmod";
@@ -246,15 +211,15 @@ struct ctl_server *ctl_start(const char *state_dir, struct nfs4_server *srv)
 	ctl->ino = st.st_ino;
 	ctl->gid = st.st_gid;
 	what = "listen";
-	if (listen(ctl->lfd, 16) != 0)
-		goto fail_unlink;
-	what = "pipe";
-	if (pipe2(ctl->stop_pipe, O_CLOEXEC) != 0)
+	if (listen(lfd, 16) != 0)
 		goto fail_unlink;
 	what = "thread";
-	errno = pthread_create(&ctl->thread, NULL, ctl_thread, ctl);
-	if (errno != 0)
+	err = ctl_listener_start(&ctl->listener, lfd, "control socket", CTL_IO_TIMEOUT_S, ctl_serve,
+				 ctl);
+	if (err < 0) {
+		errno = -err;
 		goto fail_unlink;
+	}
 	log_info("ctl", "control socket %s", ctl->path);
 	return ctl;
 
@@ -263,12 +228,8 @@ fail_unlink:
 fail:
 	log_warn("ctl", "no control socket (%s %s: %s): nfs4ctl cannot reach this nfs4d", what,
 		 ctl->path, strerror(errno));
-	if (ctl->lfd >= 0)
-		close(ctl->lfd);
-	if (ctl->stop_pipe[0] >= 0) {
-		close(ctl->stop_pipe[0]);
-		close(ctl->stop_pipe[1]);
-	}
+	if (lfd >= 0)
+		close(lfd);
 	free(ctl);
 	return NULL;
 }
@@ -279,14 +240,9 @@ void ctl_stop(struct ctl_server *ctl)
 
 	if (!ctl)
 		return;
-	if (write(ctl->stop_pipe[1], "x", 1) != 1)
-		log_err("ctl", "control socket: cannot stop its thread: %s", strerror(errno));
-	pthread_join(ctl->thread, NULL);
+	ctl_listener_stop(&ctl->listener);
 	/* Another nfs4d may have replaced a socket it took for stale: leave that one alone. */
 	if (stat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
 		unlink(ctl->path);
-	close(ctl->lfd);
-	close(ctl->stop_pipe[0]);
-	close(ctl->stop_pipe[1]);
 	free(ctl);
 }

@@ -4,29 +4,24 @@
 #include "ctl/metrics.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl/listener.h"
 #include "ctl/render.h"
 #include "nfs4/admin.h"
 #include "util/log.h"
-#include "util/rcu.h"
 
 #define METRICS_MAX_REQUEST 4096
 #define METRICS_IO_TIMEOUT_S 5
 
 struct ctl_metrics {
 	struct nfs4_server *srv;
-	int lfd;
-	int stop_pipe[2];
-	pthread_t thread;
+	struct ctl_listener listener;
 };
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -163,15 +158,14 @@ static bool metrics_read_head(int fd, char *buf, size_t len)
 	return false;
 }
 
-static void metrics_serve(struct ctl_metrics *m, int fd)
+/* One HTTP request on fd (ctl_listener's serve). */
+static void metrics_serve(void *arg, int fd)
 {
 	static const char text[] = "text/plain; charset=utf-8";
-	struct timeval tv = {.tv_sec = METRICS_IO_TIMEOUT_S};
+	struct ctl_metrics *m = arg;
 	char req[METRICS_MAX_REQUEST + 1], method[16], path[256];
 	struct ctl_buf out = {0};
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (!metrics_read_head(fd, req, sizeof(req)) ||
 	    sscanf(req, "%15s %255s HTTP/1.%*c", method, path) != 2) {
 		metrics_reply(fd, "400 Bad Request", text, "bad request\n", 12);
@@ -194,35 +188,6 @@ static void metrics_serve(struct ctl_metrics *m, int fd)
 	ctl_buf_free(&out);
 }
 
-static void *metrics_thread(void *arg)
-{
-	struct ctl_metrics *m = arg;
-	struct pollfd pfd[2] = {{.fd = m->lfd, .events = POLLIN},
-				{.fd = m->stop_pipe[0], .events = POLLIN}};
-
-	rcu_register_thread();
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("ctl", "metrics: poll: %s", strerror(errno));
-			break;
-		}
-		if (pfd[1].revents)
-			break;
-		if (pfd[0].revents & POLLIN) {
-			int fd = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC);
-
-			if (fd >= 0) {
-				metrics_serve(m, fd);
-				close(fd);
-			}
-		}
-	}
-	rcu_unregister_thread();
-	return NULL;
-}
-
 struct ctl_metrics *ctl_metrics_start(const struct sockaddr_storage *addr, struct nfs4_server *srv)
 {
 	socklen_t alen = addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
@@ -231,48 +196,43 @@ struct ctl_metrics *ctl_metrics_start(const struct sockaddr_storage *addr, struc
 	struct ctl_metrics *m;
 	const char *what;
 	uint16_t port;
-	int one = 1;
+	int one = 1, lfd = -1, err;
 
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
 	m->srv = srv;
-	m->stop_pipe[0] = m->stop_pipe[1] = -1;
 	what = "socket";
-	m->lfd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (m->lfd < 0)
+	lfd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
 		goto fail;
-	setsockopt(m->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	what = "bind";
-	if (bind(m->lfd, (const struct sockaddr *)addr, alen) != 0)
+	if (bind(lfd, (const struct sockaddr *)addr, alen) != 0)
 		goto fail;
 	what = "listen";
-	if (listen(m->lfd, 16) != 0)
+	if (listen(lfd, 16) != 0)
 		goto fail;
 	alen = sizeof(bound);
 	what = "getsockname";
-	if (getsockname(m->lfd, (struct sockaddr *)&bound, &alen) != 0)
+	if (getsockname(lfd, (struct sockaddr *)&bound, &alen) != 0)
 		goto fail;
 	port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
 						 : ((struct sockaddr_in *)&bound)->sin_port);
-	what = "pipe";
-	if (pipe2(m->stop_pipe, O_CLOEXEC) != 0)
-		goto fail;
 	what = "thread";
-	errno = pthread_create(&m->thread, NULL, metrics_thread, m);
-	if (errno != 0)
+	err = ctl_listener_start(&m->listener, lfd, "metrics", METRICS_IO_TIMEOUT_S, metrics_serve,
+				 m);
+	if (err < 0) {
+		errno = -err;
 		goto fail;
+	}
 	log_info("ctl", "metrics on port %u (GET /metrics)", port);
 	return m;
 
 fail:
 	log_err("ctl", "metrics endpoint: %s: %s", what, strerror(errno));
-	if (m->lfd >= 0)
-		close(m->lfd);
-	if (m->stop_pipe[0] >= 0) {
-		close(m->stop_pipe[0]);
-		close(m->stop_pipe[1]);
-	}
+	if (lfd >= 0)
+		close(lfd);
 	free(m);
 	return NULL;
 }
@@ -281,11 +241,6 @@ void ctl_metrics_stop(struct ctl_metrics *m)
 {
 	if (!m)
 		return;
-	if (write(m->stop_pipe[1], "x", 1) != 1)
-		log_err("ctl", "metrics: cannot stop its thread: %s", strerror(errno));
-	pthread_join(m->thread, NULL);
-	close(m->lfd);
-	close(m->stop_pipe[0]);
-	close(m->stop_pipe[1]);
+	ctl_listener_stop(&m->listener);
 	free(m);
 }
