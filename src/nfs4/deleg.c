@@ -337,6 +337,17 @@ void nfs4_deleg_getattr_done(struct nfs4_deleg *dp, bool has_size, uint64_t size
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* dp leaves its file (returned or revoked): it no longer conflicts. Caller holds file->lock. */
+static void nfs4_deleg_unlink_locked(struct nfs4_deleg *dp)
+{
+	struct nfs4_client *clp = dp->stid.client;
+
+	dp->gone = true;
+	cds_list_del(&dp->file_link);
+	atomic_fetch_sub(&clp->ndelegs, 1);
+	atomic_fetch_sub(&clp->srv->ndelegs, 1);
+}
+
 void nfs4_deleg_release_locked(struct nfs4_deleg *dp)
 {
 	struct nfs4_client *clp = dp->stid.client;
@@ -344,14 +355,10 @@ void nfs4_deleg_release_locked(struct nfs4_deleg *dp)
 	struct nfs4_file *f = dp->stid.file;
 
 	pthread_mutex_lock(&f->lock);
-	dp->gone = true;
-	if (!dp->revoked) {
-		cds_list_del(&dp->file_link);
-		atomic_fetch_sub(&clp->ndelegs, 1);
-		atomic_fetch_sub(&srv->ndelegs, 1);
-	} else {
+	if (!dp->revoked)
+		nfs4_deleg_unlink_locked(dp);
+	else
 		atomic_fetch_sub(&clp->nrevoked, 1);
-	}
 	pthread_mutex_lock(&srv->recall_lock);
 	if (!cds_list_empty(&dp->recall_link))
 		cds_list_del_init(&dp->recall_link);
@@ -365,17 +372,13 @@ void nfs4_deleg_release_locked(struct nfs4_deleg *dp)
 static void nfs4_deleg_revoke(struct nfs4_deleg *dp)
 {
 	struct nfs4_client *clp = dp->stid.client;
-	struct nfs4_server *srv = clp->srv;
 	bool revoked = false;
 
 	pthread_mutex_lock(&clp->state_lock);
 	pthread_mutex_lock(&dp->stid.file->lock);
 	if (!dp->stid.closed && !dp->revoked) {
 		dp->revoked = true;
-		dp->gone = true;
-		cds_list_del(&dp->file_link);
-		atomic_fetch_sub(&clp->ndelegs, 1);
-		atomic_fetch_sub(&srv->ndelegs, 1);
+		nfs4_deleg_unlink_locked(dp);
 		atomic_fetch_add(&clp->nrevoked, 1);
 		revoked = true;
 	}
