@@ -334,3 +334,27 @@ void cbc_env_setup(struct fo_env *e, const char *lease)
 	harness_client_free(&e->cl, false);
 	cbc_new_plain(e->srv->hs, &e->cl, "plain-b");
 }
+
+int cbc_plain_open(struct harness_client *cl, const struct fo_fh *dir, const char *name,
+		   uint32_t access, struct stateid4 *sid)
+{
+	return st_open_simple(cl->sess, cl->clientid, dir, name, "plain-owner",
+			      access | OPEN4_SHARE_ACCESS_WANT_NO_DELEG, OPEN4_SHARE_DENY_NONE,
+			      false, sid, NULL);
+}
+
+int cbc_plain_open_retry(struct harness_client *cl, struct cb_client *holder,
+			 const struct fo_fh *dir, const char *name, uint32_t access,
+			 struct stateid4 *sid)
+{
+	int st;
+
+	for (int waited = 0;
+	     (st = cbc_plain_open(cl, dir, name, access, sid)) == NFS4ERR_DELAY && waited < 15000;
+	     waited += 100) {
+		if (holder)
+			cbc_renew(&holder->cl);
+		harness_sleep_ms(100);
+	}
+	return st;
+}

@@ -77,6 +77,17 @@ void cbc_new_plain(struct harness_srv *srv, struct harness_client *cl, const cha
  * no back channel, so only the tests' holders get delegations.
  */
 void cbc_env_setup(struct fo_env *e, const char *lease);
+/* cl opens dir/name (OPEN4_NOCREATE, owner "plain-owner") with access, wanting no delegation. */
+int cbc_plain_open(struct harness_client *cl, const struct fo_fh *dir, const char *name,
+		   uint32_t access, struct stateid4 *sid);
+/*
+ * The same, retried for up to 15 s while it gets NFS4ERR_DELAY (a recall is
+ * on its way), renewing holder's lease meanwhile (holder may be NULL): the
+ * last status.
+ */
+int cbc_plain_open_retry(struct harness_client *cl, struct cb_client *holder,
+			 const struct fo_fh *dir, const char *name, uint32_t access,
+			 struct stateid4 *sid);
 /* SEQUENCE on cl's session (renewing its lease): the status flags. */
 uint32_t cbc_renew(struct harness_client *cl);
 /*

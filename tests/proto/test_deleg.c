@@ -16,7 +16,6 @@
 #include "state_helpers.h"
 
 #define LEASE_S 3
-#define WAIT_MS 15000 /* longest wait for anything: revocation after a lease, with slack */
 
 static struct fo_env env;
 #define B (&env.cl)
@@ -33,29 +32,6 @@ static int teardown(void **state)
 	(void)state;
 	fo_env_teardown(&env);
 	return 0;
-}
-
-/* B opens dir/name (no delegation wanted). */
-static int b_open(const struct fo_fh *dir, const char *name, uint32_t access, struct stateid4 *sid)
-{
-	return st_open_simple(B->sess, B->clientid, dir, name, "b-owner",
-			      access | OPEN4_SHARE_ACCESS_WANT_NO_DELEG, OPEN4_SHARE_DENY_NONE,
-			      false, sid, NULL);
-}
-
-/* Retries B's open while it gets NFS4ERR_DELAY, renewing A meanwhile; the last status. */
-static int b_open_retry(struct cb_client *a, const struct fo_fh *dir, const char *name,
-			uint32_t access, struct stateid4 *sid)
-{
-	int st;
-
-	for (int waited = 0;
-	     (st = b_open(dir, name, access, sid)) == NFS4ERR_DELAY && waited < WAIT_MS;
-	     waited += 100) {
-		cbc_renew(&a->cl);
-		harness_sleep_ms(100);
-	}
-	return st;
 }
 
 static void read_delegation_recalled_by_a_writer(void **state)
@@ -78,15 +54,15 @@ static void read_delegation_recalled_by_a_writer(void **state)
 	assert_int_equal(cba_count(&a.ag, &a.ag.recalls), 0);
 
 	/* Writing does: B waits (DELAY) while A is asked to return the delegation. */
-	assert_nfs(b_open(&d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4ERR_DELAY);
+	assert_nfs(cbc_plain_open(B, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4ERR_DELAY);
 	assert_int_equal(cba_wait(&a.ag, &a.ag.recalls, 1, 5000), 1);
 	assert_true(st_sid_same_other(&a.ag.recall_sid, &ao.dsid));
 	assert_int_equal(a.ag.recall_fh_len, f.len);
 	assert_memory_equal(a.ag.recall_fh, f.data, f.len);
-	assert_nfs(b_open(&d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4ERR_DELAY);
+	assert_nfs(cbc_plain_open(B, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4ERR_DELAY);
 
 	assert_nfs(st_delegreturn(a.cl.sess, &f, &ao.dsid), NFS4_OK);
-	assert_nfs(b_open(&d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4_OK);
+	assert_nfs(cbc_plain_open(B, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4_OK);
 	assert_int_equal(cba_count(&a.ag, &a.ag.recalls), 1); /* one recall, not one per retry */
 	/* A returned stateid is gone. */
 	assert_nfs(st_delegreturn(a.cl.sess, &f, &ao.dsid), NFS4ERR_BAD_STATEID);
@@ -135,7 +111,7 @@ static void write_delegation_answers_getattr_then_is_recalled(void **state)
 	memset(data, 'w', sizeof(data));
 	assert_nfs(st_write(a.cl.sess, &f, &ao.dsid, 0, data, sizeof(data)), NFS4_OK);
 	assert_nfs(st_delegreturn(a.cl.sess, &f, &ao.dsid), NFS4_OK);
-	assert_nfs(b_open(&d, "f", OPEN4_SHARE_ACCESS_READ, &bs), NFS4_OK);
+	assert_nfs(cbc_plain_open(B, &d, "f", OPEN4_SHARE_ACCESS_READ, &bs), NFS4_OK);
 	assert_nfs(fo_getattr(&env, &f, &m, &at), NFS4_OK);
 	assert_int_equal(at.size, sizeof(data));
 	assert_nfs(st_close(B->sess, &f, &bs, NULL), NFS4_OK);
@@ -220,14 +196,16 @@ static void delay_answers_are_retried(void **state)
 		cbc_new(env.srv->hs, &a, "deleg-a", CBA_OK);
 		cbc_hold(&a, &d, "f", OPEN4_SHARE_ACCESS_READ, OPEN_DELEGATE_READ, &ao);
 		cba_set_mode(&a.ag, modes[i]);
-		assert_nfs(b_open(&d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4ERR_DELAY);
+		assert_nfs(cbc_plain_open(B, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs),
+			   NFS4ERR_DELAY);
 		/* The agent checks each retry's slot and sequence id (same for a CB_SEQUENCE
 		 * DELAY). */
 		assert_true(cba_wait(&a.ag, &a.ag.delays, 3, 8000) >= 3);
 		cba_set_mode(&a.ag, CBA_OK);
 		assert_true(cba_wait(&a.ag, &a.ag.recalls, 1, 8000) >= 1);
 		assert_nfs(st_delegreturn(a.cl.sess, &f, &ao.dsid), NFS4_OK);
-		assert_nfs(b_open_retry(&a, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4_OK);
+		assert_nfs(cbc_plain_open_retry(B, &a, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs),
+			   NFS4_OK);
 		assert_nfs(st_close(B->sess, &f, &bs, NULL), NFS4_OK);
 		assert_nfs(st_close(a.cl.sess, &f, &ao.sid, NULL), NFS4_OK);
 		cbc_free(&a, false);
@@ -254,8 +232,8 @@ static void unreturned_delegation_is_revoked(void **state)
 	assert_int_equal(cbc_renew(&a.cl) & SEQ4_STATUS_RECALLABLE_STATE_REVOKED, 0);
 	cba_set_mode(&a.ag, CBA_SILENT);
 
-	assert_nfs(b_open(&d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4ERR_DELAY);
-	assert_nfs(b_open_retry(&a, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4_OK);
+	assert_nfs(cbc_plain_open(B, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4ERR_DELAY);
+	assert_nfs(cbc_plain_open_retry(B, &a, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4_OK);
 	assert_true(cba_count(&a.ag, &a.ag.compounds) >= 1); /* it was asked */
 
 	assert_true(cbc_renew(&a.cl) & SEQ4_STATUS_RECALLABLE_STATE_REVOKED);
@@ -339,7 +317,7 @@ static void want_bits_and_delegation_claims(void **state)
 	assert_nfs(st_close(B->sess, &f, &o.sid, NULL), NFS4_OK);
 
 	/* A read delegation for a reader is compatible with another client's read open. */
-	assert_nfs(b_open(&d, "f", OPEN4_SHARE_ACCESS_READ, &bs), NFS4_OK);
+	assert_nfs(cbc_plain_open(B, &d, "f", OPEN4_SHARE_ACCESS_READ, &bs), NFS4_OK);
 	assert_int_equal(cba_count(&a.ag, &a.ag.recalls), 0);
 	assert_nfs(st_close(B->sess, &f, &bs, NULL), NFS4_OK);
 	assert_nfs(st_delegreturn(a.cl.sess, &f, &ao.dsid), NFS4_OK);

@@ -152,9 +152,7 @@ static void writer_conflict(struct worker *w)
 	char name[2] = {(char)('a' + f), 0};
 	struct stateid4 sid;
 
-	st = st_open_simple(w->writer.sess, w->writer.clientid, &dir, name, "writer",
-			    OPEN4_SHARE_ACCESS_WRITE | OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
-			    OPEN4_SHARE_DENY_NONE, false, &sid, NULL);
+	st = cbc_plain_open(&w->writer, &dir, name, OPEN4_SHARE_ACCESS_WRITE, &sid);
 	if (st == NFS4_OK) {
 		st = st_write(w->writer.sess, &files[f], &sid, 0, "w", 1);
 		if (st != NFS4_OK && st != NFS4ERR_DELAY)

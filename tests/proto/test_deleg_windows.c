@@ -22,8 +22,6 @@
 #include "fileops.h"
 #include "state_helpers.h"
 
-#define WAIT_MS 15000
-
 static struct fo_env env;
 #define B (&env.cl)
 
@@ -39,21 +37,6 @@ static int teardown(void **state)
 	(void)state;
 	fo_env_teardown(&env);
 	return 0;
-}
-
-/* B's write open of dir/name, retried while DELAY: the last status. */
-static int b_open_retry(const struct fo_fh *dir, const char *name, struct stateid4 *sid)
-{
-	int st;
-
-	for (int waited = 0;; waited += 100) {
-		st = st_open_simple(B->sess, B->clientid, dir, name, "b-owner",
-				    OPEN4_SHARE_ACCESS_WRITE | OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
-				    OPEN4_SHARE_DENY_NONE, false, sid, NULL);
-		if (st != NFS4ERR_DELAY || waited >= WAIT_MS)
-			return st;
-		harness_sleep_ms(100);
-	}
 }
 
 enum holder_exit { DESTROY_SESSION, DESTROY_CLIENTID, DROP_CONNECTION };
@@ -72,10 +55,7 @@ static void window1(enum holder_exit how)
 	assert_nfs(st_mkfile(B->sess, B->clientid, &d, "f", "abc", 3, &f), NFS4_OK);
 	cbc_hold(&a, &d, "f", OPEN4_SHARE_ACCESS_READ, OPEN_DELEGATE_READ, &ao);
 	cba_set_mode(&a.ag, CBA_DELAY);
-	assert_nfs(st_open_simple(B->sess, B->clientid, &d, "f", "b-owner",
-				  OPEN4_SHARE_ACCESS_WRITE | OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
-				  OPEN4_SHARE_DENY_NONE, false, &bs, NULL),
-		   NFS4ERR_DELAY);
+	assert_nfs(cbc_plain_open(B, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4ERR_DELAY);
 	/* The recall sits in its retry backoff, holding its slot of the session... */
 	assert_true(cba_wait(&a.ag, &a.ag.delays, 2, 5000) >= 2);
 
@@ -99,7 +79,7 @@ static void window1(enum holder_exit how)
 		break;
 	}
 	/* B proceeds once the delegation is revoked or its client expires. */
-	assert_nfs(b_open_retry(&d, "f", &bs), NFS4_OK);
+	assert_nfs(cbc_plain_open_retry(B, NULL, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4_OK);
 	assert_nfs(st_close(B->sess, &f, &bs, NULL), NFS4_OK);
 	cbc_free(&a, true);
 }
@@ -216,14 +196,12 @@ static void window2_rebind_races_destroy(void **state)
 
 		cbc_hold(&a, &d, "f", OPEN4_SHARE_ACCESS_READ, OPEN_DELEGATE_READ, &ao);
 		assert_int_equal(cbc_renew(&a.cl) & SEQ4_STATUS_CB_PATH_DOWN, 0);
-		assert_nfs(
-			st_open_simple(B->sess, B->clientid, &d, "f", "b-owner",
-				       OPEN4_SHARE_ACCESS_WRITE | OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
-				       OPEN4_SHARE_DENY_NONE, false, &bs, NULL),
-			NFS4ERR_DELAY);
+		assert_nfs(cbc_plain_open(B, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs),
+			   NFS4ERR_DELAY);
 		assert_int_equal(cba_wait(&a.ag, &a.ag.recalls, 1, 5000), 1);
 		assert_nfs(st_delegreturn(a.cl.sess, &f, &ao.dsid), NFS4_OK);
-		assert_nfs(b_open_retry(&d, "f", &bs), NFS4_OK);
+		assert_nfs(cbc_plain_open_retry(B, NULL, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs),
+			   NFS4_OK);
 		assert_nfs(st_close(B->sess, &f, &bs, NULL), NFS4_OK);
 		assert_nfs(st_close(a.cl.sess, &f, &ao.sid, NULL), NFS4_OK);
 		cbc_free(&a, false);
@@ -248,10 +226,7 @@ static void repaired_back_channel_delivers_the_pending_recall(void **state)
 	/* The connection (fore and back channel) drops; then B needs the file. */
 	nfs4clnt_conn_close(a.cl.conn);
 	a.cl.conn = NULL;
-	assert_nfs(st_open_simple(B->sess, B->clientid, &d, "f", "b-owner",
-				  OPEN4_SHARE_ACCESS_WRITE | OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
-				  OPEN4_SHARE_DENY_NONE, false, &bs, NULL),
-		   NFS4ERR_DELAY);
+	assert_nfs(cbc_plain_open(B, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4ERR_DELAY);
 
 	/* A reconnects; its SEQUENCE says the back channel is down... */
 	conn2 = harness_connect(env.srv->hs);
@@ -272,7 +247,7 @@ static void repaired_back_channel_delivers_the_pending_recall(void **state)
 	assert_true(st_sid_same_other(&a.ag.recall_sid, &ao.dsid));
 	assert_int_equal(cbc_renew(&a.cl) & SEQ4_STATUS_CB_PATH_DOWN, 0);
 	assert_nfs(st_delegreturn(a.cl.sess, &f, &ao.dsid), NFS4_OK);
-	assert_nfs(b_open_retry(&d, "f", &bs), NFS4_OK);
+	assert_nfs(cbc_plain_open_retry(B, NULL, &d, "f", OPEN4_SHARE_ACCESS_WRITE, &bs), NFS4_OK);
 	assert_nfs(st_close(B->sess, &f, &bs, NULL), NFS4_OK);
 	assert_nfs(st_close(a.cl.sess, &f, &ao.sid, NULL), NFS4_OK);
 	cbc_free(&a, false);
