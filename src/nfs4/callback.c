@@ -668,13 +668,17 @@ static void nfs4_cb_run(struct nfs4_server *srv, struct nfs4_cb *cb)
 	nfs4_cb_send(srv, cb);
 }
 
-/* Moves the calls of srv->cb_pending that match into out. Caller holds srv->cb_lock. */
-static void nfs4_cb_collect_locked(struct nfs4_server *srv, struct rpc_conn *conn, uint64_t now,
+/*
+ * Moves the callbacks of from (a list under srv->cb_lock, which the caller
+ * holds) into out: those sent on conn, or without conn those due by now
+ * (pending: reply overdue; delayed: time to resend).
+ */
+static void nfs4_cb_collect_locked(struct cds_list_head *from, struct rpc_conn *conn, uint64_t now,
 				   struct cds_list_head *out)
 {
 	struct nfs4_cb *cb, *tmp;
 
-	cds_list_for_each_entry_safe(cb, tmp, &srv->cb_pending, link)
+	cds_list_for_each_entry_safe(cb, tmp, from, link)
 	{
 		if ((conn && cb->conn == conn) || (!conn && cb->due_ns <= now)) {
 			cds_list_del(&cb->link);
@@ -700,7 +704,7 @@ void nfs4_cb_conn_closed(struct nfs4_server *srv, struct rpc_conn *conn)
 	CDS_LIST_HEAD(failed);
 
 	pthread_mutex_lock(&srv->cb_lock);
-	nfs4_cb_collect_locked(srv, conn, 0, &failed);
+	nfs4_cb_collect_locked(&srv->cb_pending, conn, 0, &failed);
 	pthread_mutex_unlock(&srv->cb_lock);
 	nfs4_cb_fail_all(srv, &failed, -ECONNRESET);
 }
@@ -748,21 +752,6 @@ void nfs4_cb_client_gone(struct nfs4_client *clp)
 	nfs4_cb_free_all(&gone);
 }
 
-/* Delayed callbacks whose time came. Caller holds cb_lock. */
-static void nfs4_cb_collect_due_locked(struct nfs4_server *srv, uint64_t now,
-				       struct cds_list_head *todo)
-{
-	struct nfs4_cb *cb, *tmp;
-
-	cds_list_for_each_entry_safe(cb, tmp, &srv->cb_delayed, link)
-	{
-		if (cb->due_ns <= now) {
-			cds_list_del(&cb->link);
-			cds_list_add_tail(&cb->link, todo);
-		}
-	}
-}
-
 /*
  * Ends parked callbacks that lost their purpose: their delegation was
  * returned or revoked, or their client went (it may never repair its
@@ -807,8 +796,8 @@ static void *nfs4_cb_thread(void *arg)
 
 		cds_list_splice(&srv->cb_queue, &todo);
 		CDS_INIT_LIST_HEAD(&srv->cb_queue);
-		nfs4_cb_collect_due_locked(srv, now, &todo);
-		nfs4_cb_collect_locked(srv, NULL, now, &expired);
+		nfs4_cb_collect_locked(&srv->cb_delayed, NULL, now, &todo);
+		nfs4_cb_collect_locked(&srv->cb_pending, NULL, now, &expired);
 		pthread_mutex_unlock(&srv->cb_lock);
 		nfs4_cb_fail_all(srv, &expired, -ETIMEDOUT);
 		if (now - scanned >= 1000000000u) {
