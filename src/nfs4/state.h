@@ -98,8 +98,9 @@ struct nfs4_client {
 
 /*
  * A file with state on it: one per backend object that is open. Found by
- * (export, backend handle) in srv->files under srv->files_lock; each stateid
- * on it holds a reference. Unhashed when its last open goes.
+ * (export, backend handle) in srv->files, lock-free; added and removed under
+ * srv->files_lock; each stateid on it holds a reference. Unhashed when its
+ * last reference goes.
  */
 struct nfs4_file {
 	struct cds_lfht_node node;

@@ -38,9 +38,13 @@ static int nfs4_file_match(struct cds_lfht_node *node, const void *key)
 	       memcmp(f->bfh.data, k->bfh->data, f->bfh.len) == 0;
 }
 
-/* A live file for the key, with a new reference, or NULL. Caller holds files_lock. */
-static struct nfs4_file *nfs4_file_lookup_locked(struct nfs4_server *srv, struct nfs4_export *exp,
-						 const struct be_fh *bfh)
+/*
+ * A live file for the key, with a new reference, or NULL. A lock-free RCU
+ * lookup: files_lock is needed only by nfs4_file_get(), so that two callers
+ * cannot both add the same file.
+ */
+struct nfs4_file *nfs4_file_find(struct nfs4_server *srv, struct nfs4_export *exp,
+				 const struct be_fh *bfh)
 {
 	struct nfs4_file_key key = {exp, bfh};
 	struct cds_lfht_iter iter;
@@ -63,24 +67,13 @@ static struct nfs4_file *nfs4_file_lookup_locked(struct nfs4_server *srv, struct
 	return found;
 }
 
-struct nfs4_file *nfs4_file_find(struct nfs4_server *srv, struct nfs4_export *exp,
-				 const struct be_fh *bfh)
-{
-	struct nfs4_file *f;
-
-	pthread_mutex_lock(&srv->files_lock);
-	f = nfs4_file_lookup_locked(srv, exp, bfh);
-	pthread_mutex_unlock(&srv->files_lock);
-	return f;
-}
-
 struct nfs4_file *nfs4_file_get(struct nfs4_server *srv, struct nfs4_export *exp,
 				const struct be_fh *bfh)
 {
 	struct nfs4_file *f;
 
 	pthread_mutex_lock(&srv->files_lock);
-	f = nfs4_file_lookup_locked(srv, exp, bfh);
+	f = nfs4_file_find(srv, exp, bfh);
 	if (!f) {
 		f = calloc(1, sizeof(*f));
 		if (f) {
