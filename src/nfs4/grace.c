@@ -10,14 +10,15 @@
 /* A client owner with a record of an earlier instance: it may reclaim. */
 struct nfs4_grace_owner {
 	uint32_t len;
-	bool resolved; /* sent RECLAIM_COMPLETE, or lost its record: reclaims no more */
+	atomic_bool resolved; /* sent RECLAIM_COMPLETE, or lost its record: reclaims no more */
 	uint8_t *data;
 };
 
 /*
  * The grace state of one server instance. owners is filled and sorted at
- * start and never resized; its resolved flags and outstanding change under
- * lock. active is read without the lock by every op that checks grace: it
+ * start and never resized, so every OPEN and LOCK can search it without a
+ * lock; its resolved flags only ever go from false to true, and outstanding
+ * (their count) changes under lock. active is read without the lock too: it
  * only ever goes from true to false.
  */
 struct nfs4_grace {
@@ -39,9 +40,8 @@ static int nfs4_grace_owner_cmp(const void *a, const void *b)
 	return memcmp(x->data, y->data, x->len);
 }
 
-/* The entry of clp's owner, or NULL. Caller holds g->lock. */
-static struct nfs4_grace_owner *nfs4_grace_find_locked(struct nfs4_grace *g,
-						       const struct nfs4_client *clp)
+/* The entry of clp's owner, or NULL. No lock needed: owners does not change after start. */
+static struct nfs4_grace_owner *nfs4_grace_find(struct nfs4_grace *g, const struct nfs4_client *clp)
 {
 	struct nfs4_grace_owner key = {.len = clp->owner_len, .data = (uint8_t *)clp->owner};
 
@@ -78,7 +78,7 @@ static void nfs4_grace_add(void *ctx, const struct store_client *cl, bool reclai
 	}
 	memcpy(o->data, cl->owner, cl->owner_len);
 	o->len = cl->owner_len;
-	o->resolved = false;
+	atomic_init(&o->resolved, false);
 	g->n++;
 }
 
@@ -130,6 +130,10 @@ int nfs4_grace_start(struct nfs4_server *srv)
 			 "%zu clients may have state to reclaim, but --grace is 0: they cannot",
 			 g->n);
 		st->ops->grace_done(st);
+		/* Their records are gone: they owe no RECLAIM_COMPLETE either. */
+		for (size_t i = 0; i < g->n; i++)
+			atomic_store(&g->owners[i].resolved, true);
+		g->outstanding = 0;
 		return 0;
 	}
 	g->deadline_ns = time_mono_ns() + (uint64_t)srv->cfg.grace_seconds * 1000000000u;
@@ -173,30 +177,46 @@ static void nfs4_grace_resolve(struct nfs4_server *srv, const struct nfs4_client
 	struct nfs4_grace_owner *o;
 	bool last = false;
 
+	o = nfs4_grace_find(g, clp);
+	if (!o)
+		return;
 	pthread_mutex_lock(&g->lock);
-	o = nfs4_grace_find_locked(g, clp);
-	if (o && !o->resolved) {
-		o->resolved = true;
+	if (!atomic_exchange(&o->resolved, true))
 		last = --g->outstanding == 0;
-	}
 	pthread_mutex_unlock(&g->lock);
 	if (last)
 		nfs4_grace_end(srv, "every client that may reclaim is done");
 }
 
+/*
+ * Whether the COMPOUND's client has a record of an earlier instance and has
+ * not sent RECLAIM_COMPLETE: it may reclaim (in grace), and it must send
+ * RECLAIM_COMPLETE before it obtains new state (§18.51.3).
+ */
+static bool nfs4_grace_owes_reclaim_complete(struct nfs4_compound *c)
+{
+	struct nfs4_grace_owner *o = nfs4_grace_find(c->srv->grace, c->session->client);
+
+	return o && !atomic_load(&o->resolved);
+}
+
 uint32_t nfs4_grace_reclaim(struct nfs4_compound *c)
 {
-	struct nfs4_grace *g = c->srv->grace;
-	struct nfs4_grace_owner *o;
-	bool may;
-
 	if (!nfs4_in_grace(c->srv))
 		return NFS4ERR_NO_GRACE;
-	pthread_mutex_lock(&g->lock);
-	o = nfs4_grace_find_locked(g, c->session->client);
-	may = o && !o->resolved;
-	pthread_mutex_unlock(&g->lock);
-	return may ? NFS4_OK : NFS4ERR_NO_GRACE;
+	return nfs4_grace_owes_reclaim_complete(c) ? NFS4_OK : NFS4ERR_NO_GRACE;
+}
+
+/*
+ * A request for new (non-reclaim) open or lock state: NFS4ERR_GRACE in grace
+ * (§8.4.2), and from a client that owes its RECLAIM_COMPLETE also after grace
+ * (§18.51.3: such requests before it "will" get NFS4ERR_GRACE).
+ */
+static uint32_t nfs4_grace_check_new_state(struct nfs4_compound *c)
+{
+	if (nfs4_in_grace(c->srv) || nfs4_grace_owes_reclaim_complete(c))
+		return NFS4ERR_GRACE;
+	return NFS4_OK;
 }
 
 uint32_t nfs4_grace_reclaim_deleg_prev(struct nfs4_compound *c)
@@ -211,13 +231,16 @@ uint32_t nfs4_grace_check_open(struct nfs4_compound *c, uint32_t claim)
 	switch (claim) {
 	case CLAIM_NULL:
 	case CLAIM_FH:
-		return nfs4_in_grace(c->srv) ? NFS4ERR_GRACE : NFS4_OK;
+		return nfs4_grace_check_new_state(c);
 	case CLAIM_PREVIOUS:
 		return nfs4_grace_reclaim(c);
+	case CLAIM_DELEGATE_PREV:
+	case CLAIM_DELEG_PREV_FH:
+		return NFS4_OK; /* answered by nfs4_grace_reclaim_deleg_prev() */
 	default:
-		/* Delegation claims use state of this instance; *_PREV ones are answered by
-		 * nfs4_grace_reclaim_deleg_prev(). */
-		return NFS4_OK;
+		/* CLAIM_DELEGATE_CUR, CLAIM_DELEG_CUR_FH: a delegation of this instance, so
+		 * allowed in grace; still new open state, owed the RECLAIM_COMPLETE rule. */
+		return nfs4_grace_owes_reclaim_complete(c) ? NFS4ERR_GRACE : NFS4_OK;
 	}
 }
 
@@ -225,6 +248,11 @@ uint32_t nfs4_grace_check_lock(struct nfs4_compound *c, bool reclaim)
 {
 	if (reclaim)
 		return nfs4_grace_reclaim(c);
+	return nfs4_grace_check_new_state(c);
+}
+
+uint32_t nfs4_grace_check_lockt(struct nfs4_compound *c)
+{
 	return nfs4_in_grace(c->srv) ? NFS4ERR_GRACE : NFS4_OK;
 }
 

@@ -11,11 +11,13 @@
  * cfg.grace_seconds, or until each of those clients has sent
  * RECLAIM_COMPLETE (or lost its record). In grace only reclaims create
  * state, and only clients with such a record may reclaim, each until its own
- * RECLAIM_COMPLETE. A start with no records has no grace period.
+ * RECLAIM_COMPLETE, before which they get no new state either (not even
+ * after grace). A start with no records has no grace period.
  *
  * The checks return an nfsstat4 for an op to return as it is (NFS4_OK: go on).
- * Locking: the grace state has its own lock, a leaf; store writes happen with
- * no lock held except in nfs4_grace_client_confirming() (srv->state_lock).
+ * Locking: the grace state has its own lock, a leaf, which the checks do not
+ * take; store writes happen with no lock held except in
+ * nfs4_grace_client_confirming() (srv->state_lock).
  */
 #ifndef NFS4D_NFS4_GRACE_H
 #define NFS4D_NFS4_GRACE_H
@@ -34,10 +36,15 @@ bool nfs4_in_grace(struct nfs4_server *srv);
 /*
  * OPEN by claim (before anything else of OPEN): CLAIM_NULL and CLAIM_FH get
  * NFS4ERR_GRACE in grace; CLAIM_PREVIOUS is a reclaim (nfs4_grace_reclaim).
+ * Every claim but the reclaims also gets NFS4ERR_GRACE, in grace or after,
+ * from a client with a record of an earlier instance until its
+ * RECLAIM_COMPLETE (§18.51.3).
  */
 uint32_t nfs4_grace_check_open(struct nfs4_compound *c, uint32_t claim);
-/* LOCK (reclaim or not) and LOCKT (reclaim false): the same rules. */
+/* LOCK: the same rules, reclaim as CLAIM_PREVIOUS, else as CLAIM_NULL. */
 uint32_t nfs4_grace_check_lock(struct nfs4_compound *c, bool reclaim);
+/* LOCKT obtains no lock: NFS4ERR_GRACE in grace only (locks not yet reclaimed would not show). */
+uint32_t nfs4_grace_check_lockt(struct nfs4_compound *c);
 /*
  * Whether this COMPOUND's client may reclaim now: NFS4ERR_NO_GRACE outside
  * grace, after its RECLAIM_COMPLETE, or without a record of an earlier

@@ -236,7 +236,7 @@ uint32_t nfs4_op_lockt(struct nfs4_compound *c, void *args, void *res)
 		status = nfs4_cur_fh(c, &fh, NULL, &cred);
 	/* In grace, locks not yet reclaimed would not show. */
 	if (status == NFS4_OK)
-		status = nfs4_grace_check_lock(c, false);
+		status = nfs4_grace_check_lockt(c);
 	if (status != NFS4_OK)
 		return status;
 	if (fh->kind != NFS4_FH_EXPORT)

@@ -11,6 +11,8 @@
  *  - grace ends when every such client has sent RECLAIM_COMPLETE, or after
  *    --grace seconds; a client that missed it cannot reclaim after the next
  *    restart, while a crash during grace keeps everyone's rights;
+ *  - a client with a record gets no new open or lock before its own
+ *    RECLAIM_COMPLETE, even after grace (§18.51.3);
  *  - DESTROY_CLIENTID and lease expiry remove records; a start with no
  *    records (or --grace 0) has no grace period;
  *  - ids of the previous instance are stale, and the write verifier changes;
@@ -400,6 +402,60 @@ static void a_crash_in_grace_keeps_every_right_to_reclaim(void **state)
 	assert_nfs(st_close(SA, &f, &sa2, NULL), NFS4_OK);
 }
 
+/*
+ * §18.51.3: a client that may reclaim obtains no new state before its
+ * RECLAIM_COMPLETE, even once grace is over: C comes back after its grace ran
+ * out, cannot reclaim (NO_GRACE), and its OPEN and LOCK get NFS4ERR_GRACE
+ * until it sends RECLAIM_COMPLETE; LOCKT obtains nothing and is answered. A
+ * client that never had a record is not held to it (docs/recovery.md).
+ */
+static void no_new_state_before_reclaim_complete(void **state)
+{
+	struct fo_fh d, f;
+	struct stateid4 sa, sc, dummy;
+	struct harness_client b, c;
+
+	(void)state;
+	start("3", "60");
+	fo_testdir(&env, "owed", &d, NULL, 0);
+	assert_nfs(st_mkfile(SA, CIDA, &d, "f", "abc", 3, &f), NFS4_OK);
+	client(&c, "rec-c");
+	harness_client_free(&c, true); /* its record stays */
+
+	restart(false);
+	assert_nfs(reclaim_open(&env.cl, &f, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, &sa),
+		   NFS4_OK);
+	assert_nfs(nfs4clnt_reclaim_complete(SA), NFS4_OK);
+	wait_grace_over(&env.cl, &d); /* C never came: grace runs out */
+
+	client(&c, "rec-c");
+	assert_nfs(reclaim_open(&c, &f, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, NULL),
+		   NFS4ERR_NO_GRACE);
+	assert_nfs(probe_open(&c, &d, "new"), NFS4ERR_GRACE);
+	assert_nfs(st_open_simple(c.sess, c.clientid, &d, "f", "oc", OPEN4_SHARE_ACCESS_READ,
+				  OPEN4_SHARE_DENY_NONE, false, &sc, NULL),
+		   NFS4ERR_GRACE);
+	/* The rule comes before the stateid is looked at: LOCK on A's open still says GRACE. */
+	assert_nfs(st_lock_new(c.sess, &f, READ_LT, 0, 1, &sa, c.clientid, "lc", &dummy, NULL),
+		   NFS4ERR_GRACE);
+	assert_nfs(st_lockt(c.sess, &f, WRITE_LT, 0, 1, c.clientid, "t", NULL), NFS4_OK);
+	client(&b, "rec-b"); /* no record: new state at once */
+	assert_nfs(probe_open(&b, &d, "new-b"), NFS4_OK);
+	harness_client_free(&b, false);
+
+	assert_nfs(nfs4clnt_reclaim_complete(c.sess), NFS4_OK);
+	assert_nfs(st_open_simple(c.sess, c.clientid, &d, "f", "oc", OPEN4_SHARE_ACCESS_READ,
+				  OPEN4_SHARE_DENY_NONE, false, &sc, NULL),
+		   NFS4_OK);
+	assert_nfs(st_lock_new(c.sess, &f, READ_LT, 0, 1, &sc, c.clientid, "lc", &dummy, NULL),
+		   NFS4_OK);
+	assert_nfs(st_locku(c.sess, &f, READ_LT, &dummy, 0, 1, &dummy), NFS4_OK);
+	assert_nfs(st_free_stateid(c.sess, &dummy), NFS4_OK);
+	assert_nfs(st_close(c.sess, &f, &sc, NULL), NFS4_OK);
+	harness_client_free(&c, false);
+	assert_nfs(st_close(SA, &f, &sa, NULL), NFS4_OK);
+}
+
 /* CREATE_SESSION on clientid with a wrong sequence: SEQ_MISORDERED while it lives. */
 static int client_probe(uint64_t clientid)
 {
@@ -499,6 +555,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_client_that_misses_grace_cannot_reclaim_later,
 					  teardown),
 		cmocka_unit_test_teardown(a_crash_in_grace_keeps_every_right_to_reclaim, teardown),
+		cmocka_unit_test_teardown(no_new_state_before_reclaim_complete, teardown),
 		cmocka_unit_test_teardown(destroyed_and_expired_clients_leave_no_record, teardown),
 		cmocka_unit_test_teardown(grace_zero_means_no_reclaim, teardown),
 		cmocka_unit_test_teardown(unusable_state_database_stops_the_start, teardown),
