@@ -11,6 +11,7 @@
 struct nfs4_grace_owner {
 	uint32_t len;
 	atomic_bool resolved; /* sent RECLAIM_COMPLETE, or lost its record: reclaims no more */
+	_Atomic uint32_t opens, locks; /* reclaimed so far, for the log */
 	uint8_t *data;
 };
 
@@ -79,6 +80,8 @@ static void nfs4_grace_add(void *ctx, const struct store_client *cl, bool reclai
 	memcpy(o->data, cl->owner, cl->owner_len);
 	o->len = cl->owner_len;
 	atomic_init(&o->resolved, false);
+	atomic_init(&o->opens, 0);
+	atomic_init(&o->locks, 0);
 	g->n++;
 }
 
@@ -170,20 +173,34 @@ void nfs4_grace_tick(struct nfs4_server *srv)
 		nfs4_grace_end(srv, "its time is over");
 }
 
-/* clp reclaims no more (RECLAIM_COMPLETE, or its record is gone); the last one ends grace. */
-static void nfs4_grace_resolve(struct nfs4_server *srv, const struct nfs4_client *clp)
+/*
+ * clp reclaims no more (RECLAIM_COMPLETE, or its record is gone, as why
+ * says); the last one ends grace.
+ */
+static void nfs4_grace_resolve(struct nfs4_server *srv, const struct nfs4_client *clp,
+			       const char *why)
 {
 	struct nfs4_grace *g = srv->grace;
 	struct nfs4_grace_owner *o;
-	bool last = false;
+	bool first = false, last = false;
+	size_t left = 0;
 
 	o = nfs4_grace_find(g, clp);
 	if (!o)
 		return;
 	pthread_mutex_lock(&g->lock);
-	if (!atomic_exchange(&o->resolved, true))
-		last = --g->outstanding == 0;
+	if (!atomic_exchange(&o->resolved, true)) {
+		first = true;
+		left = --g->outstanding;
+		last = left == 0;
+	}
 	pthread_mutex_unlock(&g->lock);
+	if (first)
+		log_info("nfs4",
+			 "clientid=%016llx %s: it reclaimed %u opens and %u locks; %zu of %zu "
+			 "clients that may reclaim have not finished",
+			 (unsigned long long)clp->clientid, why, atomic_load(&o->opens),
+			 atomic_load(&o->locks), left, g->n);
 	if (last)
 		nfs4_grace_end(srv, "every client that may reclaim is done");
 }
@@ -217,6 +234,14 @@ static uint32_t nfs4_grace_check_new_state(struct nfs4_compound *c)
 	if (nfs4_in_grace(c->srv) || nfs4_grace_owes_reclaim_complete(c))
 		return NFS4ERR_GRACE;
 	return NFS4_OK;
+}
+
+void nfs4_grace_reclaimed(struct nfs4_compound *c, bool lock)
+{
+	struct nfs4_grace_owner *o = nfs4_grace_find(c->srv->grace, c->session->client);
+
+	if (o)
+		atomic_fetch_add(lock ? &o->locks : &o->opens, 1);
 }
 
 uint32_t nfs4_grace_reclaim_deleg_prev(struct nfs4_compound *c)
@@ -301,7 +326,7 @@ void nfs4_grace_client_gone(struct nfs4_client *clp)
 
 	if (st)
 		st->ops->client_remove(st, &cl);
-	nfs4_grace_resolve(clp->srv, clp);
+	nfs4_grace_resolve(clp->srv, clp, "record removed");
 }
 
 void nfs4_grace_reclaim_complete(struct nfs4_client *clp)
@@ -311,5 +336,5 @@ void nfs4_grace_reclaim_complete(struct nfs4_client *clp)
 
 	if (st)
 		st->ops->client_reclaim_complete(st, &cl);
-	nfs4_grace_resolve(clp->srv, clp);
+	nfs4_grace_resolve(clp->srv, clp, "RECLAIM_COMPLETE");
 }

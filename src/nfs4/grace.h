@@ -51,6 +51,8 @@ uint32_t nfs4_grace_check_lockt(struct nfs4_compound *c);
  * instance (§15.1.9, NO_GRACE: none of its reclaims can succeed).
  */
 uint32_t nfs4_grace_reclaim(struct nfs4_compound *c);
+/* A reclaim that nfs4_grace_reclaim() let in succeeded (an open, or a lock): for the log. */
+void nfs4_grace_reclaimed(struct nfs4_compound *c, bool lock);
 /*
  * CLAIM_DELEGATE_PREV / CLAIM_DELEG_PREV_FH: no delegation survives a restart
  * of either side here, so an allowed reclaim still cannot be honoured:

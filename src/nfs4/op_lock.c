@@ -208,6 +208,8 @@ out:
 	nfs4_stateid_ref_put(&ref);
 	if (status == NFS4_OK)
 		nfs4_set_current_stateid(c, &r->u.resok4.lock_stateid);
+	if (status == NFS4_OK && a->reclaim)
+		nfs4_grace_reclaimed(c, true);
 	return status;
 }
 

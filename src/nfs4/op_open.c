@@ -354,6 +354,8 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	ok->attrset = t.attrset;
 	c->cur = t.fh;
 	nfs4_set_current_stateid(c, &ok->stateid);
+	if (a->claim.claim == CLAIM_PREVIOUS)
+		nfs4_grace_reclaimed(c, false);
 	return NFS4_OK;
 }
 
