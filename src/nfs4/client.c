@@ -325,8 +325,14 @@ uint32_t nfs4_op_reclaim_complete(struct nfs4_compound *c, void *args, void *res
 	struct nfs4_client *clp = c->session->client;
 	uint32_t status = NFS4_OK;
 
+	/*
+	 * Per file system (§18.51.3: the one of the current filehandle): with one
+	 * grace period for the whole server it ends nothing, so it is accepted for
+	 * that file system and the client's reclaim goes on until it sends the
+	 * global one.
+	 */
 	if (a->rca_one_fs)
-		return NFS4ERR_NOFILEHANDLE; /* per-filesystem reclaim needs a current filehandle */
+		return c->cur.kind == NFS4_FH_NONE ? NFS4ERR_NOFILEHANDLE : NFS4_OK;
 	pthread_mutex_lock(&c->srv->state_lock);
 	if (clp->reclaim_complete)
 		status = NFS4ERR_COMPLETE_ALREADY;

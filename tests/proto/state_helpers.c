@@ -45,6 +45,7 @@ bool st_status_only(uint32_t op)
 	case OP_OPENATTR:
 	case OP_FREE_STATEID:
 	case OP_DELEGRETURN:
+	case OP_RECLAIM_COMPLETE:
 		return true;
 	default:
 		return false;

@@ -12,7 +12,8 @@
  *    --grace seconds; a client that missed it cannot reclaim after the next
  *    restart, while a crash during grace keeps everyone's rights;
  *  - a client with a record gets no new open or lock before its own
- *    RECLAIM_COMPLETE, even after grace (§18.51.3);
+ *    RECLAIM_COMPLETE, even after grace (§18.51.3); RECLAIM_COMPLETE for one
+ *    file system needs a current filehandle and ends nothing;
  *  - DESTROY_CLIENTID and lease expiry remove records; a start with no
  *    records (or --grace 0) has no grace period;
  *  - ids of the previous instance are stale, and the write verifier changes;
@@ -456,6 +457,43 @@ static void no_new_state_before_reclaim_complete(void **state)
 	assert_nfs(st_close(SA, &f, &sa, NULL), NFS4_OK);
 }
 
+/* RECLAIM_COMPLETE with rca_one_fs, after PUTFH of fh (none when NULL). */
+static uint32_t reclaim_complete_one_fs(const struct fo_fh *fh)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+
+	if (fh)
+		fo_add_putfh(cmp, fh);
+	assert_true(xdr_enc_bool(nfs4clnt_compound_add(cmp, OP_RECLAIM_COMPLETE), true));
+	return fo_run(&env, cmp);
+}
+
+/*
+ * §18.51.3: rca_one_fs names the file system of the current filehandle. With
+ * one grace period for the whole server it is accepted and ends nothing: the
+ * client still reclaims, until its global RECLAIM_COMPLETE.
+ */
+static void reclaim_complete_for_one_file_system(void **state)
+{
+	struct fo_fh d, f;
+	struct stateid4 sa;
+
+	(void)state;
+	start("60", "60");
+	fo_testdir(&env, "onefs", &d, NULL, 0);
+	assert_nfs(st_mkfile(SA, CIDA, &d, "f", "abc", 3, &f), NFS4_OK);
+	restart(false);
+	assert_nfs(reclaim_complete_one_fs(NULL), NFS4ERR_NOFILEHANDLE);
+	assert_nfs(reclaim_complete_one_fs(&env.exp), NFS4_OK);
+	assert_nfs(reclaim_complete_one_fs(&env.root), NFS4_OK);
+	assert_nfs(reclaim_open(&env.cl, &f, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, &sa),
+		   NFS4_OK);
+	assert_nfs(probe_open(&env.cl, &d, "new"), NFS4ERR_GRACE);
+	assert_nfs(nfs4clnt_reclaim_complete(SA), NFS4_OK);
+	assert_nfs(probe_open(&env.cl, &d, "new"), NFS4_OK);
+	assert_nfs(st_close(SA, &f, &sa, NULL), NFS4_OK);
+}
+
 /* CREATE_SESSION on clientid with a wrong sequence: SEQ_MISORDERED while it lives. */
 static int client_probe(uint64_t clientid)
 {
@@ -556,6 +594,7 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(a_crash_in_grace_keeps_every_right_to_reclaim, teardown),
 		cmocka_unit_test_teardown(no_new_state_before_reclaim_complete, teardown),
+		cmocka_unit_test_teardown(reclaim_complete_for_one_file_system, teardown),
 		cmocka_unit_test_teardown(destroyed_and_expired_clients_leave_no_record, teardown),
 		cmocka_unit_test_teardown(grace_zero_means_no_reclaim, teardown),
 		cmocka_unit_test_teardown(unusable_state_database_stops_the_start, teardown),
