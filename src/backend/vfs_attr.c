@@ -208,7 +208,12 @@ int vfs_setattr_fd(struct vfs_backend *vb, int fd, const struct statx *stx,
 
 		if (wfd < 0)
 			return wfd;
+		/* Durable before the reply (docs/recovery.md): no COMMIT covers a
+		 * SETATTR, so a size change the client saw must survive a crash. */
 		int r = ftruncate(wfd, (off_t)sa->size);
+
+		if (r == 0)
+			r = fsync(wfd);
 		int err = r ? -errno : 0;
 
 		close(wfd);
