@@ -129,11 +129,13 @@ umount1() {
 	vmhelper umount $MNT || vmhelper umount $MNT -f
 }
 
-# start_server: a fresh export for $BACKEND (vfs: an empty tmpfs), nfs4d,
-# and client 1's mount.
+# start_server: a fresh export for $BACKEND (vfs: an empty tmpfs), nfs4d
+# with a fresh state directory (no client records of an earlier scenario, so
+# no grace period), and client 1's mount.
 start_server() {
 	local t0
 	: >"$SRV_LOG"
+	rm -rf /tmp/nfs4d-state
 	if [ "$BACKEND" = vfs ]; then
 		mkdir -p /srv/export
 		umount /srv/export 2>/dev/null
