@@ -159,7 +159,7 @@ for m in "${order[@]}"; do cp "${modpath[$m]}" "$root/lib/modules/$m.ko"; done
 printf '%s\n' "${order[@]}" >"$root/lib/modules/load.order"
 gcc -static -O2 -Wall -Werror -o "$root/bin/vmhelper" "$here/vmhelper.c"
 cp "$nfs4d" "$root/bin/nfs4d"
-# nfs4ctl: scenario 6 checks nfs4d's own account of its clients with it.
+# nfs4ctl: scenarios 6 and 7 check nfs4d's own account of its clients with it.
 nfs4ctl=$build_dir/tools/nfs4ctl/nfs4ctl
 [ -x "$nfs4ctl" ] || { echo "run.sh: no nfs4ctl at $nfs4ctl (build first)" >&2; exit 2; }
 cp "$nfs4ctl" "$root/bin/nfs4ctl"

@@ -18,6 +18,14 @@
 //       seeded with SEED (the same arguments write the same bytes), on one
 //       open file, then fsync(2)
 //   vmhelper fsync FILE                          open O_RDWR, fsync(2)
+//   vmhelper holder LOCKED WRITTEN               state for a server restart to reclaim
+//       (scenario 7): creates and opens both files O_RDWR, takes a POSIX write
+//       lock on bytes [0, 1000) of LOCKED, writes, fsyncs and reads back 70000
+//       bytes in each, prints "ready"; then, at each SIGUSR1 (waiting at most
+//       300 s for each), without reopening: reads the first 70000 bytes back,
+//       writes, fsyncs and reads back 70000 more in each file ("io ok"); unlocks
+//       ("unlocked"); closes both ("closed") and exits 0. Any failure: a line
+//       "FAIL ..." and exit 1
 //   vmhelper msleep MS
 //   vmhelper now                                 milliseconds since the epoch
 //
@@ -200,6 +208,94 @@ static int do_randwrite(int argc, char **argv)
 	return 0;
 }
 
+// The holder's data: HOLDER_LEN bytes per round, from a generator seeded with the round and file.
+#define HOLDER_LEN 70000
+#define HOLDER_WAIT_MS 300000
+
+static void holder_fill(uint8_t *buf, uint64_t seed)
+{
+	for (size_t i = 0; i < HOLDER_LEN; i += 8) {
+		uint64_t v = rng_next(&seed);
+		memcpy(buf + i, &v, HOLDER_LEN - i < 8 ? HOLDER_LEN - i : 8);
+	}
+}
+
+// Checks round r's data in fd.
+static int holder_check(int fd, const char *name, int file, int r)
+{
+	static uint8_t want[HOLDER_LEN], got[HOLDER_LEN];
+
+	holder_fill(want, (uint64_t)file * 100 + r);
+	errno = 0;
+	if (pread(fd, got, HOLDER_LEN, (off_t)r * HOLDER_LEN) != HOLDER_LEN ||
+	    memcmp(want, got, HOLDER_LEN) != 0) {
+		printf("FAIL read back %s (round %d): %s\n", name, r,
+		       errno ? strerror(errno) : "data differs");
+		return 1;
+	}
+	return 0;
+}
+
+// Checks the earlier rounds' data in fd, then writes round's at round * HOLDER_LEN, fsyncs
+// and checks it.
+static int holder_io(int fd, const char *name, int file, int round)
+{
+	static uint8_t buf[HOLDER_LEN];
+
+	for (int r = 0; r < round; r++)
+		if (holder_check(fd, name, file, r))
+			return 1;
+	holder_fill(buf, (uint64_t)file * 100 + round);
+	if (pwrite(fd, buf, HOLDER_LEN, (off_t)round * HOLDER_LEN) != HOLDER_LEN ||
+	    fsync(fd) != 0) {
+		printf("FAIL write+fsync %s (round %d): %s\n", name, round, strerror(errno));
+		return 1;
+	}
+	return holder_check(fd, name, file, round);
+}
+
+static int do_holder(int argc, char **argv)
+{
+	if (argc != 3)
+		return usage();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	int lfd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int wfd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (lfd < 0 || wfd < 0) {
+		printf("FAIL open %s / %s: %s\n", argv[1], argv[2], strerror(errno));
+		return 1;
+	}
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1000};
+	if (fcntl(lfd, F_SETLK, &fl) != 0) {
+		printf("FAIL lock %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	if (holder_io(lfd, argv[1], 1, 0) || holder_io(wfd, argv[2], 2, 0))
+		return 1;
+	printf("ready\n");
+	if (hold(-HOLDER_WAIT_MS))
+		return 1;
+	if (holder_io(lfd, argv[1], 1, 1) || holder_io(wfd, argv[2], 2, 1))
+		return 1;
+	printf("io ok\n");
+	if (hold(-HOLDER_WAIT_MS))
+		return 1;
+	fl.l_type = F_UNLCK;
+	if (fcntl(lfd, F_SETLK, &fl) != 0) {
+		printf("FAIL unlock %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	printf("unlocked\n");
+	if (hold(-HOLDER_WAIT_MS))
+		return 1;
+	if (close(lfd) != 0 || close(wfd) != 0) {
+		printf("FAIL close: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("closed\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -244,6 +340,8 @@ int main(int argc, char **argv)
 		return do_fcntl_test(argc, argv);
 	if (strcmp(cmd, "flock") == 0)
 		return do_flock(argc, argv);
+	if (strcmp(cmd, "holder") == 0)
+		return do_holder(argc, argv);
 	if (strcmp(cmd, "randwrite") == 0)
 		return do_randwrite(argc, argv);
 	if (strcmp(cmd, "fsync") == 0 && argc == 2) {
