@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS=(build-essential cmake pkg-config python3 clang llvm libclang-rt-14-dev
 	liburcu-dev libsqlite3-dev libcmocka-dev systemtap-sdt-dev
 	qemu-system-x86 cpio  # tests/vm: the guest's kernel and busybox are fetched by tests/vm/run.sh
-	e2fsprogs btrfs-progs util-linux # tests/proto/test_files_errors.c: filesystems to fill and break
+	e2fsprogs btrfs-progs util-linux # test_files_errors.c, test_recovery_durable.c: filesystems to fill, break, crash
 	man-db groff-base) # tests/packaging/man.sh: the man pages render without warnings
 missing=()
 for p in "${PKGS[@]}"; do
