@@ -441,6 +441,41 @@ static void destroyed_and_expired_clients_leave_no_record(void **state)
 	assert_nfs(probe_open(&env.cl, &d, "new"), NFS4_OK);
 }
 
+/*
+ * An expired client that comes back (CREATE_SESSION on its clientid) has its
+ * record written again before the reply: after a restart it may reclaim.
+ */
+static void a_returning_expired_client_gets_its_record_back(void **state)
+{
+	struct nfs4clnt_cs_args ca;
+	struct nfs4clnt_cs_res cr;
+	struct fo_fh d, f;
+	struct stateid4 sid;
+	int st = NFS4_OK;
+
+	(void)state;
+	start("60", "2");
+	fo_testdir(&env, "back", &d, NULL, 0);
+	assert_nfs(st_mkfile(SA, CIDA, &d, "f", "abc", 3, &f), NFS4_OK);
+	for (int i = 0; i < POLL_MAX && st == NFS4_OK; i++) {
+		harness_sleep_ms(POLL_MS);
+		st = session_probe(SA);
+	}
+	assert_nfs(st, NFS4ERR_BADSESSION);
+	/* Back with the clientid it has: no STALE_CLIENTID. */
+	ca = nfs4clnt_cs_default(CIDA, env.cl.exid.sequenceid + 1);
+	assert_nfs(nfs4clnt_create_session(env.cl.conn, &ca, &cr), NFS4_OK);
+	nfs4clnt_session_free(env.cl.sess);
+	env.cl.sess = nfs4clnt_session_new(env.cl.conn, &cr);
+	assert_non_null(env.cl.sess);
+
+	restart(false);
+	assert_nfs(reclaim_open(&env.cl, &f, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, &sid),
+		   NFS4_OK);
+	assert_nfs(nfs4clnt_reclaim_complete(SA), NFS4_OK);
+	assert_nfs(st_close(SA, &f, &sid, NULL), NFS4_OK);
+}
+
 /* --grace 0: records are kept, but there is no grace period and so no reclaim. */
 static void grace_zero_means_no_reclaim(void **state)
 {
@@ -503,6 +538,8 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(a_crash_in_grace_keeps_every_right_to_reclaim, teardown),
 		cmocka_unit_test_teardown(destroyed_and_expired_clients_leave_no_record, teardown),
+		cmocka_unit_test_teardown(a_returning_expired_client_gets_its_record_back,
+					  teardown),
 		cmocka_unit_test_teardown(grace_zero_means_no_reclaim, teardown),
 		cmocka_unit_test_teardown(unusable_state_database_stops_the_start, teardown),
 	};
