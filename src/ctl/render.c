@@ -5,6 +5,7 @@
 #include "ctl/render.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -375,9 +376,26 @@ static int ctl_expire(struct nfs4_server *srv, bool json, const char *arg, struc
 	return 0;
 }
 
-static int ctl_revoke(struct nfs4_server *srv, bool json, const char *arg, struct ctl_buf *b,
-		      char *err, size_t errlen)
+/* A stateid's "other" as "client ID" shows it (24 hex digits); false if it is not one. */
+static bool ctl_parse_other(const char *s, uint8_t other[12])
 {
+	if (strlen(s) != 24)
+		return false;
+	for (int i = 0; i < 12; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			return false;
+		other[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+static int ctl_revoke(struct nfs4_server *srv, bool json, const char *arg, const char *sid,
+		      struct ctl_buf *b, char *err, size_t errlen)
+{
+	uint8_t other[12];
 	uint64_t id;
 	int n;
 
@@ -386,9 +404,16 @@ static int ctl_revoke(struct nfs4_server *srv, bool json, const char *arg, struc
 			 "revoke: a client ID (hex, as \"clients\" shows it) expected");
 		return -1;
 	}
-	n = nfs4_admin_revoke(srv, id);
+	if (sid && !ctl_parse_other(sid, other)) {
+		snprintf(err, errlen,
+			 "revoke: a stateid (24 hex digits, as \"client\" shows it) "
+			 "expected after the client ID");
+		return -1;
+	}
+	n = nfs4_admin_revoke(srv, id, sid ? other : NULL);
 	if (n < 0) {
-		snprintf(err, errlen, "no client %016" PRIx64, id);
+		snprintf(err, errlen, "no client %016" PRIx64 "%s%s", id,
+			 sid ? " or no stateid " : "", sid ? sid : "");
 		return -1;
 	}
 	if (json)
@@ -570,7 +595,7 @@ int ctl_run(struct nfs4_server *srv, bool json, int argc, char **argv, struct ct
 	if (strcmp(cmd, "expire") == 0)
 		return ctl_expire(srv, json, arg, out, err, errlen);
 	if (strcmp(cmd, "revoke") == 0)
-		return ctl_revoke(srv, json, arg, out, err, errlen);
+		return ctl_revoke(srv, json, arg, argc > 2 ? argv[2] : NULL, out, err, errlen);
 	if (strcmp(cmd, "exports") == 0)
 		return ctl_exports(srv, json, out);
 	if (strcmp(cmd, "stats") == 0)

@@ -271,18 +271,41 @@ int nfs4_admin_expire(struct nfs4_server *srv, uint64_t clientid)
 	return rc;
 }
 
-int nfs4_admin_revoke(struct nfs4_server *srv, uint64_t clientid)
+/* Revokes clp's stateid other (and an open's locks); how many, or -ENOENT. */
+static int nfs4_admin_revoke_one(struct nfs4_client *clp, const uint8_t *other)
+{
+	struct nfs4_stid *stid;
+	int n = -ENOENT;
+
+	pthread_mutex_lock(&clp->state_lock);
+	cds_list_for_each_entry(stid, &clp->stateids, client_link)
+	{
+		if (memcmp(stid->other, other, sizeof(stid->other)) == 0) {
+			uint32_t before = clp->revoked.n;
+
+			nfs4_stid_revoke_locked(stid, NFS4_REVOKE_ADMIN);
+			n = (int)(clp->revoked.n - before);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&clp->state_lock);
+	return n;
+}
+
+int nfs4_admin_revoke(struct nfs4_server *srv, uint64_t clientid, const uint8_t *other)
 {
 	struct nfs4_client *clp = nfs4_client_find(srv, clientid);
-	uint32_t n;
+	int n;
 
 	if (!clp)
 		return -ENOENT;
-	n = nfs4_client_revoke_state(clp, NFS4_REVOKE_ADMIN);
-	log_info("nfs4", "%u stateids of clientid=%016llx revoked by the administrator", n,
-		 (unsigned long long)clientid);
+	n = other ? nfs4_admin_revoke_one(clp, other)
+		  : (int)nfs4_client_revoke_state(clp, NFS4_REVOKE_ADMIN);
+	if (n >= 0)
+		log_info("nfs4", "%d stateids of clientid=%016llx revoked by the administrator", n,
+			 (unsigned long long)clientid);
 	nfs4_client_put(clp);
-	return (int)n;
+	return n;
 }
 
 const struct nfs4_export_table *nfs4_admin_exports(struct nfs4_server *srv)

@@ -164,12 +164,14 @@ void nfs4_admin_client_detail_free(struct nfs4_admin_client_detail *d);
  */
 int nfs4_admin_expire(struct nfs4_server *srv, uint64_t clientid);
 /*
- * Revokes every open, lock and delegation of a client (RFC 8881 §8.2.4):
+ * Revokes every open, lock and delegation of a client (RFC 8881 §8.2.4), or
+ * only the one whose stateid "other" is other (an open with its locks):
  * released as CLOSE, LOCKU and DELEGRETURN would, while the client and its
  * sessions stay; their stateids answer NFS4ERR_ADMIN_REVOKED until it frees
- * them. Returns how many stateids were revoked, or -ENOENT.
+ * them. Returns how many stateids were revoked, or -ENOENT (no such client,
+ * or no such stateid of it).
  */
-int nfs4_admin_revoke(struct nfs4_server *srv, uint64_t clientid);
+int nfs4_admin_revoke(struct nfs4_server *srv, uint64_t clientid, const uint8_t *other);
 /* The exports served now: call and use inside an RCU read-side section. */
 const struct nfs4_export_table *nfs4_admin_exports(struct nfs4_server *srv);
 const struct nfs4_stats *nfs4_admin_stats(struct nfs4_server *srv);

@@ -544,13 +544,13 @@ static void expire_forgets_a_client_and_frees_its_state(void **state)
 }
 
 /*
- * revoke: A's open and lock go (B may open for write at once) while A, its
- * session and its clientid stay; the client view counts them as revoked
+ * revoke: A's lock, then its open go (B may open for write at once) while A,
+ * its session and its clientid stay; the client view counts them as revoked
  * until A frees them.
  */
 static void revoke_takes_the_state_and_keeps_the_client(void **state)
 {
-	char aid[17];
+	char aid[17], lother[25];
 	struct harness_client a;
 	struct fo_fh d, f;
 	struct stateid4 asid, lsid, bsid;
@@ -571,10 +571,21 @@ static void revoke_takes_the_state_and_keeps_the_client(void **state)
 		st_lock_new(a.sess, &f, WRITE_LT, 0, 10, &asid, a.clientid, "a-lock", &lsid, NULL),
 		NFS4_OK);
 
+	/* The lock stateid alone: the open stays. */
+	hex(lsid.other, 12, lother);
+	assert_int_equal(ctl(out, "--json", "revoke", aid, lother, NULL), 0);
+	jdoc(out, &v);
+	assert_int_equal(jnum(&v, "stateids"), 1);
+	jfree(&v);
+	assert_nfs(st_locku(a.sess, &f, WRITE_LT, &lsid, 0, 10, NULL), NFS4ERR_ADMIN_REVOKED);
+	assert_nfs(st_read(a.sess, &f, &asid, 0, 1, NULL, NULL), NFS4_OK);
+	assert_int_equal(ctl(out, "revoke", aid, lother, NULL), 1); /* not held any more */
+	assert_int_equal(ctl(out, "revoke", aid, "xyz", NULL), 1);
+	/* Then everything else: the open. */
 	assert_int_equal(ctl(out, "--json", "revoke", aid, NULL), 0);
 	jdoc(out, &v);
 	assert_string_equal(jstr(&v, "revoked"), aid);
-	assert_int_equal(jnum(&v, "stateids"), 2);
+	assert_int_equal(jnum(&v, "stateids"), 1);
 	jfree(&v);
 	ctl_json(&v, "clients", NULL);
 	c = jfind(jarr(&v, "clients"), "clientid", aid);
