@@ -543,8 +543,8 @@ uint32_t nfs4_op_free_stateid(struct nfs4_compound *c, void *args, void *res)
 		if (!nfs4_revoked_status_locked(clp, xdr_get_be32(r.stid->other + 8), true))
 			status = NFS4ERR_BAD_STATEID;
 	} else if (r.stid->kind == NFS4_STID_DELEG) {
-		status =
-			NFS4ERR_LOCKS_HELD; /* a delegation in force is returned with DELEGRETURN */
+		/* A delegation in force is returned with DELEGRETURN. */
+		status = NFS4ERR_LOCKS_HELD;
 	} else if (r.stid->kind == NFS4_STID_OPEN) {
 		status = NFS4ERR_LOCKS_HELD; /* an open is state itself: CLOSE frees it */
 	} else {
