@@ -93,7 +93,10 @@ static void metrics_render(struct nfs4_server *srv, struct ctl_buf *b)
 	struct nfs4_admin_totals t;
 
 	nfs4_admin_totals(srv, &t);
-	metrics_gauge(b, "nfs4d_clients", "Clients known now.", t.clients);
+	metrics_gauge(b, "nfs4d_clients", "Clients known now (expired ones not counted).",
+		      t.clients);
+	metrics_gauge(b, "nfs4d_expired_clients",
+		      "Clients whose lease ran out, kept until they return.", t.expired_clients);
 	metrics_gauge(b, "nfs4d_sessions", "Sessions alive now.", t.sessions);
 	metrics_gauge(b, "nfs4d_stateids", "Open, lock and delegation stateids now.", t.stateids);
 	metrics_gauge(b, "nfs4d_files", "Files with state now.", t.files);

@@ -5,6 +5,7 @@
 #include "ctl/render.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -136,28 +137,34 @@ static void ctl_client_json(struct ctl_buf *b, const struct nfs4_admin_client *c
 	ctl_printf(b, ",\"owner\":");
 	ctl_json_str(b, owner);
 	ctl_printf(b,
-		   ",\"confirmed\":%s,\"lease_left_ms\":%" PRId64
+		   ",\"confirmed\":%s,\"expired\":%s,\"lease_left_ms\":%" PRId64
 		   ",\"sessions\":%u,\"backchannel\":\"%s\",\"opens\":%u,\"locks\":%u"
 		   ",\"delegations\":%u,\"revoked\":%u,\"callbacks\":%u}",
-		   c->confirmed ? "true" : "false", c->lease_left_ms, c->nsessions, c->cb_state,
-		   c->nopens, c->nlocks, c->ndelegs, c->nrevoked, c->ncallbacks);
+		   c->confirmed ? "true" : "false", c->expired ? "true" : "false", c->lease_left_ms,
+		   c->nsessions, c->cb_state, c->nopens, c->nlocks, c->ndelegs, c->nrevoked,
+		   c->ncallbacks);
 }
 
 static const char ctl_client_header[] =
-	"CLIENTID          ADDRESS                LEASE  SESS  BACKCHAN  OPENS  LOCKS  DELEGS  "
+	"CLIENTID          ADDRESS                  LEASE  SESS  BACKCHAN  OPENS  LOCKS  DELEGS  "
 	"OWNER\n";
 
 static void ctl_client_row(struct ctl_buf *b, const struct nfs4_admin_client *c)
 {
 	char owner[4 * NFS4_ADMIN_OWNER_MAX + 1];
+	char lease[24];
 
 	ctl_bytes_printable(
 		c->owner, c->owner_len < NFS4_ADMIN_OWNER_MAX ? c->owner_len : NFS4_ADMIN_OWNER_MAX,
 		owner);
-	ctl_printf(b, "%016" PRIx64 "  %-21s  %4" PRId64 "s  %4u  %-8s  %5u  %5u  %6u  %s%s\n",
-		   c->clientid, c->addr[0] ? c->addr : "-", c->lease_left_ms / 1000, c->nsessions,
-		   c->cb_state, c->nopens, c->nlocks, c->ndelegs, owner,
-		   c->owner_len > NFS4_ADMIN_OWNER_MAX ? "..." : "");
+	/* An expired client is kept without a lease until it returns (revoke.h). */
+	if (c->expired)
+		snprintf(lease, sizeof(lease), "expired");
+	else
+		snprintf(lease, sizeof(lease), "%" PRId64 "s", c->lease_left_ms / 1000);
+	ctl_printf(b, "%016" PRIx64 "  %-21s  %7s  %4u  %-8s  %5u  %5u  %6u  %s%s\n", c->clientid,
+		   c->addr[0] ? c->addr : "-", lease, c->nsessions, c->cb_state, c->nopens,
+		   c->nlocks, c->ndelegs, owner, c->owner_len > NFS4_ADMIN_OWNER_MAX ? "..." : "");
 }
 
 static int ctl_clients(struct nfs4_server *srv, bool json, struct ctl_buf *b, char *err,
@@ -211,10 +218,9 @@ static void ctl_stid_json(struct ctl_buf *b, const struct nfs4_admin_stid *s)
 	else if (s->kind == NFS4_ADMIN_LOCK)
 		ctl_printf(b, ",\"ranges\":%u", s->nranges);
 	else
-		ctl_printf(b,
-			   ",\"type\":\"%s\",\"age_ms\":%" PRIu64 ",\"recalled\":%s,\"revoked\":%s",
+		ctl_printf(b, ",\"type\":\"%s\",\"age_ms\":%" PRIu64 ",\"recalled\":%s",
 			   s->deleg_type == OPEN_DELEGATE_WRITE ? "write" : "read", s->age_ms,
-			   s->recalled ? "true" : "false", s->revoked ? "true" : "false");
+			   s->recalled ? "true" : "false");
 	ctl_printf(b, "}");
 }
 
@@ -310,10 +316,9 @@ static void ctl_detail_text(struct ctl_buf *b, const struct nfs4_admin_client_de
 		else if (s->kind == NFS4_ADMIN_LOCK)
 			ctl_printf(b, "ranges=%u owner=%s\n", s->nranges, owner);
 		else
-			ctl_printf(b, "%s age=%" PRIu64 "s%s%s\n",
+			ctl_printf(b, "%s age=%" PRIu64 "s%s\n",
 				   s->deleg_type == OPEN_DELEGATE_WRITE ? "write" : "read",
-				   s->age_ms / 1000, s->recalled ? " recalled" : "",
-				   s->revoked ? " revoked" : "");
+				   s->age_ms / 1000, s->recalled ? " recalled" : "");
 	}
 }
 
@@ -368,6 +373,53 @@ static int ctl_expire(struct nfs4_server *srv, bool json, const char *arg, struc
 		ctl_printf(b, "{\"expired\":\"%016" PRIx64 "\"}\n", id);
 	else
 		ctl_printf(b, "client %016" PRIx64 " expired\n", id);
+	return 0;
+}
+
+/* A stateid's "other" as "client ID" shows it (24 hex digits); false if it is not one. */
+static bool ctl_parse_other(const char *s, uint8_t other[12])
+{
+	if (strlen(s) != 24)
+		return false;
+	for (int i = 0; i < 12; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			return false;
+		other[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+static int ctl_revoke(struct nfs4_server *srv, bool json, const char *arg, const char *sid,
+		      struct ctl_buf *b, char *err, size_t errlen)
+{
+	uint8_t other[12];
+	uint64_t id;
+	int n;
+
+	if (!arg || !ctl_parse_clientid(arg, &id)) {
+		snprintf(err, errlen,
+			 "revoke: a client ID (hex, as \"clients\" shows it) expected");
+		return -1;
+	}
+	if (sid && !ctl_parse_other(sid, other)) {
+		snprintf(err, errlen,
+			 "revoke: a stateid (24 hex digits, as \"client\" shows it) "
+			 "expected after the client ID");
+		return -1;
+	}
+	n = nfs4_admin_revoke(srv, id, sid ? other : NULL);
+	if (n < 0) {
+		snprintf(err, errlen, "no client %016" PRIx64 "%s%s", id,
+			 sid ? " or no stateid " : "", sid ? sid : "");
+		return -1;
+	}
+	if (json)
+		ctl_printf(b, "{\"revoked\":\"%016" PRIx64 "\",\"stateids\":%d}\n", id, n);
+	else
+		ctl_printf(b, "client %016" PRIx64 ": %d stateids revoked\n", id, n);
 	return 0;
 }
 
@@ -482,24 +534,26 @@ static int ctl_stats(struct nfs4_server *srv, bool json, struct ctl_buf *b)
 		ctl_printf(b,
 			   "{\"state\":{\"clients\":%ld,\"sessions\":%ld,\"stateids\":%ld,"
 			   "\"files\":%ld,\"delegations\":%ld,\"callbacks\":%ld},\n"
+			   "\"expired_clients\":%ld,\n"
 			   "\"callbacks\":{\"sent\":%" PRIu64 ",\"retried\":%" PRIu64
 			   ",\"failed\":%" PRIu64 "},\n"
 			   "\"delegations\":{\"granted\":%" PRIu64 ",\"recalled\":%" PRIu64
 			   ",\"revoked\":%" PRIu64 "},\n\"ops\":[",
 			   t.clients, t.sessions, t.stateids, t.files, t.delegations, t.callbacks,
-			   LOAD(s->cb_sent), LOAD(s->cb_retried), LOAD(s->cb_failed),
-			   LOAD(s->deleg_granted), LOAD(s->deleg_recalled), LOAD(s->deleg_revoked));
+			   t.expired_clients, LOAD(s->cb_sent), LOAD(s->cb_retried),
+			   LOAD(s->cb_failed), LOAD(s->deleg_granted), LOAD(s->deleg_recalled),
+			   LOAD(s->deleg_revoked));
 	else
 		ctl_printf(b,
 			   "clients %ld  sessions %ld  stateids %ld  files %ld  delegations %ld  "
-			   "callbacks %ld\n"
+			   "callbacks %ld  expired clients %ld\n"
 			   "callbacks sent %" PRIu64 "  retried %" PRIu64 "  failed %" PRIu64 "\n"
 			   "delegations granted %" PRIu64 "  recalled %" PRIu64 "  revoked %" PRIu64
 			   "\n\n%-22s %12s %10s %9s %9s\n",
 			   t.clients, t.sessions, t.stateids, t.files, t.delegations, t.callbacks,
-			   LOAD(s->cb_sent), LOAD(s->cb_retried), LOAD(s->cb_failed),
-			   LOAD(s->deleg_granted), LOAD(s->deleg_recalled), LOAD(s->deleg_revoked),
-			   "OP", "CALLS", "ERRORS", "P50(us)", "P99(us)");
+			   t.expired_clients, LOAD(s->cb_sent), LOAD(s->cb_retried),
+			   LOAD(s->cb_failed), LOAD(s->deleg_granted), LOAD(s->deleg_recalled),
+			   LOAD(s->deleg_revoked), "OP", "CALLS", "ERRORS", "P50(us)", "P99(us)");
 	for (uint32_t op = 0; op < NFS4_STATS_NOPS; op++) {
 		const struct nfs4_op_counter *c = &s->op[op];
 		uint64_t calls = LOAD(c->calls);
@@ -540,6 +594,8 @@ int ctl_run(struct nfs4_server *srv, bool json, int argc, char **argv, struct ct
 		return ctl_client(srv, json, arg, out, err, errlen);
 	if (strcmp(cmd, "expire") == 0)
 		return ctl_expire(srv, json, arg, out, err, errlen);
+	if (strcmp(cmd, "revoke") == 0)
+		return ctl_revoke(srv, json, arg, argc > 2 ? argv[2] : NULL, out, err, errlen);
 	if (strcmp(cmd, "exports") == 0)
 		return ctl_exports(srv, json, out);
 	if (strcmp(cmd, "stats") == 0)

@@ -22,7 +22,7 @@ void ctl_printf(struct ctl_buf *b, const char *fmt, ...) __attribute__((format(p
 void ctl_buf_free(struct ctl_buf *b);
 
 /*
- * Runs one command (argv[0]: clients, client, expire, exports, reload, stats) and
+ * Runs one command (argv[0]: clients, client, expire, revoke, exports, reload, stats) and
  * renders its answer into out. Returns 0, or -1 with a one-line reason in err.
  */
 int ctl_run(struct nfs4_server *srv, bool json, int argc, char **argv, struct ctl_buf *out,

@@ -69,6 +69,7 @@ static bool nfs4_admin_fill_client(struct nfs4_client *clp, struct nfs4_admin_cl
 		return false;
 	}
 	out->confirmed = clp->confirmed;
+	out->expired = atomic_load(&clp->expired);
 	out->nsessions = clp->nsessions;
 	/* The newest session is the one the client is most likely using. */
 	cds_list_for_each_entry_reverse(ses, &clp->sessions, client_link)
@@ -90,11 +91,10 @@ static bool nfs4_admin_fill_client(struct nfs4_client *clp, struct nfs4_admin_cl
 			out->nopens++;
 		else if (stid->kind == NFS4_STID_LOCK)
 			out->nlocks++;
-		else if (caa_container_of(stid, struct nfs4_deleg, stid)->revoked)
-			out->nrevoked++;
 		else
 			out->ndelegs++;
 	}
+	out->nrevoked = clp->revoked.n;
 	pthread_mutex_unlock(&clp->state_lock);
 	return true;
 }
@@ -193,7 +193,6 @@ static void nfs4_admin_stid(struct nfs4_stid *stid, uint64_t now, struct nfs4_ad
 		out->deleg_type = dp->type;
 		out->age_ms = (now - dp->grant_ns) / 1000000;
 		out->recalled = dp->recalled;
-		out->revoked = dp->revoked;
 	}
 	pthread_mutex_unlock(&f->lock);
 }
@@ -272,6 +271,43 @@ int nfs4_admin_expire(struct nfs4_server *srv, uint64_t clientid)
 	return rc;
 }
 
+/* Revokes clp's stateid other (and an open's locks); how many, or -ENOENT. */
+static int nfs4_admin_revoke_one(struct nfs4_client *clp, const uint8_t *other)
+{
+	struct nfs4_stid *stid;
+	int n = -ENOENT;
+
+	pthread_mutex_lock(&clp->state_lock);
+	cds_list_for_each_entry(stid, &clp->stateids, client_link)
+	{
+		if (memcmp(stid->other, other, sizeof(stid->other)) == 0) {
+			uint32_t before = clp->revoked.n;
+
+			nfs4_stid_revoke_locked(stid, NFS4_REVOKE_ADMIN);
+			n = (int)(clp->revoked.n - before);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&clp->state_lock);
+	return n;
+}
+
+int nfs4_admin_revoke(struct nfs4_server *srv, uint64_t clientid, const uint8_t *other)
+{
+	struct nfs4_client *clp = nfs4_client_find(srv, clientid);
+	int n;
+
+	if (!clp)
+		return -ENOENT;
+	n = other ? nfs4_admin_revoke_one(clp, other)
+		  : (int)nfs4_client_revoke_state(clp, NFS4_REVOKE_ADMIN);
+	if (n >= 0)
+		log_info("nfs4", "%d stateids of clientid=%016llx revoked by the administrator", n,
+			 (unsigned long long)clientid);
+	nfs4_client_put(clp);
+	return n;
+}
+
 const struct nfs4_export_table *nfs4_admin_exports(struct nfs4_server *srv)
 {
 	return rcu_fetch(srv->table);
@@ -285,6 +321,7 @@ const struct nfs4_stats *nfs4_admin_stats(struct nfs4_server *srv)
 void nfs4_admin_totals(struct nfs4_server *srv, struct nfs4_admin_totals *out)
 {
 	out->clients = atomic_load(&srv->nclients);
+	out->expired_clients = atomic_load(&srv->nexpired);
 	out->sessions = atomic_load(&srv->nsessions);
 	out->stateids = atomic_load(&srv->nstateids);
 	out->files = atomic_load(&srv->nfiles);

@@ -93,10 +93,12 @@ struct nfs4_admin_client {
 	uint32_t owner_len; /* full length; owner holds the first NFS4_ADMIN_OWNER_MAX */
 	uint8_t owner[NFS4_ADMIN_OWNER_MAX];
 	bool confirmed;
+	bool expired;	       /* its lease ran out; kept until it returns (revoke.h) */
 	int64_t lease_left_ms; /* negative: overdue, the laundromat expires it soon */
 	uint32_t nsessions;
 	const char *cb_state; /* nfs4_cb_state_name(): UNKNOWN, UP, DOWN, FAULT */
-	uint32_t nopens, nlocks, ndelegs, nrevoked;
+	uint32_t nopens, nlocks, ndelegs;
+	uint32_t nrevoked;   /* revoked stateids it has not freed (revoke.h) */
 	uint32_t ncallbacks; /* callbacks queued, in flight or waiting for a back channel */
 };
 
@@ -138,7 +140,7 @@ struct nfs4_admin_stid {
 	uint32_t nranges;      /* locks: byte ranges it holds */
 	uint32_t deleg_type;   /* delegations: OPEN_DELEGATE_READ/WRITE */
 	uint64_t age_ms;       /* delegations: since granted */
-	bool recalled, revoked;
+	bool recalled;
 };
 
 struct nfs4_admin_client_detail {
@@ -156,17 +158,27 @@ int nfs4_admin_client_detail(struct nfs4_server *srv, uint64_t clientid,
 			     struct nfs4_admin_client_detail *out);
 void nfs4_admin_client_detail_free(struct nfs4_admin_client_detail *d);
 /*
- * Forgets a client as lease expiry would (knfsd's "expire"): its sessions,
- * opens, locks and delegations go, and its stateids then answer
+ * Forgets a client altogether (knfsd's "expire"), expired or not: its
+ * sessions, opens, locks and delegations go, and its stateids then answer
  * NFS4ERR_EXPIRED. Returns 0 or -ENOENT.
  */
 int nfs4_admin_expire(struct nfs4_server *srv, uint64_t clientid);
+/*
+ * Revokes every open, lock and delegation of a client (RFC 8881 §8.2.4), or
+ * only the one whose stateid "other" is other (an open with its locks):
+ * released as CLOSE, LOCKU and DELEGRETURN would, while the client and its
+ * sessions stay; their stateids answer NFS4ERR_ADMIN_REVOKED until it frees
+ * them. Returns how many stateids were revoked, or -ENOENT (no such client,
+ * or no such stateid of it).
+ */
+int nfs4_admin_revoke(struct nfs4_server *srv, uint64_t clientid, const uint8_t *other);
 /* The exports served now: call and use inside an RCU read-side section. */
 const struct nfs4_export_table *nfs4_admin_exports(struct nfs4_server *srv);
 const struct nfs4_stats *nfs4_admin_stats(struct nfs4_server *srv);
 /* Clients, sessions, stateids, delegations and callbacks alive now. */
 struct nfs4_admin_totals {
 	long clients, sessions, stateids, files, delegations, callbacks;
+	long expired_clients; /* kept after their lease ran out; not in clients */
 	uint32_t lease_seconds;
 };
 void nfs4_admin_totals(struct nfs4_server *srv, struct nfs4_admin_totals *out);

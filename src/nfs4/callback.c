@@ -295,10 +295,20 @@ void nfs4_cb_recall_any(struct nfs4_client *clp, uint32_t keep)
 	nfs4_cb_queue(cb);
 }
 
-/* Whether cb still has a purpose: its client is alive, its delegation still needs it. */
+/*
+ * A client that is gone, or expired (kept without sessions until it comes
+ * back), repairs no channel: its callbacks end instead of waiting.
+ */
+static bool nfs4_cb_client_away(const struct nfs4_client *clp)
+{
+	return atomic_load(&clp->dead) || atomic_load(&clp->expired);
+}
+
+/* Whether cb still has a purpose: its client is here, its delegation still needs it. */
+
 static bool nfs4_cb_wanted(struct nfs4_cb *cb)
 {
-	if (atomic_load(&cb->clp->dead))
+	if (nfs4_cb_client_away(cb->clp))
 		return false;
 	if (cb->dp)
 		return nfs4_deleg_needs_callback(cb->dp);
@@ -316,7 +326,7 @@ static void nfs4_cb_park(struct nfs4_server *srv, struct nfs4_cb *cb, uint64_t w
 	TRACE3(cb_requeue, cb->clp->clientid, nfs4_ses_num(cb->ses), (int)cb->kind);
 	pthread_mutex_lock(&srv->cb_lock);
 	/* A client that went while the call was out never repairs anything. */
-	if (srv->cb_stopping || atomic_load(&cb->clp->dead)) {
+	if (srv->cb_stopping || nfs4_cb_client_away(cb->clp)) {
 		pthread_mutex_unlock(&srv->cb_lock);
 		nfs4_cb_free(cb);
 		return;

@@ -1,6 +1,11 @@
 /*
  * Clients (RFC 8881 §2.4, §18.35): the client tables, EXCHANGE_ID,
  * DESTROY_CLIENTID, RECLAIM_COMPLETE and lease expiry.
+ *
+ * A confirmed client whose lease runs out loses its state and sessions but
+ * is kept, expired (revoke.h), so that it is told what happened when it
+ * comes back: for NFS4_EXPIRED_KEEP_S at most, and only the newest
+ * NFS4_MAX_EXPIRED_CLIENTS of them (knfsd keeps "courtesy" clients alike).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +70,7 @@ static void nfs4_client_free_rcu(struct rcu_head *head)
 	struct nfs4_client *clp = caa_container_of(head, struct nfs4_client, rcu);
 
 	rcu_reclaim_begin(head);
+	nfs4_revoked_set_free(&clp->revoked);
 	pthread_mutex_destroy(&clp->state_lock);
 	pthread_mutex_destroy(&clp->cb_lock);
 	free(clp);
@@ -105,7 +111,7 @@ void nfs4_client_expire_locked(struct nfs4_client *clp)
 		nfs4_session_destroy_locked(ses);
 	nfs4_client_release_state(clp);
 	nfs4_cb_client_gone(clp);
-	atomic_fetch_sub(&srv->nclients, 1);
+	atomic_fetch_sub(atomic_load(&clp->expired) ? &srv->nexpired : &srv->nclients, 1);
 	/* What is left tells whether expiry cleaned up (tests/vm's scenario 6 asserts on it). */
 	log_info("nfs4", "client gone clientid=%016llx: %ld clients, %ld sessions left",
 		 (unsigned long long)clp->clientid, atomic_load(&srv->nclients),
@@ -162,6 +168,7 @@ static struct nfs4_client *nfs4_client_new_locked(struct nfs4_server *srv,
 		return NULL;
 	ref_init(&clp->ref);
 	atomic_init(&clp->dead, false);
+	atomic_init(&clp->expired, false);
 	clp->srv = srv;
 	clp->clientid =
 		(uint64_t)srv->boot_epoch << 32 | (atomic_fetch_add(&srv->next_clientid, 1) + 1);
@@ -344,11 +351,77 @@ uint32_t nfs4_op_reclaim_complete(struct nfs4_compound *c, void *args, void *res
 	return status;
 }
 
+/*
+ * clp's lease ran out (RFC 8881 §8.3): its opens, locks and delegations are
+ * revoked (their stateids answer NFS4ERR_EXPIRED until freed), its sessions
+ * and their reply caches go, and the client stays, expired, to be told so
+ * if it returns. The caller removes its record. Caller holds srv->state_lock.
+ */
+static void nfs4_client_lapse_locked(struct nfs4_client *clp)
+{
+	struct nfs4_server *srv = clp->srv;
+	struct nfs4_session *ses, *tmp;
+
+	cds_list_for_each_entry_safe(ses, tmp, &clp->sessions, client_link)
+		nfs4_session_destroy_locked(ses);
+	nfs4_client_revoke_state(clp, NFS4_REVOKE_EXPIRED);
+	nfs4_cb_client_gone(clp);
+	atomic_store(&clp->expired, true);
+	clp->expired_ns = time_mono_ns();
+	atomic_fetch_sub(&srv->nclients, 1);
+	atomic_fetch_add(&srv->nexpired, 1);
+	/* The counts say whether expiry cleaned up (tests/vm's scenario 6 asserts on them). */
+	log_info("nfs4",
+		 "lease expired clientid=%016llx, state revoked, client kept: "
+		 "%ld clients, %ld sessions left",
+		 (unsigned long long)clp->clientid, atomic_load(&srv->nclients),
+		 atomic_load(&srv->nsessions));
+}
+
+void nfs4_client_returned_locked(struct nfs4_client *clp)
+{
+	struct nfs4_server *srv = clp->srv;
+
+	atomic_store(&clp->expired, false);
+	nfs4_client_renew(clp);
+	atomic_fetch_sub(&srv->nexpired, 1);
+	atomic_fetch_add(&srv->nclients, 1);
+	log_info("nfs4", "expired clientid=%016llx returned", (unsigned long long)clp->clientid);
+}
+
+/* Beyond NFS4_MAX_EXPIRED_CLIENTS, the longest expired go. Caller holds srv->state_lock. */
+static void nfs4_clients_evict_expired_locked(struct nfs4_server *srv)
+{
+	while (atomic_load(&srv->nexpired) > NFS4_MAX_EXPIRED_CLIENTS) {
+		struct nfs4_client *oldest = NULL;
+		struct cds_lfht_iter iter;
+		struct cds_lfht_node *node;
+
+		rcu_read_begin();
+		cds_lfht_for_each(srv->clients_by_id, &iter, node)
+		{
+			struct nfs4_client *clp =
+				caa_container_of(node, struct nfs4_client, id_node);
+
+			rcu_hash_acquire(clp);
+			if (atomic_load(&clp->expired) &&
+			    (!oldest || clp->expired_ns < oldest->expired_ns))
+				oldest = clp;
+		}
+		if (oldest)
+			nfs4_client_expire_locked(oldest);
+		rcu_read_end();
+		if (!oldest)
+			return;
+	}
+}
+
 /* Expired confirmed clients whose records go once state_lock is released (a store write). */
 #define NFS4_EXPIRE_BATCH 64
 
 void nfs4_clients_expire_idle(struct nfs4_server *srv)
 {
+	uint64_t now = time_mono_ns(), keep = (uint64_t)NFS4_EXPIRED_KEEP_S * 1000000000u;
 	struct nfs4_client *gone[NFS4_EXPIRE_BATCH];
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
@@ -361,21 +434,29 @@ void nfs4_clients_expire_idle(struct nfs4_server *srv)
 	     cds_lfht_next(srv->clients_by_id, &iter)) {
 		clp = caa_container_of(node, struct nfs4_client, id_node);
 		rcu_hash_acquire(clp);
-		/* A full batch waits for the next tick (a second later). */
-		if (nfs4_client_lease_expired(clp) && (!clp->confirmed || n < NFS4_EXPIRE_BATCH)) {
-			log_info("nfs4", "lease expired clientid=%016llx",
-				 (unsigned long long)clp->clientid);
-			if (clp->confirmed) {
-				ref_get(&clp->ref);
-				gone[n++] = clp;
+		if (atomic_load(&clp->expired)) {
+			if (now - clp->expired_ns > keep) {
+				log_info("nfs4", "expired clientid=%016llx forgotten",
+					 (unsigned long long)clp->clientid);
+				nfs4_client_expire_locked(clp);
 			}
+		} else if (!nfs4_client_lease_expired(clp)) {
+			continue;
+		} else if (!clp->confirmed) {
+			log_info("nfs4", "lease expired clientid=%016llx (unconfirmed)",
+				 (unsigned long long)clp->clientid);
 			nfs4_client_expire_locked(clp);
+		} else if (n < NFS4_EXPIRE_BATCH) { /* a full batch waits for the next tick */
+			ref_get(&clp->ref);
+			gone[n++] = clp;
+			nfs4_client_lapse_locked(clp);
 		}
 	}
 	rcu_read_end();
+	nfs4_clients_evict_expired_locked(srv);
 	pthread_mutex_unlock(&srv->state_lock);
 	for (size_t i = 0; i < n; i++) {
-		nfs4_grace_client_gone(gone[i]);
+		nfs4_grace_client_gone(gone[i]); /* it may no longer reclaim */
 		nfs4_client_put(gone[i]);
 	}
 }

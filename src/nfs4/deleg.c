@@ -309,7 +309,7 @@ bool nfs4_deleg_needs_callback(struct nfs4_deleg *dp)
 	bool needed;
 
 	pthread_mutex_lock(&clp->state_lock);
-	needed = !dp->stid.closed && !dp->revoked;
+	needed = !dp->stid.closed; /* a revoked one is released too */
 	pthread_mutex_unlock(&clp->state_lock);
 	return needed;
 }
@@ -355,10 +355,7 @@ void nfs4_deleg_release_locked(struct nfs4_deleg *dp)
 	struct nfs4_file *f = dp->stid.file;
 
 	pthread_mutex_lock(&f->lock);
-	if (!dp->revoked)
-		nfs4_deleg_unlink_locked(dp);
-	else
-		atomic_fetch_sub(&clp->nrevoked, 1);
+	nfs4_deleg_unlink_locked(dp);
 	pthread_mutex_lock(&srv->recall_lock);
 	if (!cds_list_empty(&dp->recall_link))
 		cds_list_del_init(&dp->recall_link);
@@ -375,14 +372,10 @@ static void nfs4_deleg_revoke(struct nfs4_deleg *dp)
 	bool revoked = false;
 
 	pthread_mutex_lock(&clp->state_lock);
-	pthread_mutex_lock(&dp->stid.file->lock);
-	if (!dp->stid.closed && !dp->revoked) {
-		dp->revoked = true;
-		nfs4_deleg_unlink_locked(dp);
-		atomic_fetch_add(&clp->nrevoked, 1);
+	if (!dp->stid.closed) {
+		nfs4_stid_revoke_locked(&dp->stid, NFS4_REVOKE_RECALL);
 		revoked = true;
 	}
-	pthread_mutex_unlock(&dp->stid.file->lock);
 	pthread_mutex_unlock(&clp->state_lock);
 	if (revoked) {
 		log_info("nfs4",
@@ -432,9 +425,8 @@ uint32_t nfs4_op_delegreturn(struct nfs4_compound *c, void *args, void *res)
 		return status;
 	clp = r.stid->client;
 	pthread_mutex_lock(&clp->state_lock);
-	if (r.stid->closed)
-		status = NFS4ERR_BAD_STATEID;
-	else
+	status = nfs4_stid_status_locked(r.stid);
+	if (status == NFS4_OK)
 		nfs4_deleg_release_locked(caa_container_of(r.stid, struct nfs4_deleg, stid));
 	pthread_mutex_unlock(&clp->state_lock);
 	nfs4_stateid_ref_put(&r);

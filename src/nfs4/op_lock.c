@@ -164,10 +164,9 @@ uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res)
 	clp = ref.stid->client;
 	f = ref.stid->file;
 	pthread_mutex_lock(&clp->state_lock);
-	if (ref.stid->closed) {
-		status = NFS4ERR_BAD_STATEID;
+	status = nfs4_stid_status_locked(ref.stid);
+	if (status != NFS4_OK)
 		goto out;
-	}
 	if (a->locker.new_lock_owner) {
 		op = caa_container_of(ref.stid, struct nfs4_open, stid);
 		lk = nfs4_lockstid_get_locked(c, op, &a->locker.u.open_owner.lock_owner.owner,
@@ -299,8 +298,8 @@ uint32_t nfs4_op_locku(struct nfs4_compound *c, void *args, void *res)
 	lk = caa_container_of(ref.stid, struct nfs4_lockstid, stid);
 	clp = lk->stid.client;
 	pthread_mutex_lock(&clp->state_lock);
-	if (status == NFS4_OK && lk->stid.closed)
-		status = NFS4ERR_BAD_STATEID;
+	if (status == NFS4_OK)
+		status = nfs4_stid_status_locked(&lk->stid);
 	if (status == NFS4_OK) {
 		pthread_mutex_lock(&lk->stid.file->lock);
 		status = nfs4_lock_mirror(lk, false, type, start, end);

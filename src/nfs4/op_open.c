@@ -375,9 +375,8 @@ uint32_t nfs4_op_close(struct nfs4_compound *c, void *args, void *res)
 	op = caa_container_of(ref.stid, struct nfs4_open, stid);
 	clp = op->stid.client;
 	pthread_mutex_lock(&clp->state_lock);
-	if (op->stid.closed) {
-		status = NFS4ERR_BAD_STATEID;
-	} else {
+	status = nfs4_stid_status_locked(&op->stid);
+	if (status == NFS4_OK) {
 		pthread_mutex_lock(&op->stid.file->lock);
 		cds_list_for_each_entry(
 			lk, &op->locks,
@@ -431,10 +430,10 @@ uint32_t nfs4_op_open_downgrade(struct nfs4_compound *c, void *args, void *res)
 	pthread_mutex_lock(&clp->state_lock);
 	pthread_mutex_lock(&op->stid.file->lock);
 	/* Only down to modes this open was actually opened with. */
-	if (op->stid.closed)
-		status = NFS4ERR_BAD_STATEID;
-	else if ((access & ~op->access) || (deny & ~op->deny) ||
-		 !(op->access_modes & (1u << access)) || !(op->deny_modes & (1u << deny)))
+	status = nfs4_stid_status_locked(&op->stid);
+	if (status == NFS4_OK &&
+	    ((access & ~op->access) || (deny & ~op->deny) || !(op->access_modes & (1u << access)) ||
+	     !(op->deny_modes & (1u << deny))))
 		status = NFS4ERR_INVAL;
 	if (status == NFS4_OK) {
 		op->access = access;

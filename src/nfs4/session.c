@@ -174,10 +174,8 @@ uint32_t nfs4_session_status_flags(struct nfs4_session *ses)
 	if (nfs4_cb_state(ses->client) == NFS4_CB_DOWN ||
 	    nfs4_cb_state(ses->client) == NFS4_CB_FAULT)
 		flags |= SEQ4_STATUS_CB_PATH_DOWN;
-	/* Until the client frees them (FREE_STATEID), it has revoked delegations. */
-	if (atomic_load(&ses->client->nrevoked) > 0)
-		flags |= SEQ4_STATUS_RECALLABLE_STATE_REVOKED;
-	return flags;
+	/* Until the client frees them (FREE_STATEID), it has revoked stateids. */
+	return flags | nfs4_revoked_seq_flags(ses->client);
 }
 
 /* Fore channel: what we grant is the client's request capped by our limits. */
@@ -323,9 +321,16 @@ uint32_t nfs4_op_create_session(struct nfs4_compound *c, void *args, void *res)
 		status = NFS4ERR_NOSPC;
 		goto out_unlock;
 	}
-	/* Reboot recovery: the client's record is on disk before the client is confirmed. */
-	if (!clp->confirmed && (status = nfs4_grace_client_confirming(clp)) != NFS4_OK)
+	/*
+	 * Reboot recovery: the client's record is on disk before the client is
+	 * confirmed, and again before an expired client (whose record went with
+	 * its lease) is back.
+	 */
+	if ((!clp->confirmed || atomic_load(&clp->expired)) &&
+	    (status = nfs4_grace_client_confirming(clp)) != NFS4_OK)
 		goto out_unlock;
+	if (atomic_load(&clp->expired))
+		nfs4_client_returned_locked(clp);
 	ses = nfs4_session_alloc(clp, &fore, &back);
 	if (!ses) {
 		status = NFS4ERR_DELAY;

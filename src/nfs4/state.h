@@ -41,6 +41,7 @@
 #include "nfs4/fh.h"
 #include "nfs4/nfs4.h"
 #include "nfs4/lockrange.h"
+#include "nfs4/revoke.h"
 #include "nfs4/slot.h"
 #include "rpc/rpc.h"
 #include "util/limits.h"
@@ -72,9 +73,16 @@ struct nfs4_client {
 	_Atomic uint64_t renewed_ns;
 
 	atomic_bool dead; /* unhashed; set under srv->state_lock, read anywhere */
+	/*
+	 * Its lease ran out: its sessions, state and record are gone, but it is
+	 * kept (revoke.h) until it comes back with CREATE_SESSION or is evicted.
+	 * Set under srv->state_lock, read anywhere.
+	 */
+	atomic_bool expired;
 
 	/* Under srv->state_lock. */
 	bool confirmed;
+	uint64_t expired_ns;	       /* when it expired (time_mono_ns) */
 	struct cds_list_head sessions; /* struct nfs4_session.client_link */
 	uint32_t nsessions;
 	uint32_t cs_seqid; /* last CREATE_SESSION sequence accepted (its single slot) */
@@ -89,11 +97,13 @@ struct nfs4_client {
 
 	/* Open and lock state: under client->state_lock. */
 	pthread_mutex_t state_lock;
-	struct cds_list_head owners;   /* struct nfs4_owner.client_link */
-	struct cds_list_head stateids; /* struct nfs4_stid.client_link */
-	_Atomic uint32_t nrevoked;     /* revoked delegations not yet freed by FREE_STATEID */
-	_Atomic uint32_t ndelegs;      /* delegations held (for CB_RECALL_ANY) */
-	_Atomic uint32_t ncallbacks;   /* its callbacks alive (callback.c), for nfs4ctl */
+	struct cds_list_head owners;	 /* struct nfs4_owner.client_link */
+	struct cds_list_head stateids;	 /* struct nfs4_stid.client_link */
+	struct nfs4_revoked_set revoked; /* revoked stateids not yet freed (revoke.h) */
+	/* How many of them per reason; read by SEQUENCE without the lock. */
+	_Atomic uint32_t nrevoked[NFS4_REVOKE_NREASONS];
+	_Atomic uint32_t ndelegs;    /* delegations held (for CB_RECALL_ANY) */
+	_Atomic uint32_t ncallbacks; /* its callbacks alive (callback.c), for nfs4ctl */
 };
 
 /*
@@ -169,9 +179,9 @@ struct nfs4_lockstid {
 
 /*
  * A delegation (RFC 8881 §10.2). Hashed like every stateid; on its file's
- * delegs list while it is in force. A revoked delegation leaves the file
- * (it no longer conflicts) but stays hashed, answering
- * NFS4ERR_DELEG_REVOKED, until the client frees it with FREE_STATEID.
+ * delegs list while it is in force. A revoked delegation is released like a
+ * returned one; its client's revoked set (revoke.h) keeps answering
+ * NFS4ERR_DELEG_REVOKED for it until the client frees it with FREE_STATEID.
  */
 struct nfs4_deleg {
 	struct nfs4_stid stid;
@@ -185,7 +195,6 @@ struct nfs4_deleg {
 	struct cds_list_head file_link;
 	bool recalled;	     /* CB_RECALL queued; on srv->recalls */
 	uint64_t recall_ns;  /* when: revoked one lease later */
-	bool revoked;	     /* also under the client's state_lock */
 	bool gone;	     /* off its file: returned, revoked, or its client went */
 	uint64_t change;     /* change attribute we report while the client writes (§10.4.3) */
 	uint64_t cb_change;  /* the client's change in its last CB_GETATTR reply */
@@ -275,7 +284,8 @@ struct nfs4_server {
 	struct cds_lfht *clients_by_id;
 	struct cds_lfht *clients_by_owner;
 	struct cds_lfht *sessions;
-	_Atomic long nclients;
+	_Atomic long nclients; /* clients, expired ones not counted */
+	_Atomic long nexpired; /* expired clients kept (client.expired) */
 	_Atomic long nsessions;
 
 	/* The callback thread (callback.c). */
@@ -314,11 +324,21 @@ void nfs4_client_put(struct nfs4_client *clp);
 void nfs4_client_renew(struct nfs4_client *clp);
 /* Unhashes clp and destroys its sessions. Caller holds srv->state_lock. */
 void nfs4_client_expire_locked(struct nfs4_client *clp);
+/*
+ * An expired client (client.expired) is back through CREATE_SESSION, which
+ * wrote its record again: it is an ordinary client, its lease renewed.
+ * Caller holds srv->state_lock.
+ */
+void nfs4_client_returned_locked(struct nfs4_client *clp);
 /* Retires the confirmed record of clp's owner other than clp (client restart, §18.35.5). */
 void nfs4_client_retire_other_confirmed_locked(struct nfs4_client *clp);
 void nfs4_principal_of(const struct rpc_call *call, struct nfs4_principal *p);
 bool nfs4_principal_eq(const struct nfs4_principal *a, const struct nfs4_principal *b);
-/* Expires every client whose lease ran out; called by the laundromat. */
+/*
+ * The laundromat's tick: a confirmed client whose lease ran out is kept,
+ * expired (its state revoked, its sessions and record gone); unconfirmed
+ * ones and expired ones beyond their time or number are destroyed.
+ */
 void nfs4_clients_expire_idle(struct nfs4_server *srv);
 void nfs4_clients_destroy_all(struct nfs4_server *srv);
 

@@ -271,16 +271,41 @@ void nfs4_stateid_ref_put(struct nfs4_stateid_ref *r)
 	r->stid = NULL;
 }
 
-/* Whether the client that issued other is gone (its state expired with it). */
-static bool nfs4_stateid_client_gone(struct nfs4_server *srv, const uint8_t *other)
+/*
+ * A stateid of this instance that is not in the table: one of a client that
+ * is gone or expired (NFS4ERR_EXPIRED), a revoked one of this COMPOUND's
+ * client (its reason's error; with forget, FREE_STATEID forgets it:
+ * NFS4_OK), or none.
+ */
+static uint32_t nfs4_stateid_unknown(struct nfs4_compound *c, const uint8_t *other, bool forget)
 {
-	clientid4 id = (uint64_t)srv->boot_epoch << 32 | xdr_get_be32(other + 4);
-	struct nfs4_client *clp = nfs4_client_find(srv, id);
+	clientid4 id = (uint64_t)c->srv->boot_epoch << 32 | xdr_get_be32(other + 4);
+	struct nfs4_client *clp = nfs4_client_find(c->srv, id);
+	uint32_t status = NFS4ERR_BAD_STATEID, revoked;
 
 	if (!clp)
-		return true;
+		return NFS4ERR_EXPIRED;
+	if (atomic_load(&clp->expired)) {
+		status = NFS4ERR_EXPIRED;
+	} else if (c->session && c->session->client == clp) {
+		pthread_mutex_lock(&clp->state_lock);
+		revoked = nfs4_revoked_status_locked(clp, xdr_get_be32(other + 8), forget);
+		pthread_mutex_unlock(&clp->state_lock);
+		if (revoked)
+			status = forget ? NFS4_OK : revoked;
+	}
 	nfs4_client_put(clp);
-	return false;
+	return status;
+}
+
+uint32_t nfs4_stid_status_locked(const struct nfs4_stid *stid)
+{
+	uint32_t revoked;
+
+	if (!stid->closed)
+		return NFS4_OK;
+	revoked = nfs4_revoked_status_locked(stid->client, xdr_get_be32(stid->other + 8), false);
+	return revoked ? revoked : NFS4ERR_BAD_STATEID;
 }
 
 uint32_t nfs4_stateid_resolve(struct nfs4_compound *c, const struct stateid4 *sid, uint32_t kinds,
@@ -319,21 +344,16 @@ uint32_t nfs4_stateid_resolve(struct nfs4_compound *c, const struct stateid4 *si
 		return NFS4ERR_STALE_STATEID;
 	stid = nfs4_stid_lookup(srv, s->other);
 	if (!stid)
-		return nfs4_stateid_client_gone(srv, s->other) ? NFS4ERR_EXPIRED
-							       : NFS4ERR_BAD_STATEID;
+		return nfs4_stateid_unknown(c, s->other, kinds & NFS4_STID_FREE_REVOKED);
 	if (!c->session || stid->client != c->session->client || !(kinds & (1u << stid->kind))) {
 		nfs4_stid_put(stid);
 		return NFS4ERR_BAD_STATEID;
 	}
 	pthread_mutex_lock(&stid->client->state_lock);
-	if (stid->closed)
-		status = NFS4ERR_BAD_STATEID;
-	else if (stid->kind == NFS4_STID_DELEG && !(kinds & NFS4_STID_REVOKED_OK) &&
-		 caa_container_of(stid, struct nfs4_deleg, stid)->revoked)
-		status = NFS4ERR_DELEG_REVOKED;
-	else if (s->seqid != 0 && s->seqid < stid->seqid)
+	status = nfs4_stid_status_locked(stid);
+	if (status == NFS4_OK && s->seqid != 0 && s->seqid < stid->seqid)
 		status = NFS4ERR_OLD_STATEID;
-	else if (s->seqid > stid->seqid)
+	else if (status == NFS4_OK && s->seqid > stid->seqid)
 		status = NFS4ERR_BAD_STATEID;
 	pthread_mutex_unlock(&stid->client->state_lock);
 	if (status != NFS4_OK) {
@@ -512,22 +532,19 @@ uint32_t nfs4_op_free_stateid(struct nfs4_compound *c, void *args, void *res)
 	struct nfs4_lockstid *lk;
 	uint32_t status;
 
-	status = nfs4_stateid_resolve(c, &a->fsa_stateid, NFS4_STID_ANY | NFS4_STID_REVOKED_OK,
+	status = nfs4_stateid_resolve(c, &a->fsa_stateid, NFS4_STID_ANY | NFS4_STID_FREE_REVOKED,
 				      false, &r);
-	if (status != NFS4_OK)
-		return status;
+	if (status != NFS4_OK || !r.stid)
+		return status; /* an error, or a revoked stateid now forgotten */
 	clp = r.stid->client;
 	pthread_mutex_lock(&clp->state_lock);
 	if (r.stid->closed) {
-		status = NFS4ERR_BAD_STATEID;
+		/* Revoked since it resolved: forgotten all the same. */
+		if (!nfs4_revoked_status_locked(clp, xdr_get_be32(r.stid->other + 8), true))
+			status = NFS4ERR_BAD_STATEID;
 	} else if (r.stid->kind == NFS4_STID_DELEG) {
-		struct nfs4_deleg *dp = caa_container_of(r.stid, struct nfs4_deleg, stid);
-
-		/* A revoked delegation is freed here; one in force is returned with DELEGRETURN. */
-		if (dp->revoked)
-			nfs4_deleg_release_locked(dp);
-		else
-			status = NFS4ERR_LOCKS_HELD;
+		/* A delegation in force is returned with DELEGRETURN. */
+		status = NFS4ERR_LOCKS_HELD;
 	} else if (r.stid->kind == NFS4_STID_OPEN) {
 		status = NFS4ERR_LOCKS_HELD; /* an open is state itself: CLOSE frees it */
 	} else {

@@ -10,8 +10,11 @@
 
 /* Kinds for nfs4_stateid_resolve(): bits 1 << NFS4_STID_*, and */
 #define NFS4_STID_ANY (1u << NFS4_STID_OPEN | 1u << NFS4_STID_LOCK | 1u << NFS4_STID_DELEG)
-/* a revoked delegation resolves too (FREE_STATEID), instead of NFS4ERR_DELEG_REVOKED. */
-#define NFS4_STID_REVOKED_OK (1u << 31)
+/*
+ * FREE_STATEID: a revoked stateid (revoke.h) is forgotten, and resolves to
+ * NFS4_OK with no stid, instead of answering its reason's error.
+ */
+#define NFS4_STID_FREE_REVOKED (1u << 31)
 
 /* The result of resolving a stateid argument. */
 struct nfs4_stateid_ref {
@@ -25,6 +28,7 @@ struct nfs4_stateid_ref {
  * stateids, the current stateid, the seqid rules (0 = current; older:
  * NFS4ERR_OLD_STATEID; newer: NFS4ERR_BAD_STATEID), NFS4ERR_STALE_STATEID
  * for an earlier server instance, NFS4ERR_EXPIRED for a client that is gone,
+ * the reason's error for a revoked stateid of this client (revoke.h),
  * NFS4ERR_BAD_STATEID for anything else that is not a live stateid of one of
  * the kinds in kinds (bits 1 << NFS4_STID_*). Specials are refused unless
  * allow_special. Release with nfs4_stateid_ref_put().
@@ -36,6 +40,12 @@ void nfs4_stateid_ref_put(struct nfs4_stateid_ref *r);
  */
 uint32_t nfs4_stateid_resolve_cur(struct nfs4_compound *c, const struct stateid4 *sid,
 				  uint32_t kinds, struct nfs4_stateid_ref *out);
+/*
+ * Whether a resolved stid is still in force: NFS4_OK, or the error its use
+ * answers once it is gone (closed: NFS4ERR_BAD_STATEID; revoked meanwhile:
+ * the reason's). Caller holds the client's state_lock.
+ */
+uint32_t nfs4_stid_status_locked(const struct nfs4_stid *stid);
 /* The wire form of stid (its current seqid). Caller holds the client's state_lock. */
 void nfs4_stid_to_wire(const struct nfs4_stid *stid, struct stateid4 *out);
 /* Sets the COMPOUND's current stateid (RFC 8881 §16.2.3.1.2). */

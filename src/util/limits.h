@@ -28,12 +28,15 @@
 #define NFS4_MAX_SESSIONS_PER_CLIENT 32
 #define NFS4_MAX_CONNS_PER_SESSION 16
 #define NFS4_MAX_CLIENTS 100000
+/* Expired clients kept to be told so when they return (client.c): how long, how many. */
+#define NFS4_EXPIRED_KEEP_S (24 * 3600)
+#define NFS4_MAX_EXPIRED_CLIENTS 10000
 
 /* File I/O */
 #define NFS4_MAX_IO (1u * 1024 * 1024) /* maxread and maxwrite we announce */
 
 /* Defaults */
-#define NFS4_DEFAULT_LEASE 90 /* seconds */
+#define NFS4_DEFAULT_LEASE 90	      /* seconds */
 #define NFS4_DEFAULT_MAX_DELEGS 10000 /* delegations granted at once (--max-delegations) */
 #define NFS4_DEFAULT_PORT 2049
 

@@ -543,6 +543,81 @@ static void expire_forgets_a_client_and_frees_its_state(void **state)
 	free(out);
 }
 
+/*
+ * revoke: A's lock, then its open go (B may open for write at once) while A,
+ * its session and its clientid stay; the client view counts them as revoked
+ * until A frees them.
+ */
+static void revoke_takes_the_state_and_keeps_the_client(void **state)
+{
+	char aid[17], lother[25];
+	struct harness_client a;
+	struct fo_fh d, f;
+	struct stateid4 asid, lsid, bsid;
+	struct jv v, *c;
+	char *out = malloc(OUT_MAX), owner[64];
+
+	(void)state;
+	assert_non_null(out);
+	harness_client_new(env.srv->hs, &a, harness_owner(owner, sizeof(owner), "ctl-rev"), 2);
+	clientid_hex(a.clientid, aid);
+	fo_testdir(&env, "rev", &d, NULL, 0);
+	assert_nfs(st_mkfile(B->sess, B->clientid, &d, "f", "abc", 3, &f), NFS4_OK);
+	assert_nfs(st_open_simple(a.sess, a.clientid, &d, "f", "a-owner",
+				  OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
+				  OPEN4_SHARE_DENY_WRITE, false, &asid, NULL),
+		   NFS4_OK);
+	assert_nfs(
+		st_lock_new(a.sess, &f, WRITE_LT, 0, 10, &asid, a.clientid, "a-lock", &lsid, NULL),
+		NFS4_OK);
+
+	/* The lock stateid alone: the open stays. */
+	hex(lsid.other, 12, lother);
+	assert_int_equal(ctl(out, "--json", "revoke", aid, lother, NULL), 0);
+	jdoc(out, &v);
+	assert_int_equal(jnum(&v, "stateids"), 1);
+	jfree(&v);
+	assert_nfs(st_locku(a.sess, &f, WRITE_LT, &lsid, 0, 10, NULL), NFS4ERR_ADMIN_REVOKED);
+	assert_nfs(st_read(a.sess, &f, &asid, 0, 1, NULL, NULL), NFS4_OK);
+	assert_int_equal(ctl(out, "revoke", aid, lother, NULL), 1); /* not held any more */
+	assert_int_equal(ctl(out, "revoke", aid, "xyz", NULL), 1);
+	/* Then everything else: the open. */
+	assert_int_equal(ctl(out, "--json", "revoke", aid, NULL), 0);
+	jdoc(out, &v);
+	assert_string_equal(jstr(&v, "revoked"), aid);
+	assert_int_equal(jnum(&v, "stateids"), 1);
+	jfree(&v);
+	ctl_json(&v, "clients", NULL);
+	c = jfind(jarr(&v, "clients"), "clientid", aid);
+	assert_non_null(c);
+	assert_int_equal(jnum(c, "sessions"), 1);
+	assert_int_equal(jnum(c, "opens"), 0);
+	assert_int_equal(jnum(c, "locks"), 0);
+	assert_int_equal(jnum(c, "revoked"), 2);
+	assert_false(jbool(c, "expired"));
+	jfree(&v);
+	assert_nfs(st_open_simple(B->sess, B->clientid, &d, "f", "b-owner",
+				  OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
+				  OPEN4_SHARE_DENY_NONE, false, &bsid, NULL),
+		   NFS4_OK);
+	assert_nfs(st_read(a.sess, &f, &asid, 0, 1, NULL, NULL), NFS4ERR_ADMIN_REVOKED);
+	assert_int_equal(ctl(out, "revoke", aid, NULL), 0);
+	assert_non_null(strstr(out, "0 stateids revoked"));
+
+	/* Errors: no such client, no client ID. */
+	assert_int_equal(ctl(out, "revoke", "ffffffffffffffff", NULL), 1);
+	assert_int_equal(ctl(out, "revoke", NULL), 1);
+
+	assert_nfs(st_free_stateid(a.sess, &asid), NFS4_OK);
+	assert_nfs(st_free_stateid(a.sess, &lsid), NFS4_OK);
+	ctl_json(&v, "client", aid);
+	assert_int_equal(jnum(jget(&v, "client"), "revoked"), 0);
+	jfree(&v);
+	assert_nfs(st_close(B->sess, &f, &bsid, NULL), NFS4_OK);
+	harness_client_free(&a, false);
+	free(out);
+}
+
 /* A child that becomes nobody and asks for "clients": 0 refused by connect, 1 by nfs4d, 2 served.
  */
 static int as_nobody(const char *path)
@@ -722,6 +797,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_subcommand_shows_the_state),
 		cmocka_unit_test(expire_forgets_a_client_and_frees_its_state),
+		cmocka_unit_test(revoke_takes_the_state_and_keeps_the_client),
 		cmocka_unit_test(snapshots_while_state_changes),
 		cmocka_unit_test(socket_refuses_other_users),
 	};
