@@ -262,10 +262,30 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
+/* What an entry's be_dirent.lookup needs: the directory vfs_readdir holds open. */
+struct readdir_ctx {
+	struct vfs_backend *vb;
+	const struct be_cred *cred;
+	int dfd;
+};
+
+/*
+ * The handle and attributes of an entry from the open directory, only when
+ * READDIR's caller asks for more than type and fileid: one open of the name
+ * instead of a lookup (which would resolve the directory again).
+ */
+static int readdir_lookup(const struct be_dirent *ent, struct be_fh *fh, struct be_attr *attr)
+{
+	const struct readdir_ctx *rc = ent->lookup_ctx;
+
+	return vfs_lookup_at(rc->vb, rc->cred, rc->dfd, ent->name, fh, attr);
+}
+
 int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		uint64_t cookie, be_readdir_fn fn, void *ctx, uint64_t *verifier, bool *eof)
 {
 	struct vfs_backend *vb = vfs_of(be);
+	struct readdir_ctx rc = {.vb = vb, .cred = cred};
 	struct vfs_fdent *pe;
 	struct statx stx;
 	char *buf = NULL;
@@ -295,6 +315,7 @@ int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_
 		err = -errno;
 		goto out;
 	}
+	rc.dfd = dfd;
 	if (cookie && lseek(dfd, (off_t)(cookie - VFS_COOKIE_BIAS), SEEK_SET) < 0) {
 		err = -EINVAL;
 		goto out;
@@ -317,9 +338,7 @@ int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_
 		}
 		for (long off = 0; off < n;) {
 			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-			struct be_dirent ent = {0};
-			struct be_attr attr;
-			struct be_fh fh;
+			struct be_dirent ent = {.lookup = readdir_lookup, .lookup_ctx = &rc};
 
 			off += d->d_reclen;
 			if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
@@ -333,17 +352,7 @@ int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_
 			ent.cookie = (uint64_t)d->d_off + VFS_COOKIE_BIAS;
 			ent.fileid = d->d_ino;
 			ent.type = dtype_ftype(d->d_type);
-			/*
-			 * The handle and attributes from the open directory: one open of
-			 * the name instead of READDIR's lookup (which reopens the
-			 * directory by handle) and getattr (which reopens the entry).
-			 */
-			if (vfs_lookup_at(vb, cred, dfd, d->d_name, &fh, &attr) == 0) {
-				ent.fh = &fh;
-				ent.attr = &attr;
-				ent.type = attr.type;
-				ent.fileid = attr.fileid;
-			} else if (d->d_type == DT_UNKNOWN || !vb->stable_cookies) {
+			if (d->d_type == DT_UNKNOWN || !vb->stable_cookies) {
 				/* Ask the inode (d_ino may differ from st_ino on some filesystems).
 				 */
 				struct statx est;
