@@ -319,44 +319,56 @@ static uint64_t stx_dev(const struct statx *stx)
 	return makedev(stx->stx_dev_major, stx->stx_dev_minor);
 }
 
+/* Fills out's kind and body with the kernel's handle of (dirfd, name, flags). */
+static int fh_fill_persistent(struct vfs_backend *vb, int dirfd, const char *name, int flags,
+			      struct be_fh *out)
+{
+	_Alignas(struct file_handle) unsigned char raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	struct file_handle *h = (struct file_handle *)raw;
+	int mnt_id, type;
+
+	h->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(dirfd, name, h, &mnt_id, flags) != 0)
+		return errno == EOVERFLOW ? -ENAMETOOLONG : -errno;
+	if (mnt_id != vb->mnt_id)
+		return -EXDEV;
+	if (h->handle_bytes == 0 || h->handle_bytes > VFS_FH_KERNEL_MAX)
+		return -ENAMETOOLONG;
+	out->data[0] = VFS_FH_PERSISTENT;
+	type = h->handle_type;
+	memcpy(out->data + 4, &type, 4);
+	memcpy(out->data + VFS_FH_HDR, h->f_handle, h->handle_bytes);
+	out->len = VFS_FH_HDR + h->handle_bytes;
+	return 0;
+}
+
+static void fh_fill_volatile(struct be_fh *out, uint64_t dev, uint64_t ino, uint64_t gen)
+{
+	out->data[0] = VFS_FH_VOLATILE;
+	memcpy(out->data + VFS_FH_HDR, &dev, 8);
+	memcpy(out->data + VFS_FH_HDR + 8, &ino, 8);
+	memcpy(out->data + VFS_FH_HDR + 16, &gen, 8);
+	out->len = VFS_FH_VOLATILE_LEN;
+}
+
 int vfs_handle_make(struct vfs_backend *vb, int fd, const struct statx *stx, struct be_fh *out)
 {
-	uint64_t dev = stx_dev(stx), ino = stx->stx_ino;
+	uint64_t dev = stx_dev(stx), ino = stx->stx_ino, gen = 0;
+	int err;
 
 	if (dev != vb->root_dev)
 		return -EXDEV; /* another filesystem mounted inside the export */
 	memset(out, 0, sizeof(*out));
 	out->data[1] = (uint8_t)vfs_ftype(stx->stx_mode);
 	if (vb->persistent) {
-		_Alignas(struct file_handle) unsigned char
-			raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-		struct file_handle *h = (struct file_handle *)raw;
-		int mnt_id, type;
-
-		h->handle_bytes = MAX_HANDLE_SZ;
-		if (name_to_handle_at(fd, "", h, &mnt_id, AT_EMPTY_PATH) != 0)
-			return errno == EOVERFLOW ? -ENAMETOOLONG : -errno;
-		if (mnt_id != vb->mnt_id)
-			return -EXDEV;
-		if (h->handle_bytes == 0 || h->handle_bytes > VFS_FH_KERNEL_MAX)
-			return -ENAMETOOLONG;
-		out->data[0] = VFS_FH_PERSISTENT;
-		type = h->handle_type;
-		memcpy(out->data + 4, &type, 4);
-		memcpy(out->data + VFS_FH_HDR, h->f_handle, h->handle_bytes);
-		out->len = VFS_FH_HDR + h->handle_bytes;
+		err = fh_fill_persistent(vb, fd, "", AT_EMPTY_PATH, out);
 	} else {
-		uint64_t gen = 0;
-		int err = vt_enter(vb->vt, fd, dev, ino, &gen);
-
-		if (err)
-			return err;
-		out->data[0] = VFS_FH_VOLATILE;
-		memcpy(out->data + VFS_FH_HDR, &dev, 8);
-		memcpy(out->data + VFS_FH_HDR + 8, &ino, 8);
-		memcpy(out->data + VFS_FH_HDR + 16, &gen, 8);
-		out->len = VFS_FH_VOLATILE_LEN;
+		err = vt_enter(vb->vt, fd, dev, ino, &gen);
+		if (!err)
+			fh_fill_volatile(out, dev, ino, gen);
 	}
+	if (err)
+		return err;
 	fh_seal(vb, out);
 	return 0;
 }
@@ -512,34 +524,20 @@ void vfs_handle_remember(struct vfs_backend *vb, const struct be_fh *fh, int fd,
 
 void vfs_handle_unlinked(struct vfs_backend *vb, int dfd, const char *name, const struct statx *stx)
 {
-	_Alignas(struct file_handle) unsigned char raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-	struct file_handle *h = (struct file_handle *)raw;
 	uint64_t dev = stx_dev(stx), gen = 0;
 	struct be_fh fh = {.len = 0};
-	int mnt_id, type;
 
-	/* The handle it had, rebuilt as vfs_handle_make does, without entering anything. */
+	/* The handle it had, built as vfs_handle_make does but entering nothing anywhere. */
 	fh.data[1] = (uint8_t)vfs_ftype(stx->stx_mode);
 	if (vb->persistent) {
-		h->handle_bytes = MAX_HANDLE_SZ;
 		/* By name: the caller still holds the name, or another object took it (no harm). */
-		if (name_to_handle_at(dfd, name, h, &mnt_id, 0) == 0 && h->handle_bytes > 0 &&
-		    h->handle_bytes <= VFS_FH_KERNEL_MAX) {
-			fh.data[0] = VFS_FH_PERSISTENT;
-			type = h->handle_type;
-			memcpy(fh.data + 4, &type, 4);
-			memcpy(fh.data + VFS_FH_HDR, h->f_handle, h->handle_bytes);
-			fh.len = VFS_FH_HDR + h->handle_bytes;
-		}
-	} else if (vt_gen(vb->vt, dev, stx->stx_ino, &gen)) {
-		fh.data[0] = VFS_FH_VOLATILE;
-		memcpy(fh.data + VFS_FH_HDR, &dev, 8);
-		memcpy(fh.data + VFS_FH_HDR + 8, &stx->stx_ino, 8);
-		memcpy(fh.data + VFS_FH_HDR + 16, &gen, 8);
-		fh.len = VFS_FH_VOLATILE_LEN;
+		if (fh_fill_persistent(vb, dfd, name, 0, &fh) != 0)
+			return;
+	} else {
+		if (!vt_gen(vb->vt, dev, stx->stx_ino, &gen))
+			return;
+		fh_fill_volatile(&fh, dev, stx->stx_ino, gen);
 	}
-	if (fh.len == 0)
-		return;
 	fh_seal(vb, &fh);
 	vfs_fdcache_drop(vb->fdc, &fh);
 }
