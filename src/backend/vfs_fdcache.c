@@ -10,10 +10,17 @@
 
 #define VFS_FDCACHE_STRIPES 64
 
+/*
+ * Lookups take the stripe's lock shared, so threads hitting one hot handle
+ * do not wait for each other; they only set the entry's used flag. Changes
+ * take it exclusive. Eviction is LRU with a second chance (CLOCK): entries
+ * enter at the head, and one used since it was last looked at is moved back
+ * to the head instead of evicted.
+ */
 struct vfs_fdstripe {
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock;
 	struct vfs_fdent **bucket; /* nbuckets chains */
-	struct vfs_fdent lru;	   /* sentinel: most recently used at lru.next */
+	struct vfs_fdent lru;	   /* sentinel: newest (or last spared) at lru.next */
 	size_t count;
 } __attribute__((aligned(64))); /* one cache line each: stripes are locked independently */
 
@@ -52,7 +59,7 @@ int vfs_fdcache_create(size_t cap, struct vfs_fdcache **out)
 	for (int i = 0; i < VFS_FDCACHE_STRIPES; i++) {
 		struct vfs_fdstripe *s = &c->stripe[i];
 
-		pthread_mutex_init(&s->lock, NULL);
+		pthread_rwlock_init(&s->lock, NULL);
 		s->lru.next = s->lru.prev = &s->lru;
 		s->bucket = calloc(c->nbuckets, sizeof(*s->bucket));
 		if (!s->bucket) {
@@ -108,16 +115,14 @@ struct vfs_fdent *vfs_fdcache_get(struct vfs_fdcache *c, const struct be_fh *key
 	struct vfs_fdstripe *s = stripe_of(c, h);
 	struct vfs_fdent *e;
 
-	pthread_mutex_lock(&s->lock);
+	pthread_rwlock_rdlock(&s->lock);
 	e = find(c, s, h, key);
 	if (e) {
 		ref_get(&e->refs);
-		if (s->lru.next != e) {
-			lru_unlink(e);
-			lru_front(s, e);
-		}
+		if (!atomic_load_explicit(&e->used, memory_order_relaxed))
+			atomic_store_explicit(&e->used, true, memory_order_relaxed);
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_rwlock_unlock(&s->lock);
 	return e;
 }
 
@@ -134,15 +139,16 @@ struct vfs_fdent *vfs_fdcache_add(struct vfs_fdcache *c, const struct be_fh *key
 	atomic_init(&e->stamp, stamp);
 	ref_init(&e->refs);
 	ref_get(&e->refs); /* the table's and the caller's */
+	atomic_init(&e->used, false);
 	e->hashed = true;
 	e->hash = h;
 	e->key = *key;
-	pthread_mutex_lock(&s->lock);
+	pthread_rwlock_wrlock(&s->lock);
 	old = find(c, s, h, key);
 	if (old) {
 		/* Another thread resolved the same handle first: use its fd. */
 		ref_get(&old->refs);
-		pthread_mutex_unlock(&s->lock);
+		pthread_rwlock_unlock(&s->lock);
 		close(fd);
 		free(e);
 		return old;
@@ -153,10 +159,20 @@ struct vfs_fdent *vfs_fdcache_add(struct vfs_fdcache *c, const struct be_fh *key
 	*chain = e;
 	lru_front(s, e);
 	if (++s->count > c->cap) {
-		victim = s->lru.prev; /* never e: it is at the front and cap >= 1 */
+		/*
+		 * Ends within one turn of the list: lookups cannot set flags while
+		 * the lock is held exclusive, and there is an entry besides e.
+		 */
+		for (;;) {
+			victim = s->lru.prev;
+			if (victim != e && !atomic_exchange(&victim->used, false))
+				break;
+			lru_unlink(victim);
+			lru_front(s, victim);
+		}
 		unhash(c, s, victim);
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_rwlock_unlock(&s->lock);
 	if (victim)
 		vfs_fdcache_put(victim);
 	return e;
@@ -176,11 +192,11 @@ void vfs_fdcache_drop(struct vfs_fdcache *c, const struct be_fh *key)
 	struct vfs_fdstripe *s = stripe_of(c, h);
 	struct vfs_fdent *e;
 
-	pthread_mutex_lock(&s->lock);
+	pthread_rwlock_wrlock(&s->lock);
 	e = find(c, s, h, key);
 	if (e)
 		unhash(c, s, e);
-	pthread_mutex_unlock(&s->lock);
+	pthread_rwlock_unlock(&s->lock);
 	if (e)
 		vfs_fdcache_put(e);
 }
@@ -190,12 +206,12 @@ void vfs_fdcache_drop_ent(struct vfs_fdcache *c, struct vfs_fdent *e)
 	struct vfs_fdstripe *s = stripe_of(c, e->hash);
 	bool was = false;
 
-	pthread_mutex_lock(&s->lock);
+	pthread_rwlock_wrlock(&s->lock);
 	if (e->hashed) {
 		unhash(c, s, e);
 		was = true;
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_rwlock_unlock(&s->lock);
 	if (was)
 		vfs_fdcache_put(e);
 }
@@ -205,9 +221,9 @@ size_t vfs_fdcache_count(struct vfs_fdcache *c)
 	size_t n = 0;
 
 	for (int i = 0; i < VFS_FDCACHE_STRIPES; i++) {
-		pthread_mutex_lock(&c->stripe[i].lock);
+		pthread_rwlock_rdlock(&c->stripe[i].lock);
 		n += c->stripe[i].count;
-		pthread_mutex_unlock(&c->stripe[i].lock);
+		pthread_rwlock_unlock(&c->stripe[i].lock);
 	}
 	return n;
 }
@@ -226,7 +242,7 @@ void vfs_fdcache_destroy(struct vfs_fdcache *c)
 			vfs_fdcache_put(e);
 		}
 		free(s->bucket);
-		pthread_mutex_destroy(&s->lock);
+		pthread_rwlock_destroy(&s->lock);
 	}
 	free(c);
 }

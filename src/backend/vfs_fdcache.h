@@ -7,14 +7,15 @@
  * take nor break fcntl leases (delegations on vfs) and hold no open mode that
  * a later permission check would have to revisit.
  *
- * Concurrency: the table is split into stripes, each a mutex, a hash chain
- * array and an LRU list; a lookup holds its stripe's mutex for one probe and
- * a reference increment, so any number of threads use it, no RCU read
- * section needed. Entries are reference counted: the table holds one while
- * the entry is hashed, every vfs_fdcache_get/add one more; the fd is closed
- * and the entry freed by the last vfs_fdcache_put, never while a caller uses
- * it. Eviction (least recently used first, per stripe, when a stripe is past
- * its share of the cap) and vfs_fdcache_drop only unhash.
+ * Concurrency: the table is split into stripes, each a read-write lock, a
+ * hash chain array and an eviction list; a lookup holds its stripe's lock
+ * shared for one probe and a reference increment, so any number of threads
+ * use it, no RCU read section needed. Entries are reference counted: the
+ * table holds one while the entry is hashed, every vfs_fdcache_get/add one
+ * more; the fd is closed and the entry freed by the last vfs_fdcache_put,
+ * never while a caller uses it. Eviction (per stripe, when a stripe is past
+ * its share of the cap: the oldest entry not used since it was last spared)
+ * and vfs_fdcache_drop only unhash.
  */
 #ifndef NFS4D_BACKEND_VFS_FDCACHE_H
 #define NFS4D_BACKEND_VFS_FDCACHE_H
@@ -31,8 +32,9 @@ struct vfs_fdent {
 	int fd; /* O_PATH; immutable, open until the last reference is put */
 	/* The user's word about the object (vfs_handle.c: when it was last proven inside). */
 	_Atomic uint64_t stamp;
-	/* Private to vfs_fdcache.c: under the stripe's lock, except refs. */
+	/* Private to vfs_fdcache.c: under the stripe's lock, except refs and used. */
 	struct ref refs;
+	atomic_bool used; /* looked up since eviction last spared it */
 	bool hashed;
 	uint64_t hash;
 	struct vfs_fdent *hnext;
