@@ -133,6 +133,14 @@ struct be_dirent {
 	 */
 	const struct be_fh *fh;
 	const struct be_attr *attr;
+	/*
+	 * Or, with fh and attr NULL, the backend may get them on demand, more
+	 * cheaply than lookup can (vfs: from the directory it holds open):
+	 * lookup(ent, ...) is then non-NULL and may be called during the
+	 * callback only; 0 or -errno as lookup.
+	 */
+	int (*lookup)(const struct be_dirent *ent, struct be_fh *fh, struct be_attr *attr);
+	void *lookup_ctx; /* the backend's */
 };
 
 /* Returns true to continue, false to stop (the entry was not consumed). */

@@ -77,18 +77,20 @@ static void dirchange(struct be_dirchange *dc, uint64_t before, uint64_t after)
 	dc->after = after;
 }
 
-/* Resolves a handle that must be a directory; *fd is left alone on failure. */
-static int open_dir(struct vfs_backend *vb, const struct be_fh *fh, int *fd, struct statx *stx)
+/* Resolves a handle that must be a directory; *ent is left alone on failure. */
+static int open_dir(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **ent,
+		    struct statx *stx)
 {
-	int dfd, err = vfs_handle_open(vb, fh, &dfd, stx);
+	struct vfs_fdent *e;
+	int err = vfs_handle_get(vb, fh, &e, stx);
 
 	if (err)
 		return err;
 	if (!S_ISDIR(stx->stx_mode)) {
-		close(dfd);
+		vfs_handle_put(e);
 		return -ENOTDIR;
 	}
-	*fd = dfd;
+	*ent = e;
 	return 0;
 }
 
@@ -96,10 +98,10 @@ static int open_dir(struct vfs_backend *vb, const struct be_fh *fh, int *fd, str
  * open_dir() for a directory whose names are about to change; *before gets
  * its change attribute for the change info.
  */
-static int open_dir_change(struct vfs_backend *vb, const struct be_fh *fh, int *fd,
+static int open_dir_change(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **ent,
 			   struct statx *stx, uint64_t *before)
 {
-	int err = open_dir(vb, fh, fd, stx);
+	int err = open_dir(vb, fh, ent, stx);
 
 	if (!err)
 		*before = vfs_change_get(vb, stx);
@@ -122,9 +124,10 @@ static void dir_changed(struct vfs_backend *vb, int dfd, struct statx *stx, uint
  */
 static int sync_dir(struct vfs_backend *vb, int dfd)
 {
-	int fd = vfs_reopen(dfd, O_RDONLY | O_DIRECTORY);
-	int err = 0;
+	int fd, err = 0;
 
+	vfs_cred_leave(&vb->cred);
+	fd = vfs_reopen(dfd, O_RDONLY | O_DIRECTORY);
 	if (fd >= 0) {
 		if (fsync(fd) != 0)
 			err = -errno;
@@ -184,8 +187,9 @@ static int vfs_root(struct backend *be, struct be_fh *out)
 	return 0;
 }
 
-int vfs_lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
-		  struct be_fh *out, struct be_attr *attr)
+/* vfs_lookup_at(); with gen, the child's fd is cached under its handle (vfs_handle_remember). */
+static int lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
+		     struct be_fh *out, struct be_attr *attr, const uint64_t *gen)
 {
 	int cfd, err;
 
@@ -193,29 +197,41 @@ int vfs_lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, c
 	if (err)
 		return err;
 	cfd = open_child(vb, dfd, name, 0);
-	vfs_cred_leave(&vb->cred);
 	if (cfd < 0)
 		return cfd;
 	err = describe(vb, cfd, out, attr);
-	close(cfd);
+	if (!err && gen)
+		vfs_handle_remember(vb, out, cfd, *gen);
+	else
+		close(cfd);
 	return err;
+}
+
+int vfs_lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
+		  struct be_fh *out, struct be_attr *attr)
+{
+	return lookup_at(vb, cred, dfd, name, out, attr, NULL);
 }
 
 static int vfs_lookup(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		      const char *name, struct be_fh *out, struct be_attr *attr)
 {
 	struct vfs_backend *vb = vfs_of(be);
+	/* From before dir is proven inside: the child is inside as long as dir is. */
+	uint64_t gen = vfs_inside_gen();
+	struct vfs_fdent *d;
 	struct statx stx;
-	int dfd, err;
+	int err;
 
 	err = check_name(name);
 	if (err)
 		return err;
-	err = open_dir(vb, dir, &dfd, &stx);
+	err = open_dir(vb, dir, &d, &stx);
 	if (err)
 		return err;
-	err = vfs_lookup_at(vb, cred, dfd, name, out, attr);
-	close(dfd);
+	/* The next operation is usually on what was looked up: keep its fd. */
+	err = lookup_at(vb, cred, d->fd, name, out, attr, &gen);
+	vfs_handle_put(d);
 	return err;
 }
 
@@ -224,9 +240,10 @@ static int vfs_lookupp(struct backend *be, const struct be_cred *cred, const str
 {
 	struct vfs_backend *vb = vfs_of(be);
 	struct statx stx, pstx;
-	int dfd, pfd = -1, err;
+	struct vfs_fdent *d;
+	int pfd = -1, err;
 
-	err = open_dir(vb, dir, &dfd, &stx);
+	err = open_dir(vb, dir, &d, &stx);
 	if (err)
 		return err;
 	if (makedev(stx.stx_dev_major, stx.stx_dev_minor) == vb->root_dev &&
@@ -238,12 +255,11 @@ static int vfs_lookupp(struct backend *be, const struct be_cred *cred, const str
 	if (err)
 		goto out;
 	/* Walking ".." needs search permission on dir, as for the kernel. */
-	pfd = openat(dfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0)
+	pfd = openat(d->fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0) {
 		err = -errno;
-	vfs_cred_leave(&vb->cred);
-	if (err)
 		goto out;
+	}
 	/* dir may have moved out of the export since it was resolved. */
 	err = vfs_statx_fd(pfd, &pstx);
 	if (!err)
@@ -253,7 +269,7 @@ static int vfs_lookupp(struct backend *be, const struct be_cred *cred, const str
 out:
 	if (pfd >= 0)
 		close(pfd);
-	close(dfd);
+	vfs_handle_put(d);
 	return err;
 }
 
@@ -333,8 +349,9 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 	struct vfs_backend *vb = vfs_of(be);
 	struct be_sattr rest = {0};
 	struct statx dstx, ostx;
-	uint64_t before;
-	int dfd, ofd = -1, err;
+	struct vfs_fdent *d;
+	uint64_t before, gen = vfs_inside_gen();
+	int ofd = -1, err;
 
 	if (type < BE_REG || type > BE_FIFO)
 		return -EINVAL;
@@ -356,16 +373,15 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 	}
 	if (rest.mode & ~07777u)
 		return -EINVAL;
-	err = open_dir_change(vb, dir, &dfd, &dstx, &before);
+	err = open_dir_change(vb, dir, &d, &dstx, &before);
 	if (err)
 		return err;
 	err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
-	ofd = make_object(vb, dfd, name, type, target, rdev_major, rdev_minor);
+	ofd = make_object(vb, d->fd, name, type, target, rdev_major, rdev_minor);
 	if (ofd < 0) {
 		err = ofd;
-		vfs_cred_leave(&vb->cred);
 		goto out;
 	}
 	/* The creator sets the other attributes (as if it held the new file open for writing). */
@@ -375,7 +391,6 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 		err = vfs_setattr_fd(vb, ofd, &ostx, &rest);
 	if (!err)
 		err = vfs_statx_fd(ofd, &ostx);
-	vfs_cred_leave(&vb->cred);
 	/*
 	 * Then the mode, whole, as the server: the caller owns the object (it
 	 * was created exclusively under its fsuid, and only root may have given
@@ -387,25 +402,29 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 		struct be_sattr m = {.mask = BE_SET_MODE,
 				     .mode = create_mode(&dstx, &ostx, cred, rest.mode)};
 
+		vfs_cred_leave(&vb->cred);
 		err = vfs_setattr_fd(vb, ofd, &ostx, &m);
 	}
 	if (err) {
 		/* Undo: the name was created exclusively by this call. */
-		if (vfs_cred_enter(&vb->cred, cred) == 0) {
-			unlinkat(dfd, name, type == BE_DIR ? AT_REMOVEDIR : 0);
-			vfs_cred_leave(&vb->cred);
-		}
+		if (vfs_cred_enter(&vb->cred, cred) == 0)
+			unlinkat(d->fd, name, type == BE_DIR ? AT_REMOVEDIR : 0);
 		goto out;
 	}
 	vfs_change_bump(vb, ofd, NULL);
 	err = describe(vb, ofd, out, attr);
-	dir_changed(vb, dfd, &dstx, before, dc);
+	dir_changed(vb, d->fd, &dstx, before, dc);
 	if (!err)
-		err = sync_dir(vb, dfd);
+		err = sync_dir(vb, d->fd);
+	if (!err) {
+		/* The next operations are on the new object (WRITE, CLOSE): keep its fd. */
+		vfs_handle_remember(vb, out, ofd, gen);
+		ofd = -1;
+	}
 out:
 	if (ofd >= 0)
 		close(ofd);
-	close(dfd);
+	vfs_handle_put(d);
 	return err;
 }
 
@@ -415,39 +434,41 @@ static int vfs_remove(struct backend *be, const struct be_cred *cred, const stru
 {
 	struct vfs_backend *vb = vfs_of(be);
 	struct statx dstx, vstx;
+	struct vfs_fdent *d;
 	uint64_t before;
-	int dfd, err;
+	int err;
 
 	err = check_name(name);
 	if (err)
 		return err;
-	err = open_dir_change(vb, dir, &dfd, &dstx, &before);
+	err = open_dir_change(vb, dir, &d, &dstx, &before);
 	if (err)
 		return err;
 	err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
-	err = vfs_statx(dfd, name, 0, &vstx);
+	err = vfs_statx(d->fd, name, 0, &vstx);
 	if (!err) {
 		bool isdir = S_ISDIR(vstx.stx_mode);
 
-		if (unlinkat(dfd, name, isdir ? AT_REMOVEDIR : 0) != 0) {
+		/* Its cached fd goes before the name, which finds it. */
+		vfs_handle_unlinked(vb, d->fd, name, &vstx);
+		if (unlinkat(d->fd, name, isdir ? AT_REMOVEDIR : 0) != 0) {
 			err = -errno;
 			/* Replaced by another type in between: once more, the other way. */
 			if (err == -EISDIR || err == -ENOTDIR)
-				err = unlinkat(dfd, name, isdir ? 0 : AT_REMOVEDIR) ? -errno : 0;
+				err = unlinkat(d->fd, name, isdir ? 0 : AT_REMOVEDIR) ? -errno : 0;
 		}
 	}
-	vfs_cred_leave(&vb->cred);
 	if (err == -EEXIST)
 		err = -ENOTEMPTY;
 	if (err)
 		goto out;
 	forget_victim(vb, &vstx);
-	dir_changed(vb, dfd, &dstx, before, dc);
-	err = sync_dir(vb, dfd);
+	dir_changed(vb, d->fd, &dstx, before, dc);
+	err = sync_dir(vb, d->fd);
 out:
-	close(dfd);
+	vfs_handle_put(d);
 	return err;
 }
 
@@ -462,27 +483,31 @@ static int vfs_rename(struct backend *be, const struct be_cred *cred, const stru
 		      struct be_dirchange *sdc, struct be_dirchange *ddc)
 {
 	struct vfs_backend *vb = vfs_of(be);
-	struct statx sstx, dstx, vstx;
+	struct statx sstx, dstx, vstx, ostx;
+	struct vfs_fdent *s = NULL, *d = NULL;
 	uint64_t sbefore, dbefore;
 	bool victim;
-	int sfd = -1, dfd = -1, ofd, err;
+	int sfd, dfd, ofd, err;
 
 	err = check_name(sname);
 	if (!err)
 		err = check_name(dname);
 	if (err)
 		return err;
-	err = open_dir_change(vb, sdir, &sfd, &sstx, &sbefore);
+	err = open_dir_change(vb, sdir, &s, &sstx, &sbefore);
 	if (!err)
-		err = open_dir_change(vb, ddir, &dfd, &dstx, &dbefore);
+		err = open_dir_change(vb, ddir, &d, &dstx, &dbefore);
 	if (!err)
 		err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
+	sfd = s->fd;
+	dfd = d->fd;
 	victim = vfs_statx(dfd, dname, 0, &vstx) == 0;
+	if (victim)
+		vfs_handle_unlinked(vb, dfd, dname, &vstx);
 	if (renameat(sfd, sname, dfd, dname) != 0)
 		err = -errno;
-	vfs_cred_leave(&vb->cred);
 	if (err == -EEXIST)
 		err = -ENOTEMPTY;
 	if (err)
@@ -492,9 +517,12 @@ static int vfs_rename(struct backend *be, const struct be_cred *cred, const stru
 	/* The moved object's ctime changes too (ext4, xfs, btrfs). */
 	ofd = open_child(vb, dfd, dname, 0);
 	if (ofd >= 0) {
-		vfs_change_bump(vb, ofd, NULL);
+		vfs_change_bump(vb, ofd, &ostx);
 		close(ofd);
 	}
+	/* A directory moved: every "inside the export" verdict is void (also when unsure). */
+	if (ofd < 0 || S_ISDIR(ostx.stx_mode))
+		vfs_inside_moved();
 	vfs_change_bump(vb, sfd, &sstx);
 	if (same_inode(&sstx, &dstx)) {
 		dirchange(sdc, sbefore, vfs_change_get(vb, &sstx));
@@ -508,10 +536,10 @@ static int vfs_rename(struct backend *be, const struct be_cred *cred, const stru
 	if (!err)
 		err = sync_dir(vb, dfd);
 out:
-	if (sfd >= 0)
-		close(sfd);
-	if (dfd >= 0)
-		close(dfd);
+	if (s)
+		vfs_handle_put(s);
+	if (d)
+		vfs_handle_put(d);
 	return err;
 }
 
@@ -520,16 +548,17 @@ static int vfs_link(struct backend *be, const struct be_cred *cred, const struct
 {
 	struct vfs_backend *vb = vfs_of(be);
 	struct statx ostx, dstx;
+	struct vfs_fdent *o = NULL, *d = NULL;
 	char path[32];
 	uint64_t before;
-	int ofd = -1, dfd = -1, err;
+	int err;
 
 	err = check_name(dname);
 	if (err)
 		return err;
-	err = vfs_handle_open(vb, fh, &ofd, &ostx);
+	err = vfs_handle_get(vb, fh, &o, &ostx);
 	if (!err)
-		err = open_dir_change(vb, ddir, &dfd, &dstx, &before);
+		err = open_dir_change(vb, ddir, &d, &dstx, &before);
 	if (!err)
 		err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
@@ -539,20 +568,19 @@ static int vfs_link(struct backend *be, const struct be_cred *cred, const struct
 	 * non-zero fsuid drops; the /proc magic link is the unprivileged way, and
 	 * the kernel applies fs.protected_hardlinks to the caller.
 	 */
-	vfs_proc_path(ofd, path);
-	if (linkat(AT_FDCWD, path, dfd, dname, AT_SYMLINK_FOLLOW) != 0)
+	vfs_proc_path(o->fd, path);
+	if (linkat(AT_FDCWD, path, d->fd, dname, AT_SYMLINK_FOLLOW) != 0)
 		err = -errno;
-	vfs_cred_leave(&vb->cred);
 	if (err)
 		goto out;
-	vfs_change_bump(vb, ofd, NULL);
-	dir_changed(vb, dfd, &dstx, before, dc);
-	err = sync_dir(vb, dfd);
+	vfs_change_bump(vb, o->fd, NULL);
+	dir_changed(vb, d->fd, &dstx, before, dc);
+	err = sync_dir(vb, d->fd);
 out:
-	if (ofd >= 0)
-		close(ofd);
-	if (dfd >= 0)
-		close(dfd);
+	if (o)
+		vfs_handle_put(o);
+	if (d)
+		vfs_handle_put(d);
 	return err;
 }
 

@@ -254,15 +254,16 @@ int vfs_getattr(struct backend *be, const struct be_cred *cred, const struct be_
 		struct be_attr *out)
 {
 	struct vfs_backend *vb = vfs_of(be);
+	struct vfs_fdent *e;
 	struct statx stx;
-	int fd, err;
+	int err;
 
 	/* GETATTR needs no permission on the object itself (as in knfsd). */
-	err = vfs_handle_open(vb, fh, &fd, &stx);
+	err = vfs_handle_get(vb, fh, &e, &stx);
 	if (err)
 		return err;
 	vfs_attr_fill(vb, &stx, out);
-	close(fd);
+	vfs_handle_put(e);
 	return 0;
 }
 
@@ -270,23 +271,23 @@ int vfs_setattr(struct backend *be, const struct be_cred *cred, const struct be_
 		const struct be_sattr *sattr, struct be_attr *out)
 {
 	struct vfs_backend *vb = vfs_of(be);
+	struct vfs_fdent *e;
 	struct statx stx;
-	int fd, err;
+	int err;
 
-	err = vfs_handle_open(vb, fh, &fd, &stx);
+	err = vfs_handle_get(vb, fh, &e, &stx);
 	if (err)
 		return err;
 	err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
-	err = vfs_setattr_fd(vb, fd, &stx, sattr);
-	vfs_cred_leave(&vb->cred);
+	err = vfs_setattr_fd(vb, e->fd, &stx, sattr);
 	if (sattr->mask)
-		vfs_change_bump(vb, fd, &stx);
+		vfs_change_bump(vb, e->fd, &stx);
 	if (out)
 		vfs_attr_fill(vb, &stx, out);
 out:
-	close(fd);
+	vfs_handle_put(e);
 	return err;
 }
 
@@ -315,28 +316,28 @@ static int access_bits(const struct statx *stx, const struct be_cred *cred, int 
 int vfs_access(struct backend *be, const struct be_cred *cred, const struct be_fh *fh, int mode)
 {
 	struct vfs_backend *vb = vfs_of(be);
+	struct vfs_fdent *e;
 	struct statx stx;
-	int fd, err;
+	int err;
 
 	if (mode & ~(R_OK | W_OK | X_OK))
 		return -EINVAL;
-	err = vfs_handle_open(vb, fh, &fd, &stx);
+	err = vfs_handle_get(vb, fh, &e, &stx);
 	if (err)
 		return err;
 	err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
 	/* AT_EACCESS: check with the fsuid/fsgid/groups just set, not the real ids. */
-	if (syscall(SYS_faccessat2, fd, "", mode, AT_EACCESS | AT_EMPTY_PATH) != 0) {
+	if (syscall(SYS_faccessat2, e->fd, "", mode, AT_EACCESS | AT_EMPTY_PATH) != 0) {
 		err = -errno;
 		if (err == -ENOSYS)
 			err = access_bits(&stx, cred, mode);
 		else if (err == -EPERM)
 			err = -EACCES;
 	}
-	vfs_cred_leave(&vb->cred);
 out:
-	close(fd);
+	vfs_handle_put(e);
 	return err;
 }
 
@@ -346,12 +347,14 @@ int vfs_statfs(struct backend *be, const struct be_cred *cred, const struct be_f
 	struct vfs_backend *vb = vfs_of(be);
 	struct statx stx;
 	struct statfs sf;
+	struct vfs_fdent *e;
 	long v;
 	int fd, err;
 
-	err = vfs_handle_open(vb, fh, &fd, &stx);
+	err = vfs_handle_get(vb, fh, &e, &stx);
 	if (err)
 		return err;
+	fd = e->fd;
 	if (fstatfs(fd, &sf) != 0) {
 		err = -errno;
 		goto out;
@@ -376,6 +379,6 @@ int vfs_statfs(struct backend *be, const struct be_cred *cred, const struct be_f
 	v = fpathconf(fd, _PC_LINK_MAX);
 	out->max_link = v > 0 && v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
 out:
-	close(fd);
+	vfs_handle_put(e);
 	return err;
 }

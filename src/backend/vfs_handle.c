@@ -28,7 +28,17 @@
  *     moved out of the export by a local process stays reachable by its old
  *     handle, as with knfsd's no_subtree_check. Everything reached from it is
  *     the file itself, never a name outside.
- * Cost: the ".." walk is (depth x 2) syscalls per use of a directory handle.
+ * Cost: the ".." walk is (depth x 2) syscalls; it is cached with the
+ * directory's fd and repeated only when a directory may have moved (see
+ * vfs_inside_gen() below).
+ *
+ * Resolved handles stay open as O_PATH fds in a bounded cache
+ * (vfs_fdcache.h), so a known handle costs a hash probe and a statx. The
+ * statx answers what reopening by handle did: an object whose last name is
+ * gone (nlink 0: removed or replaced, by nfs4d or a local process) gives
+ * -ESTALE and leaves the cache. A cached fd keeps such an object's inode, and
+ * its disk space, until then, until nfs4d removes a name of it, or until it
+ * is evicted.
  *
  * Volatile mode (no CAP_DAC_READ_SEARCH, a filesystem without export support
  * such as overlayfs, no trusted xattrs, or asked for): a handle names an entry
@@ -47,8 +57,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/vfs_internal.h"
@@ -272,6 +284,19 @@ static int vt_open(struct vfs_vtable *vt, uint64_t dev, uint64_t ino, uint64_t g
 	return fd;
 }
 
+/* The generation the table gave (dev, ino), if it knows it. */
+static bool vt_gen(struct vfs_vtable *vt, uint64_t dev, uint64_t ino, uint64_t *gen)
+{
+	struct vfs_ventry *e;
+
+	pthread_mutex_lock(&vt->lock);
+	e = vt_find(vt, dev, ino);
+	if (e)
+		*gen = e->gen;
+	pthread_mutex_unlock(&vt->lock);
+	return e != NULL;
+}
+
 void vfs_handle_forget(struct vfs_backend *vb, uint64_t dev, uint64_t ino)
 {
 	struct vfs_vtable *vt = vb->vt;
@@ -294,44 +319,56 @@ static uint64_t stx_dev(const struct statx *stx)
 	return makedev(stx->stx_dev_major, stx->stx_dev_minor);
 }
 
+/* Fills out's kind and body with the kernel's handle of (dirfd, name, flags). */
+static int fh_fill_persistent(struct vfs_backend *vb, int dirfd, const char *name, int flags,
+			      struct be_fh *out)
+{
+	_Alignas(struct file_handle) unsigned char raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	struct file_handle *h = (struct file_handle *)raw;
+	int mnt_id, type;
+
+	h->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(dirfd, name, h, &mnt_id, flags) != 0)
+		return errno == EOVERFLOW ? -ENAMETOOLONG : -errno;
+	if (mnt_id != vb->mnt_id)
+		return -EXDEV;
+	if (h->handle_bytes == 0 || h->handle_bytes > VFS_FH_KERNEL_MAX)
+		return -ENAMETOOLONG;
+	out->data[0] = VFS_FH_PERSISTENT;
+	type = h->handle_type;
+	memcpy(out->data + 4, &type, 4);
+	memcpy(out->data + VFS_FH_HDR, h->f_handle, h->handle_bytes);
+	out->len = VFS_FH_HDR + h->handle_bytes;
+	return 0;
+}
+
+static void fh_fill_volatile(struct be_fh *out, uint64_t dev, uint64_t ino, uint64_t gen)
+{
+	out->data[0] = VFS_FH_VOLATILE;
+	memcpy(out->data + VFS_FH_HDR, &dev, 8);
+	memcpy(out->data + VFS_FH_HDR + 8, &ino, 8);
+	memcpy(out->data + VFS_FH_HDR + 16, &gen, 8);
+	out->len = VFS_FH_VOLATILE_LEN;
+}
+
 int vfs_handle_make(struct vfs_backend *vb, int fd, const struct statx *stx, struct be_fh *out)
 {
-	uint64_t dev = stx_dev(stx), ino = stx->stx_ino;
+	uint64_t dev = stx_dev(stx), ino = stx->stx_ino, gen = 0;
+	int err;
 
 	if (dev != vb->root_dev)
 		return -EXDEV; /* another filesystem mounted inside the export */
 	memset(out, 0, sizeof(*out));
 	out->data[1] = (uint8_t)vfs_ftype(stx->stx_mode);
 	if (vb->persistent) {
-		_Alignas(struct file_handle) unsigned char
-			raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-		struct file_handle *h = (struct file_handle *)raw;
-		int mnt_id, type;
-
-		h->handle_bytes = MAX_HANDLE_SZ;
-		if (name_to_handle_at(fd, "", h, &mnt_id, AT_EMPTY_PATH) != 0)
-			return errno == EOVERFLOW ? -ENAMETOOLONG : -errno;
-		if (mnt_id != vb->mnt_id)
-			return -EXDEV;
-		if (h->handle_bytes == 0 || h->handle_bytes > VFS_FH_KERNEL_MAX)
-			return -ENAMETOOLONG;
-		out->data[0] = VFS_FH_PERSISTENT;
-		type = h->handle_type;
-		memcpy(out->data + 4, &type, 4);
-		memcpy(out->data + VFS_FH_HDR, h->f_handle, h->handle_bytes);
-		out->len = VFS_FH_HDR + h->handle_bytes;
+		err = fh_fill_persistent(vb, fd, "", AT_EMPTY_PATH, out);
 	} else {
-		uint64_t gen = 0;
-		int err = vt_enter(vb->vt, fd, dev, ino, &gen);
-
-		if (err)
-			return err;
-		out->data[0] = VFS_FH_VOLATILE;
-		memcpy(out->data + VFS_FH_HDR, &dev, 8);
-		memcpy(out->data + VFS_FH_HDR + 8, &ino, 8);
-		memcpy(out->data + VFS_FH_HDR + 16, &gen, 8);
-		out->len = VFS_FH_VOLATILE_LEN;
+		err = vt_enter(vb->vt, fd, dev, ino, &gen);
+		if (!err)
+			fh_fill_volatile(out, dev, ino, gen);
 	}
+	if (err)
+		return err;
 	fh_seal(vb, out);
 	return 0;
 }
@@ -342,6 +379,8 @@ int vfs_handle_check_inside(struct vfs_backend *vb, int fd, const struct statx *
 	struct statx pst;
 	int cur = fd, err = -ESTALE;
 
+	/* On the server's authority: the caller may not search every directory above. */
+	vfs_cred_leave(&vb->cred);
 	for (int depth = 0; depth <= VFS_MAX_DEPTH; depth++) {
 		if (dev == vb->root_dev && ino == vb->root_ino) {
 			err = 0;
@@ -390,10 +429,10 @@ static int handle_decode(struct vfs_backend *vb, const struct be_fh *fh)
 	return vt_open(vb->vt, dev, ino, gen);
 }
 
-int vfs_handle_open(struct vfs_backend *vb, const struct be_fh *fh, int *fdp, struct statx *stx)
+/* Well-formed (-EBADF if not) and of this export's kind (-ESTALE if not); the MAC is apart. */
+static int handle_check_form(struct vfs_backend *vb, const struct be_fh *fh)
 {
 	uint8_t kind;
-	int fd, err;
 
 	if (!fh || fh->len < VFS_FH_HDR + 1 || fh->len > BE_FH_MAX)
 		return -EBADF;
@@ -404,13 +443,46 @@ int vfs_handle_open(struct vfs_backend *vb, const struct be_fh *fh, int *fdp, st
 		return -EBADF;
 	if (kind == VFS_FH_VOLATILE && fh->len != VFS_FH_VOLATILE_LEN)
 		return -EBADF;
-	/* Well-formed but of the other mode, of another export or forged: not ours. */
-	if (kind != (vb->persistent ? VFS_FH_PERSISTENT : VFS_FH_VOLATILE) || !fh_mac_ok(vb, fh))
+	if (kind != (vb->persistent ? VFS_FH_PERSISTENT : VFS_FH_VOLATILE))
 		return -ESTALE;
+	return 0;
+}
+
+/* The cache entry of fh, opening it by handle (as the server) if it is not cached. */
+static int handle_lookup(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **ent)
+{
+	int fd;
+
+	/* Only handles that passed the MAC check are ever cached: a hit needs no check. */
+	*ent = vfs_fdcache_get(vb->fdc, fh);
+	if (*ent)
+		return 0;
+	if (!fh_mac_ok(vb, fh))
+		return -ESTALE; /* of another export or forged: not ours */
+	vfs_cred_leave(&vb->cred);
 	fd = handle_decode(vb, fh);
 	if (fd < 0)
 		return fd;
-	err = vfs_statx_fd(fd, stx);
+	*ent = vfs_fdcache_add(vb->fdc, fh, fd, 0);
+	if (!*ent) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int vfs_handle_get(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **entp,
+		   struct statx *stx)
+{
+	struct vfs_fdent *ent;
+	int err = handle_check_form(vb, fh);
+
+	if (!err)
+		err = handle_lookup(vb, fh, &ent);
+	if (err)
+		return err;
+	/* Fresh attributes on every use, and a cached fd may outlive its object's names. */
+	err = vfs_statx_fd(ent->fd, stx);
 	if (err)
 		goto fail;
 	err = -ESTALE;
@@ -422,15 +494,84 @@ int vfs_handle_open(struct vfs_backend *vb, const struct be_fh *fh, int *fdp, st
 		goto fail;
 	}
 	if (S_ISDIR(stx->stx_mode)) {
-		err = vfs_handle_check_inside(vb, fd, stx);
-		if (err)
-			goto fail;
+		uint64_t gen = vfs_inside_gen();
+
+		if (atomic_load(&ent->stamp) != gen) {
+			err = vfs_handle_check_inside(vb, ent->fd, stx);
+			if (err)
+				goto fail;
+			atomic_store(&ent->stamp, gen);
+		}
 	}
-	*fdp = fd;
+	*entp = ent;
 	return 0;
 fail:
-	close(fd);
+	/* Only objects last seen valid stay cached. */
+	vfs_fdcache_drop_ent(vb->fdc, ent);
+	vfs_handle_put(ent);
 	return err;
+}
+
+void vfs_handle_remember(struct vfs_backend *vb, const struct be_fh *fh, int fd, uint64_t gen)
+{
+	struct vfs_fdent *ent = vfs_fdcache_add(vb->fdc, fh, fd, gen);
+
+	if (ent)
+		vfs_handle_put(ent);
+	else
+		close(fd);
+}
+
+void vfs_handle_unlinked(struct vfs_backend *vb, int dfd, const char *name, const struct statx *stx)
+{
+	uint64_t dev = stx_dev(stx), gen = 0;
+	struct be_fh fh = {.len = 0};
+
+	/* The handle it had, built as vfs_handle_make does but entering nothing anywhere. */
+	fh.data[1] = (uint8_t)vfs_ftype(stx->stx_mode);
+	if (vb->persistent) {
+		/* By name: the caller still holds the name, or another object took it (no harm). */
+		if (fh_fill_persistent(vb, dfd, name, 0, &fh) != 0)
+			return;
+	} else {
+		if (!vt_gen(vb->vt, dev, stx->stx_ino, &gen))
+			return;
+		fh_fill_volatile(&fh, dev, stx->stx_ino, gen);
+	}
+	fh_seal(vb, &fh);
+	vfs_fdcache_drop(vb->fdc, &fh);
+}
+
+/*
+ * "Inside the export" verdicts. A directory's walk up to the root is cached
+ * with its fd, stamped with this generation; the stamp is good while the
+ * generation stays. It advances when nfs4d renames a directory (through any
+ * export: exports may nest) and at least every VFS_INSIDE_TTL_MS. A local
+ * process that moves a directory out of the export is not seen at once: its
+ * handles keep working for at most that long, then are refused (-ESTALE).
+ * knfsd with its default no_subtree_check never refuses them; non-directory
+ * handles are never walked (vfs_handle.c's comment at the top).
+ */
+static _Atomic uint64_t inside_gen = 1;
+static _Atomic uint64_t inside_tick_ms;
+
+uint64_t vfs_inside_gen(void)
+{
+	struct timespec ts;
+	uint64_t now, tick;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	tick = atomic_load(&inside_tick_ms);
+	if (now - tick >= VFS_INSIDE_TTL_MS &&
+	    atomic_compare_exchange_strong(&inside_tick_ms, &tick, now))
+		atomic_fetch_add(&inside_gen, 1);
+	return atomic_load(&inside_gen);
+}
+
+void vfs_inside_moved(void)
+{
+	atomic_fetch_add(&inside_gen, 1);
 }
 
 /* ---- setup ---- */
@@ -487,11 +628,28 @@ static int persistent_probe(struct vfs_backend *vb)
 	return key_load(vb);
 }
 
+/* The cache's cap: its fds must leave room for connections and everything else. */
+static size_t fdcache_cap(void)
+{
+	struct rlimit rl;
+	size_t cap = VFS_FDCACHE_MAX;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 < cap)
+		cap = rl.rlim_cur / 4;
+	return cap;
+}
+
 int vfs_handle_init(struct vfs_backend *vb, bool want_persistent)
 {
 	struct statx stx;
 	int err;
 
+	err = vfs_fdcache_create(fdcache_cap(), &vb->fdc);
+	if (err)
+		return err;
+	/* The probe opens by handle: this thread may still have a caller's identity. */
+	vfs_cred_leave(&vb->cred);
 	err = vfs_statx_fd(vb->root_fd, &stx);
 	if (err)
 		return err;
@@ -526,6 +684,8 @@ void vfs_handle_fini(struct vfs_backend *vb)
 {
 	struct vfs_vtable *vt = vb->vt;
 
+	vfs_fdcache_destroy(vb->fdc);
+	vb->fdc = NULL;
 	if (!vt)
 		return;
 	while (vt->lru.next != &vt->lru)

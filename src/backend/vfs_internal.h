@@ -4,15 +4,18 @@
  *   vfs_attr.c   attributes, the change attribute, setattr, access, statfs
  *   vfs_io.c     read, write, commit, readlink, readdir
  *   vfs_handle.c file handles (persistent and volatile) and the export check
+ *   vfs_fdcache.c the cache of O_PATH fds by handle
  *   vfs_cred.c   per-thread credential switching
  *
  * Rules every operation follows:
- *  1. Handles are resolved to O_PATH fds as the server (vfs_handle_open);
- *     the capability open_by_handle_at needs is dropped by setfsuid(), so this
- *     happens before the caller's identity is taken on.
- *  2. The permission-relevant system calls run between vfs_cred_enter() and
- *     vfs_cred_leave(), always relative to those fds (*at calls), never by
- *     path from "/". Names are single components checked by vfs_check_name().
+ *  1. Handles are resolved to cached O_PATH fds (vfs_handle_get); a handle
+ *     not cached is opened as the server (vfs_handle_get switches to it: the
+ *     capability open_by_handle_at needs is dropped by setfsuid()).
+ *  2. The permission-relevant system calls run after vfs_cred_enter(), always
+ *     relative to those fds (*at calls), never by path from "/". Names are
+ *     single components checked by vfs_check_name(). A thread keeps the
+ *     caller's identity after the call (the next caller is usually the same);
+ *     what must run on the server's authority calls vfs_cred_leave() first.
  *  3. Nothing is ever resolved through a symlink inside the export:
  *     O_NOFOLLOW / AT_SYMLINK_NOFOLLOW / openat2(RESOLVE_NO_SYMLINKS).
  */
@@ -26,6 +29,7 @@
 #include <sys/types.h>
 
 #include "backend/backend.h"
+#include "backend/vfs_fdcache.h"
 
 #define VFS_KEY_LEN 16
 /* Bound on the ".." walk that proves a directory is inside the export. */
@@ -35,6 +39,10 @@
 /* Change-attribute bump table: slots (direct mapped) and lock stripes. */
 #define VFS_CHANGE_SLOTS 4096
 #define VFS_CHANGE_LOCKS 64
+/* Most O_PATH fds the handle cache keeps open (and at most a quarter of RLIMIT_NOFILE). */
+#define VFS_FDCACHE_MAX 16384
+/* A directory proven inside the export is walked again after this long (ms); see vfs_handle.c. */
+#define VFS_INSIDE_TTL_MS 1000
 
 /* The identity a worker thread returns to after each call. */
 struct vfs_cred_base {
@@ -74,6 +82,7 @@ struct vfs_backend {
 	struct be_fh root_fh;
 	struct vfs_cred_base cred;
 	struct vfs_vtable *vt; /* volatile mode only */
+	struct vfs_fdcache *fdc;
 	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
 	struct vfs_change_slot *change; /* VFS_CHANGE_SLOTS */
 };
@@ -88,17 +97,40 @@ int vfs_handle_init(struct vfs_backend *vb, bool want_persistent);
 void vfs_handle_fini(struct vfs_backend *vb);
 /* The handle of the object open as fd (O_PATH, still the caller's). */
 int vfs_handle_make(struct vfs_backend *vb, int fd, const struct statx *stx, struct be_fh *out);
-/* An O_PATH fd (the caller's) and fresh statx of the object, checked to be in the export. */
-int vfs_handle_open(struct vfs_backend *vb, const struct be_fh *fh, int *fd, struct statx *stx);
+/*
+ * The object of fh as a cached O_PATH fd ((*ent)->fd, the caller puts *ent
+ * with vfs_handle_put) and a fresh statx of it, checked to be in the export.
+ */
+int vfs_handle_get(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **ent,
+		   struct statx *stx);
+static inline void vfs_handle_put(struct vfs_fdent *ent)
+{
+	vfs_fdcache_put(ent);
+}
+/*
+ * Caches fd (O_PATH, the object whose handle fh is; ownership passes) so the
+ * next use of fh need not open it. gen: vfs_inside_gen() from before the
+ * directory it was found in was resolved, when it is a directory.
+ */
+void vfs_handle_remember(struct vfs_backend *vb, const struct be_fh *fh, int fd, uint64_t gen);
+/* The object named name in dfd lost that name: drop its cached fd (stx: its statx). */
+void vfs_handle_unlinked(struct vfs_backend *vb, int dfd, const char *name,
+			 const struct statx *stx);
 /* 0 if the directory open as fd is the export root or below it, else -ESTALE. */
 int vfs_handle_check_inside(struct vfs_backend *vb, int fd, const struct statx *stx);
 /* Volatile mode: forget dev/ino if no name links to it any more. */
 void vfs_handle_forget(struct vfs_backend *vb, uint64_t dev, uint64_t ino);
+/* The generation of "inside the export" verdicts: a directory proven inside at it still is. */
+uint64_t vfs_inside_gen(void);
+/* A directory may have moved (RENAME through any export): every verdict is void. */
+void vfs_inside_moved(void);
 
 /* vfs_cred.c */
 int vfs_cred_init(struct vfs_cred_base *base);
 void vfs_cred_fini(struct vfs_cred_base *base);
+/* Takes on cred's identity for file-system checks (no system call if the thread has it). */
 int vfs_cred_enter(const struct vfs_cred_base *base, const struct be_cred *cred);
+/* Back to the server's identity (no system call if the thread has it); aborts if impossible. */
 void vfs_cred_leave(const struct vfs_cred_base *base);
 
 /* vfs_attr.c */
@@ -130,11 +162,11 @@ int vfs_statfs(struct backend *be, const struct be_cred *cred, const struct be_f
 /* vfs_io.c */
 /*
  * Resolves fh (a regular file) and opens it with flags under cred; on success
- * the credentials stay entered and *pathfd is open: the caller leaves and
- * closes. Returns the fd or -errno.
+ * *ent is the handle's cached entry, which the caller puts, and cred stays
+ * entered. Returns the fd or -errno.
  */
 int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
-		  int flags, struct statx *stx, int *pathfd);
+		  int flags, struct statx *stx, struct vfs_fdent **ent);
 /* vfs_lock.c */
 int vfs_lock_open(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		  void **ctx);

@@ -2,12 +2,11 @@
  * Data and directory reading of the vfs backend: read, write, commit,
  * readlink, readdir.
  *
- * Every call opens the file anew from its handle (reopening the O_PATH fd
- * through /proc/self/fd under the caller's credentials, so the kernel checks
- * the access mode) and closes it before returning: two extra syscalls and a
- * permission walk per READ/WRITE. An fd cache keyed by handle (and by
- * credential, or with an explicit check) would remove that cost later;
- * correctness first.
+ * Every call opens the file anew from its handle's cached O_PATH fd
+ * (reopening it through /proc/self/fd under the caller's credentials, so the
+ * kernel checks the access mode) and closes it before returning. Only the
+ * O_PATH fd is cached: an open data fd kept around would take or break
+ * fcntl leases (delegations) and outlive the permission check it passed.
  *
  * Readdir cookies are the filesystem's d_off plus 3, so that they never take
  * the values 0, 1 and 2 NFSv4 reserves (ext4's d_off is a hash of the name,
@@ -41,25 +40,23 @@ static int need_reg(const struct statx *stx)
 
 /* Resolves fh and opens it with flags under the caller's credentials (left entered). */
 int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
-		  int flags, struct statx *stx, int *pathfd)
+		  int flags, struct statx *stx, struct vfs_fdent **ent)
 {
 	int fd, err;
 
-	err = vfs_handle_open(vb, fh, pathfd, stx);
+	err = vfs_handle_get(vb, fh, ent, stx);
 	if (err)
 		return err;
 	err = need_reg(stx);
 	if (!err)
 		err = vfs_cred_enter(&vb->cred, cred);
 	if (err) {
-		close(*pathfd);
+		vfs_handle_put(*ent);
 		return err;
 	}
-	fd = vfs_reopen(*pathfd, flags);
-	if (fd < 0) {
-		vfs_cred_leave(&vb->cred);
-		close(*pathfd);
-	}
+	fd = vfs_reopen((*ent)->fd, flags);
+	if (fd < 0)
+		vfs_handle_put(*ent);
 	return fd;
 }
 
@@ -67,13 +64,14 @@ int vfs_read(struct backend *be, const struct be_cred *cred, const struct be_fh 
 	     uint64_t offset, void *buf, size_t len, size_t *got, bool *eof)
 {
 	struct vfs_backend *vb = vfs_of(be);
+	struct vfs_fdent *pe;
 	struct statx stx;
-	int fd, pfd, err = 0;
+	int fd, err = 0;
 	size_t done = 0;
 
 	*got = 0;
 	*eof = false;
-	fd = vfs_open_data(vb, cred, fh, O_RDONLY, &stx, &pfd);
+	fd = vfs_open_data(vb, cred, fh, O_RDONLY, &stx, &pe);
 	if (fd < 0)
 		return fd;
 	if (offset > INT64_MAX)
@@ -103,9 +101,8 @@ int vfs_read(struct backend *be, const struct be_cred *cred, const struct be_fh 
 eof:
 	*eof = true;
 out:
-	vfs_cred_leave(&vb->cred);
 	close(fd);
-	close(pfd);
+	vfs_handle_put(pe);
 	*got = done;
 	return done > 0 ? 0 : err;
 }
@@ -120,8 +117,9 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 	      enum be_stable *committed)
 {
 	struct vfs_backend *vb = vfs_of(be);
+	struct vfs_fdent *pe;
 	struct statx stx;
-	int fd, pfd, err = 0, flags = 0;
+	int fd, err = 0, flags = 0;
 	size_t done = 0;
 
 	*written = 0;
@@ -130,7 +128,7 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 	/* Zero bytes succeed wherever they are (RFC 8881 §18.32.3), once allowed to write. */
 	if (len && (offset > INT64_MAX || len > INT64_MAX - offset))
 		return -EFBIG;
-	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pfd);
+	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pe);
 	if (fd < 0)
 		return fd;
 	if (how == BE_DATA_SYNC)
@@ -155,13 +153,12 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 		}
 		done += (size_t)n;
 	}
-	vfs_cred_leave(&vb->cred);
 	if (done > 0 || len == 0) {
-		vfs_change_bump(vb, pfd, NULL);
+		vfs_change_bump(vb, pe->fd, NULL);
 		err = 0;
 	}
 	close(fd);
-	close(pfd);
+	vfs_handle_put(pe);
 	*written = done;
 	if (committed)
 		*committed = how;
@@ -173,18 +170,20 @@ int vfs_commit(struct backend *be, const struct be_cred *cred, const struct be_f
 	       uint64_t offset, uint64_t count)
 {
 	struct vfs_backend *vb = vfs_of(be);
+	struct vfs_fdent *pe;
 	struct statx stx;
-	int pfd, fd, err;
+	int fd, err;
 
-	err = vfs_handle_open(vb, fh, &pfd, &stx);
+	err = vfs_handle_get(vb, fh, &pe, &stx);
 	if (err)
 		return err;
 	err = need_reg(&stx);
 	if (err)
 		goto out;
-	fd = vfs_reopen(pfd, O_RDONLY);
+	vfs_cred_leave(&vb->cred);
+	fd = vfs_reopen(pe->fd, O_RDONLY);
 	if (fd < 0)
-		fd = vfs_reopen(pfd, O_WRONLY); /* unprivileged server: any mode it may open */
+		fd = vfs_reopen(pe->fd, O_WRONLY); /* unprivileged server: any mode it may open */
 	if (fd < 0) {
 		err = fd;
 		goto out;
@@ -193,7 +192,7 @@ int vfs_commit(struct backend *be, const struct be_cred *cred, const struct be_f
 		err = -errno;
 	close(fd);
 out:
-	close(pfd);
+	vfs_handle_put(pe);
 	return err;
 }
 
@@ -202,13 +201,15 @@ int vfs_readlink(struct backend *be, const struct be_cred *cred, const struct be
 {
 	struct vfs_backend *vb = vfs_of(be);
 	char tmp[BE_PATH_MAX + 1];
+	struct vfs_fdent *e;
 	struct statx stx;
 	ssize_t n;
 	int fd, err;
 
-	err = vfs_handle_open(vb, fh, &fd, &stx);
+	err = vfs_handle_get(vb, fh, &e, &stx);
 	if (err)
 		return err;
+	fd = e->fd;
 	if (!S_ISLNK(stx.stx_mode)) {
 		err = -EINVAL;
 		goto out;
@@ -229,7 +230,7 @@ int vfs_readlink(struct backend *be, const struct be_cred *cred, const struct be
 	memcpy(buf, tmp, (size_t)n);
 	*len = (size_t)n;
 out:
-	close(fd);
+	vfs_handle_put(e);
 	return err;
 }
 
@@ -261,18 +262,39 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
+/* What an entry's be_dirent.lookup needs: the directory vfs_readdir holds open. */
+struct readdir_ctx {
+	struct vfs_backend *vb;
+	const struct be_cred *cred;
+	int dfd;
+};
+
+/*
+ * The handle and attributes of an entry from the open directory, only when
+ * READDIR's caller asks for more than type and fileid: one open of the name
+ * instead of a lookup (which would resolve the directory again).
+ */
+static int readdir_lookup(const struct be_dirent *ent, struct be_fh *fh, struct be_attr *attr)
+{
+	const struct readdir_ctx *rc = ent->lookup_ctx;
+
+	return vfs_lookup_at(rc->vb, rc->cred, rc->dfd, ent->name, fh, attr);
+}
+
 int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		uint64_t cookie, be_readdir_fn fn, void *ctx, uint64_t *verifier, bool *eof)
 {
 	struct vfs_backend *vb = vfs_of(be);
+	struct readdir_ctx rc = {.vb = vb, .cred = cred};
+	struct vfs_fdent *pe;
 	struct statx stx;
 	char *buf = NULL;
-	int pfd, dfd = -1, err;
+	int dfd = -1, err;
 
 	*eof = false;
 	if (cookie == 1 || cookie == 2)
 		return -EINVAL;
-	err = vfs_handle_open(vb, dir, &pfd, &stx);
+	err = vfs_handle_get(vb, dir, &pe, &stx);
 	if (err)
 		return err;
 	if (!S_ISDIR(stx.stx_mode)) {
@@ -282,19 +304,18 @@ int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_
 	if (verifier)
 		*verifier = vb->stable_cookies ? VFS_STABLE_VERIFIER : vfs_change_get(vb, &stx);
 	/*
-	 * Only the open needs the caller's identity (read permission). The
-	 * callback may call back into the backend (READDIR attributes), which
-	 * enters and leaves credentials itself, so none are held across it.
+	 * The open (read permission) and each entry's lookup (search
+	 * permission) are the caller's; entering again per entry is free.
 	 */
 	err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
-	dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	dfd = openat(pe->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
 		err = -errno;
-	vfs_cred_leave(&vb->cred);
-	if (err)
 		goto out;
+	}
+	rc.dfd = dfd;
 	if (cookie && lseek(dfd, (off_t)(cookie - VFS_COOKIE_BIAS), SEEK_SET) < 0) {
 		err = -EINVAL;
 		goto out;
@@ -317,9 +338,7 @@ int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_
 		}
 		for (long off = 0; off < n;) {
 			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-			struct be_dirent ent = {0};
-			struct be_attr attr;
-			struct be_fh fh;
+			struct be_dirent ent = {.lookup = readdir_lookup, .lookup_ctx = &rc};
 
 			off += d->d_reclen;
 			if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
@@ -333,17 +352,7 @@ int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_
 			ent.cookie = (uint64_t)d->d_off + VFS_COOKIE_BIAS;
 			ent.fileid = d->d_ino;
 			ent.type = dtype_ftype(d->d_type);
-			/*
-			 * The handle and attributes from the open directory: one open of
-			 * the name instead of READDIR's lookup (which reopens the
-			 * directory by handle) and getattr (which reopens the entry).
-			 */
-			if (vfs_lookup_at(vb, cred, dfd, d->d_name, &fh, &attr) == 0) {
-				ent.fh = &fh;
-				ent.attr = &attr;
-				ent.type = attr.type;
-				ent.fileid = attr.fileid;
-			} else if (d->d_type == DT_UNKNOWN || !vb->stable_cookies) {
+			if (d->d_type == DT_UNKNOWN || !vb->stable_cookies) {
 				/* Ask the inode (d_ino may differ from st_ino on some filesystems).
 				 */
 				struct statx est;
@@ -361,6 +370,6 @@ out:
 	free(buf);
 	if (dfd >= 0)
 		close(dfd);
-	close(pfd);
+	vfs_handle_put(pe);
 	return err;
 }

@@ -23,15 +23,15 @@ int vfs_lock_open(struct backend *be, const struct be_cred *cred, const struct b
 	static const int modes[] = {O_RDWR, O_RDONLY, O_WRONLY};
 	struct vfs_backend *vb = vfs_of(be);
 	struct vfs_lock_ctx *lc;
+	struct vfs_fdent *pe;
 	struct statx stx;
-	int fd = -EACCES, pfd;
+	int fd = -EACCES;
 
 	/* Read locks need a readable description, write locks a writable one: the widest we may. */
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]) && fd < 0; i++) {
-		fd = vfs_open_data(vb, cred, fh, modes[i], &stx, &pfd);
+		fd = vfs_open_data(vb, cred, fh, modes[i], &stx, &pe);
 		if (fd >= 0) {
-			vfs_cred_leave(&vb->cred);
-			close(pfd);
+			vfs_handle_put(pe);
 		} else if (fd != -EACCES) {
 			return fd;
 		}

@@ -73,6 +73,35 @@ full:
 	return false;
 }
 
+/*
+ * True when request asks only for what a directory entry itself tells (type
+ * and fileid, as ls and find ask): then no entry is looked up. A child of a
+ * directory inside an export is never an export's root, so its
+ * mounted_on_fileid is its fileid.
+ */
+static bool nfs4_readdir_dirent_only(const bitmap4 *request)
+{
+	static const uint32_t only[2] = {
+		(1u << FATTR4_TYPE) | (1u << FATTR4_FILEID) | (1u << FATTR4_RDATTR_ERROR),
+		1u << (FATTR4_MOUNTED_ON_FILEID - 32),
+	};
+
+	for (uint32_t i = 0; i < request->len; i++)
+		if (request->val[i] & ~(i < 2 ? only[i] : 0))
+			return false;
+	return true;
+}
+
+static void nfs4_readdir_dirent_attrs(const struct be_dirent *ent, struct nfs4_obj_attrs *oa)
+{
+	memset(&oa->src, 0, sizeof(oa->src));
+	memset(&oa->attr, 0, sizeof(oa->attr));
+	oa->attr.type = ent->type;
+	oa->attr.fileid = ent->fileid;
+	oa->src.attr = &oa->attr;
+	oa->src.mounted_on_fileid = ent->fileid;
+}
+
 static bool nfs4_readdir_backend_entry(void *ctx, const struct be_dirent *ent)
 {
 	struct nfs4_readdir *rd = ctx;
@@ -81,20 +110,27 @@ static bool nfs4_readdir_backend_entry(void *ctx, const struct be_dirent *ent)
 	struct be_attr attr;
 	uint32_t status = NFS4_OK;
 	char name[BE_NAME_MAX + 1];
+	int rc;
 
 	if (ent->namelen > BE_NAME_MAX)
 		return true;
 	memcpy(name, ent->name, ent->namelen);
 	name[ent->namelen] = '\0';
-	if (rd->request->len > 0 && ent->fh && ent->attr) {
+	if (rd->request->len > 0 && nfs4_readdir_dirent_only(rd->request)) {
+		nfs4_readdir_dirent_attrs(ent, &oa);
+	} else if (rd->request->len > 0 && ent->fh && ent->attr) {
 		child.bfh = *ent->fh;
 		nfs4_readdir_entry_attrs(rd, &child, ent->attr, NFS4_OK, &oa);
 	} else if (rd->request->len > 0) {
-		int rc = rd->dir->exp->be->ops->lookup(rd->dir->exp->be, rd->cred, &rd->dir->bfh,
-						       name, &child.bfh, &attr);
-
+		/* The backend's own way to the entry, else a lookup; either gives the attributes.
+		 */
+		if (ent->lookup)
+			rc = ent->lookup(ent, &child.bfh, &attr);
+		else
+			rc = rd->dir->exp->be->ops->lookup(rd->dir->exp->be, rd->cred,
+							   &rd->dir->bfh, name, &child.bfh, &attr);
 		status = nfs4_status_from_errno(rc);
-		nfs4_readdir_entry_attrs(rd, &child, NULL, status, &oa);
+		nfs4_readdir_entry_attrs(rd, &child, rc == 0 ? &attr : NULL, status, &oa);
 	} else {
 		memset(&oa.src, 0, sizeof(oa.src));
 		oa.src.attr = &oa.attr;

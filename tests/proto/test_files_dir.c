@@ -354,6 +354,40 @@ static void readdir_entry_attributes_match_getattr(void **state)
 	assert_true(eof);
 }
 
+/* Type and fileid alone (what ls asks) come from the entry itself: the same as a lookup's. */
+static void readdir_type_and_fileid_match_lookup(void **state)
+{
+	struct fo_dirent ents[8];
+	struct fo_fh d, sub, x;
+	struct fo_attrs a;
+	struct fo_mask m = fo_mask_of(FATTR4_TYPE, FATTR4_FILEID, FATTR4_MOUNTED_ON_FILEID,
+				      FATTR4_RDATTR_ERROR, -1);
+	uint8_t verf[8] = {0};
+	bool eof;
+	int n;
+
+	(void)state;
+	fo_testdir(&env, "rdt", &d, NULL, 0);
+	assert_nfs(fo_mkdir(&env, &d, "sub", &sub), NFS4_OK);
+	assert_nfs(fo_create(&env, &d, NF4LNK, "lnk", "t", 0, 0, NULL, NULL, NULL, NULL), NFS4_OK);
+	assert_nfs(fo_create(&env, &d, NF4FIFO, "fifo", NULL, 0, 0, NULL, NULL, NULL, NULL),
+		   NFS4_OK);
+	assert_nfs(fo_readdir(&env, &d, 0, verf, 8192, 32768, &m, ents, 8, &n, &eof), NFS4_OK);
+	assert_int_equal(n, 3);
+	assert_true(eof);
+	for (int i = 0; i < n; i++) {
+		assert_nfs(fo_lookup(&env, &d, ents[i].name, &x), NFS4_OK);
+		assert_nfs(fo_stat(&env, &x, &a), NFS4_OK);
+		assert_true(ents[i].attrs.has[FATTR4_TYPE] && ents[i].attrs.has[FATTR4_FILEID]);
+		assert_int_equal(ents[i].attrs.type, a.type);
+		assert_int_equal(ents[i].attrs.fileid, a.fileid);
+		assert_true(ents[i].attrs.has[FATTR4_MOUNTED_ON_FILEID]);
+		assert_int_equal(ents[i].attrs.mounted_on_fileid, a.fileid);
+		assert_true(ents[i].attrs.has[FATTR4_RDATTR_ERROR]);
+		assert_int_equal(ents[i].attrs.rdattr_error, NFS4_OK);
+	}
+}
+
 static void readdir_reserved_cookies_and_small_maxcount(void **state)
 {
 	struct fo_dirent ents[4];
@@ -417,6 +451,7 @@ int main(void)
 		cmocka_unit_test(readlink_gives_the_text),
 		cmocka_unit_test(readdir_returns_every_entry_once),
 		cmocka_unit_test(readdir_entry_attributes_match_getattr),
+		cmocka_unit_test(readdir_type_and_fileid_match_lookup),
 		cmocka_unit_test(readdir_reserved_cookies_and_small_maxcount),
 	};
 

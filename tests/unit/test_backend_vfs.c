@@ -17,9 +17,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
-#include <sys/fsuid.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -356,7 +354,24 @@ static void test_crafted_outside_handle(void **state)
 	assert_int_equal(getattr(f, &forged, &a), volatile_mode ? -EBADF : -ESTALE);
 }
 
-/* A directory moved out of the export by a local process is no longer reachable. */
+/*
+ * getattr of fh until it fails, for at most 5 s: a directory's "inside the
+ * export" verdict is cached for up to a second (VFS_INSIDE_TTL_MS).
+ */
+static int getattr_until_refused(struct fixture *f, const struct be_fh *fh)
+{
+	struct be_attr a;
+	int r = 0;
+
+	for (int i = 0; i < 200 && r == 0; i++) {
+		r = getattr(f, fh, &a);
+		if (r == 0)
+			usleep(25000);
+	}
+	return r;
+}
+
+/* A directory moved out of the export by a local process is no longer reachable (soon). */
 static void test_dir_moved_outside(void **state)
 {
 	struct fixture *f = *state;
@@ -370,13 +385,64 @@ static void test_dir_moved_outside(void **state)
 	snprintf(from, sizeof(from), "%s/d", f->dir);
 	snprintf(to, sizeof(to), "%s/d", f->outside);
 	assert_int_equal(rename(from, to), 0);
-	assert_int_equal(getattr(f, &dfh, &a), -ESTALE);
+	assert_int_equal(getattr_until_refused(f, &dfh), -ESTALE);
 	assert_int_equal(getattr(f, &sub, &a), -ESTALE);
 	assert_int_equal(lookup(f, &root_cred, &sub, "x", &x, NULL), -ESTALE);
 	assert_int_equal(f->be->ops->lookupp(f->be, &root_cred, &sub, &x, &a), -ESTALE);
 	/* Back inside, it works again (persistent) or stays known (volatile). */
 	assert_int_equal(rename(to, from), 0);
 	assert_int_equal(getattr(f, &sub, &a), 0);
+}
+
+/* Any RENAME of a directory through the backend voids the cached verdicts at once. */
+static void test_dir_moved_outside_then_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct be_fh dfh, sub, e;
+	struct be_dirchange dc, dc2;
+	struct be_attr a;
+	char from[128], to[128];
+
+	mk_ok(f, &f->root, "d", BE_DIR, 0755, &dfh);
+	mk_ok(f, &dfh, "sub", BE_DIR, 0755, &sub);
+	mk_ok(f, &f->root, "e", BE_DIR, 0755, &e);
+	assert_int_equal(getattr(f, &sub, &a), 0);
+	snprintf(from, sizeof(from), "%s/d", f->dir);
+	snprintf(to, sizeof(to), "%s/d", f->outside);
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(
+		f->be->ops->rename(f->be, &root_cred, &f->root, "e", &f->root, "e2", &dc, &dc2), 0);
+	assert_int_equal(getattr(f, &sub, &a), -ESTALE);
+	assert_int_equal(getattr(f, &dfh, &a), -ESTALE);
+	assert_int_equal(getattr(f, &e, &a), 0);
+}
+
+/* Removed or replaced behind the backend's back while its fd is cached: stale. */
+static void test_cached_then_replaced_locally(void **state)
+{
+	struct fixture *f = *state;
+	struct be_fh fh, dfh, again;
+	struct be_attr a, b;
+	char p[128], q[128];
+	int fd;
+
+	mk_ok(f, &f->root, "x", BE_REG, 0644, &fh);
+	mk_ok(f, &f->root, "d", BE_DIR, 0755, &dfh);
+	assert_int_equal(getattr(f, &fh, &a), 0);
+	assert_int_equal(getattr(f, &dfh, &a), 0);
+	/* A new file renamed over x, as editors save. */
+	fd = open(path_in(f, "x.new", q, sizeof(q)), O_CREAT | O_WRONLY, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(rename(q, path_in(f, "x", p, sizeof(p))), 0);
+	assert_int_equal(getattr(f, &fh, &a), -ESTALE);
+	assert_int_equal(lookup(f, &root_cred, &f->root, "x", &again, &b), 0);
+	assert_true(again.len != fh.len || memcmp(again.data, fh.data, fh.len) != 0);
+	assert_int_equal(getattr(f, &again, &a), 0);
+	assert_int_equal(a.fileid, b.fileid);
+	assert_int_equal(rmdir(path_in(f, "d", p, sizeof(p))), 0);
+	assert_int_equal(getattr(f, &dfh, &a), -ESTALE);
+	assert_int_equal(lookup(f, &root_cred, &dfh, "y", &again, NULL), -ESTALE);
 }
 
 static void test_removed_is_stale(void **state)
@@ -771,14 +837,23 @@ static void test_setattr(void **state)
 		}                                                         \
 	} while (0)
 
-/* The thread is back to the process's identity. */
-static void assert_identity_restored(void)
+/*
+ * A thread keeps the last caller's identity after a call (vfs_cred.c); the
+ * next call as root acts as root again: creating in the export root (0755,
+ * root's) needs it, and so does opening a handle that is not cached yet.
+ */
+static void assert_root_again(struct fixture *f)
 {
-	gid_t g[64];
+	static int n;
+	struct be_fh fh;
+	struct be_attr a;
+	char name[32];
 
-	assert_int_equal(setfsuid((uid_t)-1), geteuid());
-	assert_int_equal(setfsgid((gid_t)-1), getegid());
-	assert_int_equal(syscall(SYS_getgroups, 64, g), getgroups(64, g));
+	snprintf(name, sizeof(name), "root-%d", n++);
+	assert_int_equal(mk(f, &root_cred, &f->root, name, BE_REG, 0600, NULL, &fh, NULL), 0);
+	assert_int_equal(f->be->ops->access(f->be, &root_cred, &fh, R_OK | W_OK), 0);
+	assert_int_equal(getattr(f, &fh, &a), 0);
+	assert_int_equal(a.uid, 0);
 }
 
 static void test_cred_dir_permissions(void **state)
@@ -796,7 +871,7 @@ static void test_cred_dir_permissions(void **state)
 	assert_int_equal(mk(f, &u, &closed, "x", BE_REG, 0644, NULL, NULL, NULL), -EACCES);
 	assert_int_equal(mk(f, &u, &closed, "d", BE_DIR, 0755, NULL, NULL, NULL), -EACCES);
 	assert_int_equal(mk(f, &u, &closed, "l", BE_LNK, 0777, "t", NULL, NULL), -EACCES);
-	assert_identity_restored();
+	assert_root_again(f);
 	assert_int_equal(mk(f, &u, &open_, "x", BE_REG, 0640, NULL, &fh, &a), 0);
 	assert_int_equal(a.uid, 1000);
 	assert_int_equal(a.gid, 1000);
@@ -804,7 +879,7 @@ static void test_cred_dir_permissions(void **state)
 	assert_int_equal(stat(path_in(f, "open/x", p, sizeof(p)), &st), 0);
 	assert_int_equal(st.st_uid, 1000);
 	assert_int_equal(st.st_gid, 1000);
-	assert_identity_restored();
+	assert_root_again(f);
 	/* Another user may not write it, nor remove it from a sticky directory. */
 	struct be_cred v = user(1001, 1001);
 
@@ -825,7 +900,7 @@ static void test_cred_dir_permissions(void **state)
 		f->be->ops->create(f->be, &u, &open_, "y", BE_REG, &own, NULL, 0, 0, &y, &a, &dc),
 		-EPERM);
 	assert_int_equal(lookup(f, &root_cred, &open_, "y", &y, NULL), -ENOENT);
-	assert_identity_restored();
+	assert_root_again(f);
 }
 
 static void test_cred_read_access(void **state)
@@ -867,7 +942,37 @@ static void test_cred_read_access(void **state)
 	assert_int_equal(lookup(f, &root_cred, &d, "inner", &x, NULL), 0);
 	/* Getattr needs nothing; the handle bypasses the path. */
 	assert_int_equal(f->be->ops->getattr(f->be, &u, &x, &a), 0);
-	assert_identity_restored();
+	assert_root_again(f);
+}
+
+/*
+ * Opening a handle that is not cached, and proving a directory inside the
+ * export, are the server's: they work while the thread has a user's identity.
+ */
+static void test_cred_cache_miss_as_user(void **state)
+{
+	struct fixture *f = *state;
+	struct be_cred u = user(1000, 1000);
+	struct be_fh closed, x, sub, l;
+	struct be_attr a;
+
+	NEED_ROOT();
+	mk_ok(f, &f->root, "closed", BE_DIR, 0700, &closed);
+	mk_ok(f, &closed, "x", BE_REG, 0600, &x);
+	mk_ok(f, &closed, "sub", BE_DIR, 0755, &sub);
+	mk_ok(f, &f->root, "pub", BE_DIR, 0755, NULL);
+	if (!f->be->ops->persistent_handles(f->be))
+		return; /* a new instance (an empty cache) would not know the handles */
+	f->be->ops->destroy(f->be);
+	assert_int_equal(make_be(f->dir, &f->be), 0);
+	/* The thread takes on u's identity... */
+	assert_int_equal(lookup(f, &u, &f->root, "pub", &l, NULL), 0);
+	/* ...and still opens by handle, and walks up from sub through closed. */
+	assert_int_equal(f->be->ops->getattr(f->be, &u, &x, &a), 0);
+	assert_int_equal(f->be->ops->getattr(f->be, &u, &sub, &a), 0);
+	assert_int_equal(lookup(f, &u, &sub, "none", &l, NULL), -ENOENT);
+	assert_int_equal(f->be->ops->access(f->be, &u, &x, R_OK), -EACCES);
+	assert_root_again(f);
 }
 
 struct cred_thread {
@@ -912,8 +1017,6 @@ static void *cred_worker(void *arg)
 			    f->be->ops->access(f->be, &c, &ofh, R_OK) != -EACCES)
 				t->failures++;
 		}
-		if (setfsuid((uid_t)-1) != 0 || setfsgid((gid_t)-1) != 0)
-			t->failures++;
 	}
 	return NULL;
 }
@@ -935,7 +1038,7 @@ static void test_cred_threads_isolated(void **state)
 		pthread_join(th[i], NULL);
 		assert_int_equal(t[i].failures, 0);
 	}
-	assert_identity_restored();
+	assert_root_again(f);
 }
 
 /* ---- conformance ---- */
@@ -975,6 +1078,8 @@ int main(void)
 		T(test_foreign_handle),
 		T(test_crafted_outside_handle),
 		T(test_dir_moved_outside),
+		T(test_dir_moved_outside_then_rename),
+		T(test_cached_then_replaced_locally),
 		T(test_removed_is_stale),
 		T(test_symlink_escapes),
 		T(test_local_symlink_planted),
@@ -988,6 +1093,7 @@ int main(void)
 		T(test_cred_dir_permissions),
 		T(test_cred_read_access),
 		T(test_cred_threads_isolated),
+		T(test_cred_cache_miss_as_user),
 	};
 	struct conf_arg persistent = {.volatile_mode = false}, vol = {.volatile_mode = true};
 	int failed = 0;
