@@ -126,7 +126,6 @@ static void tsrv_start(struct tsrv *t)
 	struct rpc_server_config cfg = {
 		.addrs = &ss,
 		.naddrs = 1,
-		.io_threads = 2,
 		.workers = 4,
 		.progs = &prog,
 		.nprogs = 1,
