@@ -120,7 +120,10 @@ bool rpc_conn_call_started(struct rpc_conn *conn);
 void rpc_conn_call_done(struct rpc_conn *conn);
 
 /* io.c */
-/* One-shot readiness for conn again; its reader (read_lock held, not torn down) or its unpauser. */
+/*
+ * One-shot readiness for conn again: by its reader once done with the reading
+ * state, or by the call that unpauses it. Never while conn may be torn down.
+ */
 void rpc_io_rearm(struct rpc_conn *conn);
 void rpc_io_accept(struct rpc_server *srv, struct rpc_listener *l);
 /*

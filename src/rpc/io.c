@@ -131,7 +131,7 @@ static bool io_eof(struct rpc_conn *conn)
 
 bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len)
 {
-	bool drop = false, ready = false;
+	bool drop = false, ready = false, rearm = false;
 
 	pthread_mutex_lock(&conn->read_lock);
 	if (conn->torn_down)
@@ -143,14 +143,13 @@ bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t 
 	}
 	switch (io_read_record(conn, own)) {
 	case IO_AGAIN:
-		rpc_io_rearm(conn);
+		rearm = true;
 		break;
 	case IO_READY:
 		*rec = rpc_record_take(&conn->rec, len);
 		rpc_conn_get(conn); /* the call's */
 		/* Before the call runs: the connection's next call is another thread's. */
-		if (rpc_conn_call_started(conn))
-			rpc_io_rearm(conn);
+		rearm = rpc_conn_call_started(conn);
 		ready = true;
 		break;
 	case IO_EOF:
@@ -162,6 +161,12 @@ bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t 
 	}
 out:
 	pthread_mutex_unlock(&conn->read_lock);
+	/*
+	 * Re-armed after the unlock, so the thread its next event wakes does not
+	 * wait for the lock. Nothing tears a disarmed connection down meanwhile.
+	 */
+	if (rearm)
+		rpc_io_rearm(conn);
 	if (drop)
 		rpc_conn_put(conn); /* the I/O reference */
 	return ready;
