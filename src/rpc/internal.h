@@ -6,19 +6,27 @@
  * server's one epoll set, one event at a time, and does whatever the event
  * asks: accept (io.c), or read the next record of a connection (io.c) and
  * then run that call and send its reply itself (pool.c). No call crosses a
- * thread: the thread that completes a record runs it. Connections and
- * listeners are registered EPOLLONESHOT, so an event goes to one thread and
- * the fd stays quiet until that thread re-arms it; a connection is re-armed
- * as soon as its record has been read, before the call runs, so the next
- * call of the same connection is read (and run) by another thread at once.
- * The socket itself is the queue of calls not yet running: a record is read
- * only when a thread is free to run it.
+ * thread. Connections and listeners are registered EPOLLONESHOT: an event
+ * goes to one thread and the fd stays quiet until it is re-armed. A record
+ * is read only when a thread is free to run it; until then the socket
+ * holds it.
+ *
+ * Inline first: the thread that read a call stays its connection's reader
+ * while it runs it, and then reads the connection's next record itself
+ * (at most RPC_INLINE_BATCH in a row), as a thread per connection would —
+ * no epoll round trip and no other thread woken per call. A call that runs
+ * longer than RPC_INLINE_MAX_US loses the connection: the watchdog (a timer
+ * in the epoll set, running only while some call runs inline) re-arms it,
+ * so the connection's next calls go to other threads while the slow one
+ * goes on. The slow call then ends without reading further. So a slow call
+ * (fsync, a blocked backend) holds one thread, never another connection,
+ * and its own connection for at most about two RPC_INLINE_MAX_US.
  *
  * A connection's reading state (rec, torn_down) belongs to whoever holds its
- * read_lock: the thread that got its event, the thread that tears it down
- * after its last call, or rpc_server_stop() once the pool is joined. One-shot
- * events mean it is never contended; it is there to say (and to show
- * ThreadSanitizer) that the state passes from thread to thread.
+ * read_lock: its reader, the thread that tears it down after its last call,
+ * or rpc_server_stop() once the pool is joined. One-shot events mean it is
+ * never contended; it is there to say (and to show ThreadSanitizer) that the
+ * state passes from thread to thread.
  */
 #ifndef NFS4D_RPC_INTERNAL_H
 #define NFS4D_RPC_INTERNAL_H
@@ -37,8 +45,14 @@
 #define RPC_SEND_TIMEOUT_MS 10000
 #define RPC_LISTEN_BACKLOG 1024
 
+/* Records a thread reads and runs in a row from one connection before it returns to epoll. */
+#define RPC_INLINE_BATCH 64
+/* A call running inline longer than this gives its connection to the pool (and the watchdog's
+ * period). */
+#define RPC_INLINE_MAX_US 1000
+
 /* The first member of everything registered in the epoll set says what it is. */
-enum rpc_poll_kind { RPC_POLL_LISTENER = 1, RPC_POLL_CONN, RPC_POLL_STOP };
+enum rpc_poll_kind { RPC_POLL_LISTENER = 1, RPC_POLL_CONN, RPC_POLL_STOP, RPC_POLL_WATCHDOG };
 
 struct rpc_listener {
 	int kind; /* RPC_POLL_LISTENER */
@@ -84,6 +98,18 @@ struct rpc_conn {
 	struct rpc_conn *prev, *next; /* srv->conns, under srv->lock */
 };
 
+/*
+ * A pool thread's inline call, as the watchdog sees it: the connection it
+ * is the reader of while the call runs (NULL: none, or taken away), and
+ * since when.
+ */
+struct rpc_slot {
+	struct rpc_server *srv;
+	pthread_mutex_t lock;
+	struct rpc_conn *conn;
+	uint64_t since; /* time_mono_ns() */
+};
+
 struct rpc_server {
 	struct rpc_server_config cfg; /* addrs and progs point to the copies below */
 	struct sockaddr_storage *addrs;
@@ -91,10 +117,14 @@ struct rpc_server {
 	struct rpc_listener *listeners;
 	int nlisteners;
 	int epfd;
-	int stopfd;	       /* eventfd, level-triggered in epfd: written once to stop */
-	int stop_kind;	       /* RPC_POLL_STOP: what stopfd's epoll entry points to */
-	int nthreads;	       /* the pool */
-	unsigned max_inflight; /* calls of one connection at once: leaves a thread for others */
+	int stopfd;		/* eventfd, level-triggered in epfd: written once to stop */
+	int stop_kind;		/* RPC_POLL_STOP: what stopfd's epoll entry points to */
+	int watchdogfd;		/* timerfd, edge-triggered in epfd, ticking while watching */
+	int watchdog_kind;	/* RPC_POLL_WATCHDOG */
+	atomic_bool watching;	/* the watchdog ticks (some call runs inline, or did lately) */
+	int nthreads;		/* the pool */
+	struct rpc_slot *slots; /* one per pool thread */
+	unsigned max_inflight;	/* calls of one connection at once: leaves a thread for others */
 	pthread_t *threads;
 	int threads_started;
 	bool started;
@@ -113,7 +143,7 @@ struct rpc_conn *rpc_conn_new(struct rpc_server *srv, int fd, const struct socka
 int rpc_conn_sendv(struct rpc_conn *conn, struct iovec *iov, int iovcnt);
 /*
  * A record of conn was read (its reader holds read_lock): counts the call;
- * true when conn may be re-armed, false when it must pause (too many calls).
+ * true when conn may be read on, false when it must pause (too many calls).
  */
 bool rpc_conn_call_started(struct rpc_conn *conn);
 /* A call of conn finished: resumes a paused conn, or tears it down after EOF. */
@@ -122,18 +152,25 @@ void rpc_conn_call_done(struct rpc_conn *conn);
 /* io.c */
 /*
  * One-shot readiness for conn again: by its reader once done with the reading
- * state, or by the call that unpauses it. Never while conn may be torn down.
+ * state, by the watchdog taking it from an inline call, or by the call that
+ * unpauses it. Never while conn may be torn down.
  */
 void rpc_io_rearm(struct rpc_conn *conn);
 void rpc_io_accept(struct rpc_server *srv, struct rpc_listener *l);
 /*
- * conn is readable (events from epoll). Reads at most one record. Returns
- * true with *rec (a record buffer, now the caller's) and *len when a call is
- * to run: conn is then counted in flight (rpc_conn_call_done() when it
- * ends) and holds a reference for the caller. own is the thread's record
- * buffer, lent to conn when a record needs one (*own becomes NULL).
+ * conn is readable (events from epoll), or its reader reads on. Reads at
+ * most one record. Returns true with *rec (a record buffer, now the
+ * caller's) and *len when a call is to run: conn then counts it in flight
+ * (rpc_conn_call_done() when it ends) and holds a reference for the caller,
+ * and *reader says whether the caller is still conn's reader (conn stays
+ * disarmed: the caller reads on, re-arms it, or the watchdog does), or not
+ * (conn paused: the call that unpauses it re-arms it). False: nothing to run
+ * (conn re-armed, waiting for its calls after EOF, or torn down). own is the
+ * thread's record buffer, lent to conn when a record needs one (*own
+ * becomes NULL).
  */
-bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len);
+bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len,
+		 bool *reader);
 /*
  * Closes and unregisters conn; the caller holds read_lock, and drops the I/O
  * reference (rpc_conn_put) after releasing it. False if it was already torn
@@ -142,6 +179,6 @@ bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t 
 bool rpc_conn_teardown(struct rpc_conn *conn);
 
 /* pool.c */
-void *rpc_pool_main(void *arg);
+void *rpc_pool_main(void *slot);
 
 #endif

@@ -129,7 +129,8 @@ static bool io_eof(struct rpc_conn *conn)
 	return now && rpc_conn_teardown(conn);
 }
 
-bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len)
+bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len,
+		 bool *reader)
 {
 	bool drop = false, ready = false, rearm = false;
 
@@ -148,8 +149,7 @@ bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t 
 	case IO_READY:
 		*rec = rpc_record_take(&conn->rec, len);
 		rpc_conn_get(conn); /* the call's */
-		/* Before the call runs: the connection's next call is another thread's. */
-		rearm = rpc_conn_call_started(conn);
+		*reader = rpc_conn_call_started(conn);
 		ready = true;
 		break;
 	case IO_EOF:

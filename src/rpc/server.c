@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "rpc/internal.h"
@@ -64,7 +65,10 @@ struct rpc_server *rpc_server_create(const struct rpc_server_config *cfg)
 		srv->max_inflight = RPC_MAX_INFLIGHT_PER_CONN;
 	srv->epfd = -1;
 	srv->stopfd = -1;
+	srv->watchdogfd = -1;
 	srv->stop_kind = RPC_POLL_STOP;
+	srv->watchdog_kind = RPC_POLL_WATCHDOG;
+	atomic_init(&srv->watching, false);
 	pthread_mutex_init(&srv->lock, NULL);
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->nconns, 0);
@@ -103,15 +107,22 @@ uint16_t rpc_server_port(const struct rpc_server *srv, int i)
 	return i >= 0 && i < srv->nlisteners ? srv->listeners[i].port : 0;
 }
 
-/* The epoll set: listeners one-shot like connections, the stop eventfd level-triggered. */
+/*
+ * The epoll set: listeners one-shot like connections, the stop eventfd
+ * level-triggered (every thread sees it), the watchdog's timer edge-triggered
+ * (one thread per tick).
+ */
 static int server_epoll_init(struct rpc_server *srv)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &srv->stop_kind};
+	struct epoll_event wev = {.events = EPOLLIN | EPOLLET, .data.ptr = &srv->watchdog_kind};
 
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	srv->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (srv->epfd < 0 || srv->stopfd < 0 ||
-	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &ev) < 0)
+	srv->watchdogfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (srv->epfd < 0 || srv->stopfd < 0 || srv->watchdogfd < 0 ||
+	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &ev) < 0 ||
+	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->watchdogfd, &wev) < 0)
 		return -1;
 	for (int i = 0; i < srv->nlisteners; i++) {
 		struct epoll_event lev = {.events = EPOLLIN | EPOLLONESHOT,
@@ -132,8 +143,13 @@ int rpc_server_start(struct rpc_server *srv)
 		return -EALREADY;
 	srv->started = true;
 	srv->threads = calloc((size_t)srv->nthreads, sizeof(*srv->threads));
-	if (!srv->threads)
+	srv->slots = calloc((size_t)srv->nthreads, sizeof(*srv->slots));
+	if (!srv->threads || !srv->slots)
 		return -ENOMEM;
+	for (int i = 0; i < srv->nthreads; i++) {
+		srv->slots[i].srv = srv;
+		pthread_mutex_init(&srv->slots[i].lock, NULL);
+	}
 	if (server_epoll_init(srv) < 0) {
 		log_err(RPC_MODULE, "epoll setup failed: %s", strerror(errno));
 		return -EIO;
@@ -142,7 +158,7 @@ int rpc_server_start(struct rpc_server *srv)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int i = 0; i < srv->nthreads && !err; i++) {
-		err = pthread_create(&srv->threads[i], NULL, rpc_pool_main, srv);
+		err = pthread_create(&srv->threads[i], NULL, rpc_pool_main, &srv->slots[i]);
 		if (!err)
 			srv->threads_started++;
 	}
@@ -209,6 +225,11 @@ void rpc_server_destroy(struct rpc_server *srv)
 		close(srv->epfd);
 	if (srv->stopfd >= 0)
 		close(srv->stopfd);
+	if (srv->watchdogfd >= 0)
+		close(srv->watchdogfd);
+	for (int i = 0; srv->slots && i < srv->nthreads; i++)
+		pthread_mutex_destroy(&srv->slots[i].lock);
+	free(srv->slots);
 	if (srv->bufs.spare)
 		rpc_bufs_destroy(&srv->bufs);
 	free(srv->threads);
