@@ -14,13 +14,18 @@
  * Inline first: the thread that read a call stays its connection's reader
  * while it runs it, and then reads the connection's next record itself
  * (at most RPC_INLINE_BATCH in a row), as a thread per connection would —
- * no epoll round trip and no other thread woken per call. A call that runs
- * longer than RPC_INLINE_MAX_US loses the connection: the watchdog (a timer
- * in the epoll set, running only while some call runs inline) re-arms it,
- * so the connection's next calls go to other threads while the slow one
- * goes on. The slow call then ends without reading further. So a slow call
- * (fsync, a blocked backend) holds one thread, never another connection,
- * and its own connection for at most about two RPC_INLINE_MAX_US.
+ * no epoll round trip and no other thread woken per call. Only as many pool
+ * threads are active as there are cores (the rest are parked, pool.c), so
+ * idle ones do not take events from busy ones at the price of a wake-up.
+ *
+ * Slow calls: a call that runs longer than RPC_CALL_SLOW_US loses its
+ * connection, if it still holds it, and lends its place among the active
+ * threads: the watchdog (watchdog.c) re-arms the connection, so its next
+ * calls go to other threads while the slow one goes on, and unparks a
+ * thread. So a slow call (fsync, a blocked backend) holds its own thread
+ * only — never another connection, never the accept loop, and its own
+ * connection for at most about two RPC_CALL_SLOW_US — as long as the pool
+ * has threads to spare.
  *
  * A connection's reading state (rec, torn_down) belongs to whoever holds its
  * read_lock: its reader, the thread that tears it down after its last call,
@@ -47,12 +52,13 @@
 
 /* Records a thread reads and runs in a row from one connection before it returns to epoll. */
 #define RPC_INLINE_BATCH 64
-/* A call running inline longer than this gives its connection to the pool (and the watchdog's
- * period). */
-#define RPC_INLINE_MAX_US 1000
+/* A call running longer than this is slow (and the watchdog's period). */
+#define RPC_CALL_SLOW_US 1000
+/* Pool threads per core by default: the active ones plus spares for slow calls. */
+#define RPC_POOL_PER_CORE 4
 
 /* The first member of everything registered in the epoll set says what it is. */
-enum rpc_poll_kind { RPC_POLL_LISTENER = 1, RPC_POLL_CONN, RPC_POLL_STOP, RPC_POLL_WATCHDOG };
+enum rpc_poll_kind { RPC_POLL_LISTENER = 1, RPC_POLL_CONN, RPC_POLL_STOP };
 
 struct rpc_listener {
 	int kind; /* RPC_POLL_LISTENER */
@@ -98,16 +104,14 @@ struct rpc_conn {
 	struct rpc_conn *prev, *next; /* srv->conns, under srv->lock */
 };
 
-/*
- * A pool thread's inline call, as the watchdog sees it: the connection it
- * is the reader of while the call runs (NULL: none, or taken away), and
- * since when.
- */
+/* A pool thread's call, as the watchdog sees it; under lock. */
 struct rpc_slot {
 	struct rpc_server *srv;
 	pthread_mutex_t lock;
-	struct rpc_conn *conn;
-	uint64_t since; /* time_mono_ns() */
+	bool running;	       /* a call runs on this thread */
+	bool slow;	       /* ...longer than RPC_CALL_SLOW_US: it counts in srv->allowed */
+	struct rpc_conn *conn; /* the call's connection while the thread is still its reader */
+	uint64_t since;	       /* time_mono_ns() when the call started */
 };
 
 struct rpc_server {
@@ -119,12 +123,19 @@ struct rpc_server {
 	int epfd;
 	int stopfd;		/* eventfd, level-triggered in epfd: written once to stop */
 	int stop_kind;		/* RPC_POLL_STOP: what stopfd's epoll entry points to */
-	int watchdogfd;		/* timerfd, edge-triggered in epfd, ticking while watching */
-	int watchdog_kind;	/* RPC_POLL_WATCHDOG */
-	atomic_bool watching;	/* the watchdog ticks (some call runs inline, or did lately) */
 	int nthreads;		/* the pool */
 	struct rpc_slot *slots; /* one per pool thread */
-	unsigned max_inflight;	/* calls of one connection at once: leaves a thread for others */
+	pthread_mutex_t
+		pool_lock; /* changes of active and allowed; parked threads wait on pool_cond */
+	pthread_cond_t pool_cond;
+	atomic_int active;  /* pool threads not parked */
+	atomic_int allowed; /* active threads wanted: the cores, plus one per slow call */
+	int cores;
+	int watchdogfd;	      /* timerfd the watchdog thread reads, ticking while watching */
+	atomic_bool watching; /* the watchdog ticks (some call runs, or did at the last tick) */
+	pthread_t watchdog;
+	bool watchdog_started;
+	unsigned max_inflight; /* calls of one connection at once: leaves a thread for others */
 	pthread_t *threads;
 	int threads_started;
 	bool started;
@@ -180,5 +191,14 @@ bool rpc_conn_teardown(struct rpc_conn *conn);
 
 /* pool.c */
 void *rpc_pool_main(void *slot);
+
+/* watchdog.c */
+/* This thread starts a call; reader_of: the connection it still reads (NULL if paused). */
+void rpc_slot_begin(struct rpc_slot *s, struct rpc_conn *reader_of);
+/* The call ended; true if the thread is still its connection's reader. */
+bool rpc_slot_end(struct rpc_slot *s);
+void *rpc_watchdog_main(void *srv);
+/* Makes the watchdog thread see srv->stopping (set before) and return. */
+void rpc_watchdog_stop(struct rpc_server *srv);
 
 #endif

@@ -1,20 +1,17 @@
 /*
  * The pool: threads that each wait for one epoll event and run the calls a
- * connection's event yields themselves, inline (see internal.h), and the
- * watchdog that takes a connection away from a call running too long. Each
- * thread owns a reply buffer (max_reply bytes plus the record mark), an
+ * connection's event yields themselves, inline (see internal.h); only as
+ * many of them active at once as there are cores, plus one per slow call.
+ * Each thread owns a reply buffer (max_reply bytes plus the record mark), an
  * arena and a record buffer (buf.h), reused for every call it runs.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 
 #include "rpc/internal.h"
 #include "rpc/msg.h"
-#include "util/clock.h"
 #include "util/limits.h"
 #include "util/log.h"
 #include "util/rcu.h"
@@ -28,94 +25,25 @@ struct pool_thread {
 	uint8_t *own; /* this thread's record buffer; NULL while lent to a connection */
 };
 
-static void watchdog_set(struct rpc_server *srv, bool on)
-{
-	struct itimerspec its = {0};
-
-	if (on) {
-		its.it_value.tv_nsec = RPC_INLINE_MAX_US * 1000L;
-		its.it_interval = its.it_value;
-	}
-	if (timerfd_settime(srv->watchdogfd, 0, &its, NULL) < 0)
-		log_warn(RPC_MODULE, "watchdog timer: %s", strerror(errno));
-}
-
-/* Called with a call running inline: the watchdog must be ticking. */
-static void watchdog_ensure(struct rpc_server *srv)
-{
-	if (!atomic_load_explicit(&srv->watching, memory_order_relaxed) &&
-	    !atomic_exchange(&srv->watching, true))
-		watchdog_set(srv, true);
-}
-
 /*
- * Takes the connection from every call that has run inline for
- * RPC_INLINE_MAX_US (re-arming it hands its next calls to the pool); true if
- * some call still runs inline.
+ * Parks this thread while more pool threads are active than allowed (the
+ * cores, plus one per slow call: watchdog.c). Threads waiting in
+ * epoll_wait() cost a wake-up whenever one of them takes an event another
+ * would have taken a moment later, so only as many wait as can run.
  */
-static bool watchdog_scan(struct rpc_server *srv)
+static void pool_park(struct rpc_server *srv)
 {
-	uint64_t now = time_mono_ns();
-	bool busy = false;
-
-	for (int i = 0; i < srv->nthreads; i++) {
-		struct rpc_slot *s = &srv->slots[i];
-
-		pthread_mutex_lock(&s->lock);
-		if (s->conn && now - s->since >= RPC_INLINE_MAX_US * 1000ull) {
-			log_debug(RPC_MODULE,
-				  "conn=%llu: a call runs long: its connection goes to the pool",
-				  (unsigned long long)s->conn->id);
-			rpc_io_rearm(s->conn);
-			s->conn = NULL;
-		} else if (s->conn) {
-			busy = true;
-		}
-		pthread_mutex_unlock(&s->lock);
-	}
-	return busy;
-}
-
-/*
- * Stops the timer once nothing runs inline. A call that starts meanwhile
- * either sees watching false and starts the timer itself, or is seen by the
- * second scan (its slot is set before it looks at watching, under the same
- * lock the scan takes); the timer is stopped before watching is cleared, so
- * a start is never undone.
- */
-static void watchdog_tick(struct rpc_server *srv)
-{
-	uint64_t ticks;
-
-	if (read(srv->watchdogfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		log_warn(RPC_MODULE, "watchdog timer read: %s", strerror(errno));
-	if (watchdog_scan(srv))
+	if (atomic_load(&srv->active) <= atomic_load(&srv->allowed))
 		return;
-	watchdog_set(srv, false);
-	atomic_store(&srv->watching, false);
-	if (watchdog_scan(srv))
-		watchdog_ensure(srv);
-}
-
-static void slot_hold(struct rpc_slot *s, struct rpc_conn *conn)
-{
-	pthread_mutex_lock(&s->lock);
-	s->conn = conn;
-	s->since = time_mono_ns();
-	pthread_mutex_unlock(&s->lock);
-	watchdog_ensure(s->srv);
-}
-
-/* True if the call kept its connection (the watchdog did not take it). */
-static bool slot_release(struct rpc_slot *s)
-{
-	bool kept;
-
-	pthread_mutex_lock(&s->lock);
-	kept = s->conn != NULL;
-	s->conn = NULL;
-	pthread_mutex_unlock(&s->lock);
-	return kept;
+	pthread_mutex_lock(&srv->pool_lock);
+	if (atomic_load(&srv->active) > atomic_load(&srv->allowed)) {
+		atomic_fetch_sub(&srv->active, 1);
+		while (atomic_load(&srv->active) >= atomic_load(&srv->allowed) &&
+		       !atomic_load(&srv->stopping))
+			pthread_cond_wait(&srv->pool_cond, &srv->pool_lock);
+		atomic_fetch_add(&srv->active, 1);
+	}
+	pthread_mutex_unlock(&srv->pool_lock);
 }
 
 static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_t *rec, size_t len)
@@ -172,14 +100,12 @@ static void pool_conn_event(struct pool_thread *th, struct rpc_conn *conn, uint3
 
 		if (!rpc_io_read(conn, events, &th->own, &rec, &len, &reader))
 			return;
-		if (reader)
-			slot_hold(th->slot, conn);
+		rpc_slot_begin(th->slot, reader ? conn : NULL);
 		if (th->reply)
 			pool_run(th, conn, rec, len);
 		else
 			rpc_conn_close(conn); /* no reply buffer: cannot answer */
-		if (reader)
-			reader = slot_release(th->slot);
+		reader = rpc_slot_end(th->slot);
 		/* The record's buffer becomes this thread's own, or a spare. */
 		if (rec && !th->own) {
 			rpc_buf_trim(bufs, rec, len);
@@ -208,7 +134,12 @@ void *rpc_pool_main(void *arg)
 	arena_init(&th.arena, XDR_ARENA_LIMIT);
 	while (!atomic_load(&srv->stopping)) {
 		struct epoll_event ev;
-		int n = epoll_wait(srv->epfd, &ev, 1, -1);
+		int n;
+
+		pool_park(srv);
+		if (atomic_load(&srv->stopping))
+			break;
+		n = epoll_wait(srv->epfd, &ev, 1, -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -225,9 +156,6 @@ void *rpc_pool_main(void *arg)
 			break;
 		case RPC_POLL_CONN:
 			pool_conn_event(&th, ev.data.ptr, ev.events);
-			break;
-		case RPC_POLL_WATCHDOG:
-			watchdog_tick(srv);
 			break;
 		default: /* RPC_POLL_STOP */
 			break;

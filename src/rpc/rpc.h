@@ -120,7 +120,7 @@ typedef void (*rpc_close_fn)(void *ctx, struct rpc_conn *conn);
 struct rpc_server_config {
 	const struct sockaddr_storage *addrs; /* port 0 picks a free port: see rpc_server_port() */
 	int naddrs;
-	int workers; /* pool threads, at least 2; 0: three per core */
+	int workers; /* pool threads, at least 2; 0: four per core */
 	const struct rpc_program *progs;
 	int nprogs;
 	uint32_t max_record; /* 0: RPC_MAX_RECORD */

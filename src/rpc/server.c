@@ -38,12 +38,11 @@ static int server_listen(struct rpc_listener *l, const struct sockaddr_storage *
 	return 0;
 }
 
-/* Default pool: three threads per core (what the I/O threads and workers added up to). */
-static int server_default_threads(void)
+static int server_cores(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	return 3 * (n > 0 ? (int)n : 1);
+	return n > 0 ? (int)n : 1;
 }
 
 struct rpc_server *rpc_server_create(const struct rpc_server_config *cfg)
@@ -57,7 +56,7 @@ struct rpc_server *rpc_server_create(const struct rpc_server_config *cfg)
 		srv->cfg.max_record = RPC_MAX_RECORD;
 	if (!srv->cfg.max_reply)
 		srv->cfg.max_reply = RPC_MAX_RECORD;
-	srv->nthreads = cfg->workers > 0 ? cfg->workers : server_default_threads();
+	srv->nthreads = cfg->workers > 0 ? cfg->workers : RPC_POOL_PER_CORE * server_cores();
 	if (srv->nthreads < 2)
 		srv->nthreads = 2;
 	srv->max_inflight = (unsigned)srv->nthreads - 1;
@@ -67,8 +66,14 @@ struct rpc_server *rpc_server_create(const struct rpc_server_config *cfg)
 	srv->stopfd = -1;
 	srv->watchdogfd = -1;
 	srv->stop_kind = RPC_POLL_STOP;
-	srv->watchdog_kind = RPC_POLL_WATCHDOG;
+	srv->cores = server_cores();
+	if (srv->cores > srv->nthreads)
+		srv->cores = srv->nthreads;
+	atomic_init(&srv->active, srv->nthreads);
+	atomic_init(&srv->allowed, srv->cores);
 	atomic_init(&srv->watching, false);
+	pthread_mutex_init(&srv->pool_lock, NULL);
+	pthread_cond_init(&srv->pool_cond, NULL);
 	pthread_mutex_init(&srv->lock, NULL);
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->nconns, 0);
@@ -107,22 +112,16 @@ uint16_t rpc_server_port(const struct rpc_server *srv, int i)
 	return i >= 0 && i < srv->nlisteners ? srv->listeners[i].port : 0;
 }
 
-/*
- * The epoll set: listeners one-shot like connections, the stop eventfd
- * level-triggered (every thread sees it), the watchdog's timer edge-triggered
- * (one thread per tick).
- */
+/* The epoll set: listeners one-shot like connections, the stop eventfd level-triggered. */
 static int server_epoll_init(struct rpc_server *srv)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &srv->stop_kind};
-	struct epoll_event wev = {.events = EPOLLIN | EPOLLET, .data.ptr = &srv->watchdog_kind};
 
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	srv->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	srv->watchdogfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	srv->watchdogfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (srv->epfd < 0 || srv->stopfd < 0 || srv->watchdogfd < 0 ||
-	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &ev) < 0 ||
-	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->watchdogfd, &wev) < 0)
+	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &ev) < 0)
 		return -1;
 	for (int i = 0; i < srv->nlisteners; i++) {
 		struct epoll_event lev = {.events = EPOLLIN | EPOLLONESHOT,
@@ -157,6 +156,8 @@ int rpc_server_start(struct rpc_server *srv)
 	/* rpc threads take no signals: the daemon's main thread waits for them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&srv->watchdog, NULL, rpc_watchdog_main, srv);
+	srv->watchdog_started = !err;
 	for (int i = 0; i < srv->nthreads && !err; i++) {
 		err = pthread_create(&srv->threads[i], NULL, rpc_pool_main, &srv->slots[i]);
 		if (!err)
@@ -167,7 +168,7 @@ int rpc_server_start(struct rpc_server *srv)
 		log_err(RPC_MODULE, "cannot start threads: %s", strerror(err));
 		return -err;
 	}
-	log_info(RPC_MODULE, "started: %d threads", srv->nthreads);
+	log_info(RPC_MODULE, "started: %d threads, %d active", srv->nthreads, srv->cores);
 	return 0;
 }
 
@@ -188,9 +189,17 @@ void rpc_server_stop(struct rpc_server *srv)
 	/* Level-triggered: every thread waiting in epoll_wait() sees it, now or later. */
 	if (srv->stopfd >= 0 && write(srv->stopfd, &one, sizeof(one)) < 0)
 		log_warn(RPC_MODULE, "stop: eventfd write: %s", strerror(errno));
+	pthread_mutex_lock(&srv->pool_lock);
+	pthread_cond_broadcast(&srv->pool_cond); /* parked threads */
+	pthread_mutex_unlock(&srv->pool_lock);
 	for (int i = 0; i < srv->threads_started; i++)
 		pthread_join(srv->threads[i], NULL);
 	srv->threads_started = 0;
+	if (srv->watchdog_started) {
+		rpc_watchdog_stop(srv);
+		pthread_join(srv->watchdog, NULL);
+		srv->watchdog_started = false;
+	}
 	for (int i = 0; i < srv->nlisteners; i++) {
 		close(srv->listeners[i].fd);
 		srv->listeners[i].fd = -1;
@@ -230,6 +239,8 @@ void rpc_server_destroy(struct rpc_server *srv)
 	for (int i = 0; srv->slots && i < srv->nthreads; i++)
 		pthread_mutex_destroy(&srv->slots[i].lock);
 	free(srv->slots);
+	pthread_mutex_destroy(&srv->pool_lock);
+	pthread_cond_destroy(&srv->pool_cond);
 	if (srv->bufs.spare)
 		rpc_bufs_destroy(&srv->bufs);
 	free(srv->threads);
