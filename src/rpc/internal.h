@@ -13,10 +13,11 @@
  *
  * Inline first: the thread that read a call stays its connection's reader
  * while it runs it, and then reads the connection's next record itself
- * (at most RPC_INLINE_BATCH in a row), as a thread per connection would —
- * no epoll round trip and no other thread woken per call. Only as many pool
- * threads are active as there are cores (the rest are parked, pool.c), so
- * idle ones do not take events from busy ones at the price of a wake-up.
+ * (at most RPC_INLINE_BATCH in a row, for at most RPC_CALL_SLOW_US), as a
+ * thread per connection would: no epoll round trip and no other thread
+ * woken per call. Only as many pool threads are active as there are cores
+ * (the rest are parked, pool.c), so idle ones do not take events from busy
+ * ones at the price of a wake-up.
  *
  * Slow calls: a call that runs longer than RPC_CALL_SLOW_US loses its
  * connection, if it still holds it, and lends its place among the active
@@ -176,7 +177,8 @@ void rpc_io_accept(struct rpc_server *srv, struct rpc_listener *l);
  * and *reader says whether the caller is still conn's reader (conn stays
  * disarmed: the caller reads on, re-arms it, or the watchdog does), or not
  * (conn paused: the call that unpauses it re-arms it). False: nothing to run
- * (conn re-armed, waiting for its calls after EOF, or torn down). own is the
+ * (conn re-armed, waiting for its calls after EOF, or torn down). The
+ * caller holds a reference on conn throughout. own is the
  * thread's record buffer, lent to conn when a record needs one (*own
  * becomes NULL).
  */

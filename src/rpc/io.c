@@ -163,7 +163,8 @@ out:
 	pthread_mutex_unlock(&conn->read_lock);
 	/*
 	 * Re-armed after the unlock, so the thread its next event wakes does not
-	 * wait for the lock. Nothing tears a disarmed connection down meanwhile.
+	 * wait for the lock. Nothing tears a disarmed connection down meanwhile,
+	 * and the caller's reference keeps it alive after.
 	 */
 	if (rearm)
 		rpc_io_rearm(conn);

@@ -12,6 +12,7 @@
 
 #include "rpc/internal.h"
 #include "rpc/msg.h"
+#include "util/clock.h"
 #include "util/limits.h"
 #include "util/log.h"
 #include "util/rcu.h"
@@ -86,20 +87,24 @@ static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_
 
 /*
  * conn's event: read a call, run it, and while conn stays ours, read and run
- * the next one. Between calls conn lives on its I/O reference: only its
- * reader (this thread) could tear it down.
+ * the next one — for RPC_INLINE_BATCH calls or RPC_CALL_SLOW_US at most, so
+ * other connections get their turn with few active threads. A reference is
+ * held throughout: once conn is re-armed (by rpc_io_read() finding nothing
+ * more, or at the end here) another thread may tear it down at once.
  */
 static void pool_conn_event(struct pool_thread *th, struct rpc_conn *conn, uint32_t events)
 {
 	struct rpc_bufs *bufs = &th->srv->bufs;
+	uint64_t end = time_mono_ns() + RPC_CALL_SLOW_US * 1000ull;
+	bool reader = true;
 
-	for (int n = 0; n < RPC_INLINE_BATCH; n++) {
+	rpc_conn_get(conn);
+	for (int n = 0; reader && n < RPC_INLINE_BATCH && time_mono_ns() < end; n++) {
 		uint8_t *rec = NULL;
 		size_t len = 0;
-		bool reader = false;
 
 		if (!rpc_io_read(conn, events, &th->own, &rec, &len, &reader))
-			return;
+			goto out;
 		rpc_slot_begin(th->slot, reader ? conn : NULL);
 		if (th->reply)
 			pool_run(th, conn, rec, len);
@@ -114,12 +119,13 @@ static void pool_conn_event(struct pool_thread *th, struct rpc_conn *conn, uint3
 			rpc_buf_put(bufs, rec, len);
 		}
 		rpc_conn_call_done(conn);
-		rpc_conn_put(conn);
-		if (!reader)
-			return;
+		rpc_conn_put(conn); /* the call's */
 		events = EPOLLIN;
 	}
-	rpc_io_rearm(conn); /* enough in a row: back to the pool */
+	if (reader)
+		rpc_io_rearm(conn); /* enough in a row: back to the pool */
+out:
+	rpc_conn_put(conn);
 }
 
 void *rpc_pool_main(void *arg)
