@@ -1,6 +1,6 @@
 /*
  * Internals shared by the rpc server's files (buf.c, conn.c, io.c, pool.c,
- * server.c). Not for use outside src/rpc/.
+ * server.c, watchdog.c). Not for use outside src/rpc/.
  *
  * Threads: one pool (pool.c). Every pool thread waits in epoll_wait() on the
  * server's one epoll set, one event at a time, and does whatever the event
@@ -31,8 +31,9 @@
  * A connection's reading state (rec, torn_down) belongs to whoever holds its
  * read_lock: its reader, the thread that tears it down after its last call,
  * or rpc_server_stop() once the pool is joined. One-shot events mean it is
- * never contended; it is there to say (and to show ThreadSanitizer) that the
- * state passes from thread to thread.
+ * hardly ever contended (only when EOF and a connection's last call meet);
+ * it is there to say (and to show ThreadSanitizer) that the state passes
+ * from thread to thread.
  */
 #ifndef NFS4D_RPC_INTERNAL_H
 #define NFS4D_RPC_INTERNAL_H
