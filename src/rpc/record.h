@@ -75,7 +75,7 @@ enum rpc_record_status rpc_record_advance(struct rpc_record *r, size_t n);
  * length. The reassembler starts on the next record with no buffer.
  */
 uint8_t *rpc_record_take(struct rpc_record *r, size_t *len);
-/* The attached buffer, detached (a partial record is dropped); NULL if none. */
+/* For teardown: the attached buffer (NULL if none); a partial record in it is dropped. */
 uint8_t *rpc_record_detach(struct rpc_record *r);
 
 #endif
