@@ -29,7 +29,7 @@ static const char nfs4d_usage[] =
 	"  --mem-limit BYTES      mem backend: bytes of data, names and inodes each export\n"
 	"                         may hold before writes and creates fail with NFS4ERR_NOSPC;\n"
 	"                         K, M, G suffixes (powers of 1024); default 1G\n"
-	"  --threads N            worker threads (default: 2 per core)\n"
+	"  --threads N            threads that run calls (default: 4 per core)\n"
 	"  --lease SECONDS        lease time granted to clients, 1-3600 (default 90)\n"
 	"  --grace SECONDS        grace period after a restart, 0-3600 (default: the lease):\n"
 	"                         clients reclaim their opens and locks (docs/recovery.md)\n"

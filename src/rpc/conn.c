@@ -1,4 +1,4 @@
-/* Connections: reference counting, closing, sending, reply routing, queue accounting. */
+/* Connections: reference counting, closing, sending, reply routing, calls in flight. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -54,6 +54,7 @@ struct rpc_conn *rpc_conn_new(struct rpc_server *srv, int fd, const struct socka
 	atomic_init(&conn->closed, false);
 	pthread_mutex_init(&conn->send_lock, NULL);
 	pthread_mutex_init(&conn->lock, NULL);
+	pthread_mutex_init(&conn->read_lock, NULL);
 	rpc_record_init(&conn->rec, srv->cfg.max_record);
 	return conn;
 }
@@ -72,8 +73,7 @@ void rpc_conn_put(struct rpc_conn *conn)
 	close(conn->fd);
 	pthread_mutex_destroy(&conn->send_lock);
 	pthread_mutex_destroy(&conn->lock);
-	rpc_record_destroy(&conn->rec);
-	free(conn->stash);
+	pthread_mutex_destroy(&conn->read_lock);
 	free(conn);
 }
 
@@ -94,7 +94,7 @@ const struct sockaddr_storage *rpc_conn_peer(const struct rpc_conn *conn)
 
 /*
  * The first caller wins: it shuts the socket down (pending and later sends
- * fail, the I/O thread sees EPOLLHUP and tears the connection down) and runs
+ * fail, a pool thread sees EPOLLHUP and tears the connection down) and runs
  * on_close. The fd itself is closed at the last put.
  */
 void rpc_conn_close(struct rpc_conn *conn)
@@ -222,31 +222,42 @@ int rpc_conn_send_record(struct rpc_conn *conn, const struct iovec *iov, int iov
 	return err;
 }
 
-bool rpc_conn_call_queued(struct rpc_conn *conn)
+bool rpc_conn_call_started(struct rpc_conn *conn)
 {
-	bool full;
+	bool go;
 
 	pthread_mutex_lock(&conn->lock);
-	conn->queued++;
-	full = conn->queued >= RPC_MAX_QUEUED_PER_CONN;
-	if (full)
-		conn->paused = true;
+	conn->inflight++;
+	conn->paused = conn->inflight >= conn->srv->max_inflight;
+	go = !conn->paused;
 	pthread_mutex_unlock(&conn->lock);
-	return !full;
+	return go;
 }
 
-/* Reading resumes once half the queue drained, so it does not flap at the limit. */
+/*
+ * A paused connection is re-armed without its read_lock: nothing reads or
+ * tears it down while it is disarmed, and only the call that unpauses it
+ * re-arms it. Exactly one thread tears a connection down after EOF: the
+ * reader, if no call was in flight when it saw EOF, else the thread whose
+ * call ends last (both decide under conn->lock).
+ */
 void rpc_conn_call_done(struct rpc_conn *conn)
 {
-	bool post;
+	bool resume, last, drop;
 
 	pthread_mutex_lock(&conn->lock);
-	conn->queued--;
-	post = !conn->mb_posted && ((conn->paused && conn->queued <= RPC_MAX_QUEUED_PER_CONN / 2) ||
-				    (conn->eof && conn->queued == 0));
-	if (post)
-		conn->mb_posted = true;
+	conn->inflight--;
+	resume = conn->paused;
+	conn->paused = false;
+	last = conn->eof && conn->inflight == 0;
 	pthread_mutex_unlock(&conn->lock);
-	if (post)
-		rpc_io_post(conn->io, conn);
+	if (resume)
+		rpc_io_rearm(conn);
+	if (!last)
+		return;
+	pthread_mutex_lock(&conn->read_lock);
+	drop = rpc_conn_teardown(conn);
+	pthread_mutex_unlock(&conn->read_lock);
+	if (drop)
+		rpc_conn_put(conn); /* the I/O reference */
 }

@@ -1,18 +1,39 @@
 /*
- * Internals shared by the rpc server's files (conn.c, io.c, worker.c,
- * server.c). Not for use outside src/rpc/.
+ * Internals shared by the rpc server's files (buf.c, conn.c, io.c, pool.c,
+ * server.c, watchdog.c). Not for use outside src/rpc/.
  *
- * Threads and who touches what:
- *  - I/O threads (io.c): each owns an epoll set. I/O thread 0 also owns the
- *    listeners and hands each accepted connection to an I/O thread round
- *    robin. A connection's reading state (rec, stash, torn_down) belongs to
- *    its I/O thread, and after the I/O threads are joined, to the thread
- *    running rpc_server_stop().
- *  - Workers (worker.c) pop calls from one FIFO, run rpc_msg_process() and
- *    send the reply under the connection's send lock.
- *  - Workers talk back to an I/O thread through its mailbox (a list under
- *    mb_lock and an eventfd): "this connection may resume reading / may be
- *    torn down now".
+ * Threads: one pool (pool.c). Every pool thread waits in epoll_wait() on the
+ * server's one epoll set, one event at a time, and does whatever the event
+ * asks: accept (io.c), or read the next record of a connection (io.c) and
+ * then run that call and send its reply itself (pool.c). No call crosses a
+ * thread. Connections and listeners are registered EPOLLONESHOT: an event
+ * goes to one thread and the fd stays quiet until it is re-armed. A record
+ * is read only when a thread is free to run it; until then the socket
+ * holds it.
+ *
+ * Inline first: the thread that read a call stays its connection's reader
+ * while it runs it, and then reads the connection's next record itself
+ * (at most RPC_INLINE_BATCH in a row, for at most RPC_CALL_SLOW_US), as a
+ * thread per connection would: no epoll round trip and no other thread
+ * woken per call. Only as many pool threads are active as there are cores
+ * (the rest are parked, pool.c), so idle ones do not take events from busy
+ * ones at the price of a wake-up.
+ *
+ * Slow calls: a call that runs longer than RPC_CALL_SLOW_US loses its
+ * connection, if it still holds it, and lends its place among the active
+ * threads: the watchdog (watchdog.c) re-arms the connection, so its next
+ * calls go to other threads while the slow one goes on, and unparks a
+ * thread. So a slow call (fsync, a blocked backend) holds its own thread
+ * only — never another connection, never the accept loop, and its own
+ * connection for at most about two RPC_CALL_SLOW_US — as long as the pool
+ * has threads to spare.
+ *
+ * A connection's reading state (rec, torn_down) belongs to whoever holds its
+ * read_lock: its reader, the thread that tears it down after its last call,
+ * or rpc_server_stop() once the pool is joined. One-shot events mean it is
+ * hardly ever contended (only when EOF and a connection's last call meet);
+ * it is there to say (and to show ThreadSanitizer) that the state passes
+ * from thread to thread.
  */
 #ifndef NFS4D_RPC_INTERNAL_H
 #define NFS4D_RPC_INTERNAL_H
@@ -21,6 +42,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "rpc/buf.h"
 #include "rpc/record.h"
 #include "rpc/rpc.h"
 #include "util/ref.h"
@@ -28,12 +50,17 @@
 #define RPC_MODULE "rpc"
 /* A reply that cannot be written for this long closes its connection. */
 #define RPC_SEND_TIMEOUT_MS 10000
-/* Bytes an I/O thread reads from one connection per readiness event. */
-#define RPC_READ_CHUNK 65536
 #define RPC_LISTEN_BACKLOG 1024
 
-/* The first member of everything registered in an epoll set says what it is. */
-enum rpc_poll_kind { RPC_POLL_LISTENER = 1, RPC_POLL_CONN, RPC_POLL_WAKE };
+/* Records a thread reads and runs in a row from one connection before it returns to epoll. */
+#define RPC_INLINE_BATCH 64
+/* A call running longer than this is slow (and the watchdog's period). */
+#define RPC_CALL_SLOW_US 1000
+/* Pool threads per core by default: the active ones plus spares for slow calls. */
+#define RPC_POOL_PER_CORE 4
+
+/* The first member of everything registered in the epoll set says what it is. */
+enum rpc_poll_kind { RPC_POLL_LISTENER = 1, RPC_POLL_CONN, RPC_POLL_STOP };
 
 struct rpc_listener {
 	int kind; /* RPC_POLL_LISTENER */
@@ -45,11 +72,11 @@ struct rpc_listener {
  * A TCP connection.
  * Lifetime: created by the accepting thread with one reference, the "I/O
  * reference", dropped when the connection is torn down (unregistered from
- * epoll and from srv->conns). Each queued call, each mailbox entry and each
- * rpc_conn_get() holds another. The last rpc_conn_put() closes the fd and
- * frees the struct at once: connections are never looked up under RCU, so no
- * call_rcu() is needed. The fd stays open until then, so a concurrent sender
- * never writes to a reused descriptor; rpc_conn_close() only shutdown()s it.
+ * epoll and from srv->conns). Each running call and each rpc_conn_get()
+ * holds another. The last rpc_conn_put() closes the fd and frees the struct
+ * at once: connections are never looked up under RCU, so no call_rcu() is
+ * needed. The fd stays open until then, so a concurrent sender never writes
+ * to a reused descriptor; rpc_conn_close() only shutdown()s it.
  */
 struct rpc_conn {
 	int kind; /* RPC_POLL_CONN */
@@ -59,56 +86,34 @@ struct rpc_conn {
 	struct sockaddr_storage peer;
 	char peer_str[INET6_ADDRSTRLEN + 8];
 	struct rpc_server *srv; /* valid until torn down */
-	struct rpc_io *io;	/* the I/O thread reading this connection */
 	rpc_close_fn on_close;	/* copied from the config: usable after the server is gone */
 	void *on_close_ctx;
 	atomic_bool closed;
 
 	pthread_mutex_t send_lock; /* one whole record at a time on the socket */
 
-	pthread_mutex_t lock; /* protects the fields below up to the I/O-only ones */
+	pthread_mutex_t lock; /* protects the fields below up to read_lock */
 	rpc_reply_fn reply_fn;
 	void *reply_ctx;
-	unsigned queued; /* calls queued or running */
-	bool paused;	 /* reading stopped: queued reached RPC_MAX_QUEUED_PER_CONN */
-	bool eof;	 /* the peer closed its side: tear down once queued is 0 */
-	bool mb_posted;	 /* in its I/O thread's mailbox */
+	unsigned inflight; /* calls read and not yet finished */
+	bool paused;	   /* not re-armed: inflight reached srv->max_inflight */
+	bool eof;	   /* the peer closed its side: tear down once inflight is 0 */
 
-	/* Owned by the I/O thread (see the top of this file). */
-	struct rpc_record rec;
-	uint8_t *stash; /* bytes read but not consumed when reading paused */
-	size_t stash_len;
-	size_t stash_off;
+	pthread_mutex_t read_lock; /* the reading state below (see the top of this file) */
+	struct rpc_record rec;	   /* its buffer, while attached, is owned by the conn */
 	bool torn_down;
 
 	struct rpc_conn *prev, *next; /* srv->conns, under srv->lock */
-	struct rpc_conn *mb_next;     /* io->mb_head, under io->mb_lock */
-	struct rpc_conn *dead_next;   /* io->dead, I/O thread only */
 };
 
-struct rpc_io {
-	int kind; /* RPC_POLL_WAKE: the eventfd's epoll entry points here */
-	int idx;
-	int epfd;
-	int wakefd;
-	bool running;
-	pthread_t thread;
+/* A pool thread's call, as the watchdog sees it; under lock. */
+struct rpc_slot {
 	struct rpc_server *srv;
-	uint8_t *readbuf; /* RPC_READ_CHUNK bytes */
-	pthread_mutex_t mb_lock;
-	struct rpc_conn *mb_head; /* each entry holds a reference */
-	/*
-	 * Torn down during the current epoll batch; their I/O reference is dropped
-	 * after the batch, so a later event of the same batch never sees freed memory.
-	 */
-	struct rpc_conn *dead;
-};
-
-struct rpc_work {
-	struct rpc_work *next;
-	struct rpc_conn *conn; /* holds a reference */
-	uint8_t *rec;	       /* malloc'ed record, freed by the worker */
-	size_t len;
+	pthread_mutex_t lock;
+	bool running;	       /* a call runs on this thread */
+	bool slow;	       /* ...longer than RPC_CALL_SLOW_US: it counts in srv->allowed */
+	struct rpc_conn *conn; /* the call's connection while the thread is still its reader */
+	uint64_t since;	       /* time_mono_ns() when the call started */
 };
 
 struct rpc_server {
@@ -117,47 +122,86 @@ struct rpc_server {
 	struct rpc_program *progs;
 	struct rpc_listener *listeners;
 	int nlisteners;
-	struct rpc_io *ios;
-	int nio;
-	int nworkers;
-	pthread_t *workers;
-	int workers_started;
+	int epfd;
+	int stopfd;		/* eventfd, level-triggered in epfd: written once to stop */
+	int stop_kind;		/* RPC_POLL_STOP: what stopfd's epoll entry points to */
+	int nthreads;		/* the pool */
+	struct rpc_slot *slots; /* one per pool thread */
+	pthread_mutex_t
+		pool_lock; /* changes of active and allowed; parked threads wait on pool_cond */
+	pthread_cond_t pool_cond;
+	atomic_int active;  /* pool threads not parked */
+	atomic_int allowed; /* active threads wanted: the cores, plus one per slow call */
+	int cores;
+	int watchdogfd;	      /* timerfd the watchdog thread reads, ticking while watching */
+	atomic_bool watching; /* the watchdog ticks (some call runs, or did at the last tick) */
+	pthread_t watchdog;
+	bool watchdog_started;
+	unsigned max_inflight; /* calls of one connection at once: leaves a thread for others */
+	pthread_t *threads;
+	int threads_started;
 	bool started;
 	bool stopped;
-	atomic_bool stopping; /* I/O threads leave their loop */
-	atomic_uint rr;	      /* round robin over I/O threads for new connections */
+	atomic_bool stopping; /* pool threads leave their loop after the current event */
 	atomic_int nconns;
+	struct rpc_bufs bufs;
 
 	pthread_mutex_t lock; /* conns */
 	struct rpc_conn *conns;
-
-	pthread_mutex_t wq_lock; /* the call queue */
-	pthread_cond_t wq_cond;
-	struct rpc_work *wq_head, *wq_tail;
-	bool wq_stop; /* workers exit once the queue is empty */
 };
 
 /* conn.c */
 struct rpc_conn *rpc_conn_new(struct rpc_server *srv, int fd, const struct sockaddr_storage *peer);
 /* Sends iov (already holding the record mark); mutates iov. Closes the connection on failure. */
 int rpc_conn_sendv(struct rpc_conn *conn, struct iovec *iov, int iovcnt);
-/* A call of conn finished (worker side): may post conn to its I/O thread's mailbox. */
+/*
+ * A record of conn was read (its reader holds read_lock): counts the call;
+ * true when conn may be read on, false when it must pause (too many calls).
+ */
+bool rpc_conn_call_started(struct rpc_conn *conn);
+/* A call of conn finished: resumes a paused conn, or tears it down after EOF. */
 void rpc_conn_call_done(struct rpc_conn *conn);
-/* Queue accounting for a new call (I/O side): false when reading must pause. */
-bool rpc_conn_call_queued(struct rpc_conn *conn);
 
 /* io.c */
-void *rpc_io_main(void *arg);
-void rpc_io_post(struct rpc_io *io, struct rpc_conn *conn);
 /*
- * Closes and unregisters conn and queues its I/O reference on io->dead; I/O
- * thread (or the stopper) only. rpc_io_reap() drops those references.
+ * One-shot readiness for conn again: by its reader once done with the reading
+ * state, by the watchdog taking it from an inline call, or by the call that
+ * unpauses it. Never while conn may be torn down.
  */
-void rpc_conn_teardown(struct rpc_conn *conn);
-void rpc_io_reap(struct rpc_io *io);
+void rpc_io_rearm(struct rpc_conn *conn);
+void rpc_io_accept(struct rpc_server *srv, struct rpc_listener *l);
+/*
+ * conn is readable (events from epoll), or its reader reads on. Reads at
+ * most one record. Returns true with *rec (a record buffer, now the
+ * caller's) and *len when a call is to run: conn then counts it in flight
+ * (rpc_conn_call_done() when it ends) and holds a reference for the caller,
+ * and *reader says whether the caller is still conn's reader (conn stays
+ * disarmed: the caller reads on, re-arms it, or the watchdog does), or not
+ * (conn paused: the call that unpauses it re-arms it). False: nothing to run
+ * (conn re-armed, waiting for its calls after EOF, or torn down). The
+ * caller holds a reference on conn throughout. own is the
+ * thread's record buffer, lent to conn when a record needs one (*own
+ * becomes NULL).
+ */
+bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len,
+		 bool *reader);
+/*
+ * Closes and unregisters conn; the caller holds read_lock, and drops the I/O
+ * reference (rpc_conn_put) after releasing it. False if it was already torn
+ * down (nothing to drop).
+ */
+bool rpc_conn_teardown(struct rpc_conn *conn);
 
-/* worker.c */
-void rpc_work_push(struct rpc_server *srv, struct rpc_work *w);
-void *rpc_worker_main(void *arg);
+/* pool.c */
+void *rpc_pool_main(void *slot);
+
+/* watchdog.c */
+/* This thread starts a call; reader_of: the connection it still reads (NULL if paused). */
+void rpc_slot_begin(struct rpc_slot *s, struct rpc_conn *reader_of);
+/* The call ended; true if the thread is still its connection's reader. */
+bool rpc_slot_end(struct rpc_slot *s);
+void *rpc_watchdog_main(void *srv);
+/* Makes the watchdog thread see srv->stopping (set before) and return. */
+void rpc_watchdog_stop(struct rpc_server *srv);
 
 #endif

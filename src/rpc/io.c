@@ -1,6 +1,7 @@
 /*
- * I/O threads: accept, read, reassemble records, queue calls; back-pressure
- * and teardown. See internal.h for which thread owns what.
+ * Sockets for the pool threads: accept, read one record of a connection
+ * straight into a record buffer, re-arm, EOF and teardown. See internal.h
+ * for who owns what.
  */
 #include <errno.h>
 #include <netinet/tcp.h>
@@ -12,15 +13,17 @@
 
 #include "rpc/internal.h"
 #include "util/log.h"
-#include "util/rcu.h"
 
-#define RPC_IO_EVENTS 64
-
-static void io_epoll_set(struct rpc_conn *conn, uint32_t events, int op)
+static int io_epoll(struct rpc_server *srv, int op, int fd, void *ptr)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = conn};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = ptr};
 
-	if (epoll_ctl(conn->io->epfd, op, conn->fd, &ev) < 0)
+	return epoll_ctl(srv->epfd, op, fd, &ev);
+}
+
+void rpc_io_rearm(struct rpc_conn *conn)
+{
+	if (io_epoll(conn->srv, EPOLL_CTL_MOD, conn->fd, conn) < 0)
 		log_warn(RPC_MODULE, "conn=%llu peer=%s: epoll_ctl: %s",
 			 (unsigned long long)conn->id, conn->peer_str, strerror(errno));
 }
@@ -41,230 +44,138 @@ static void io_unlink(struct rpc_conn *conn)
 	atomic_fetch_sub(&srv->nconns, 1);
 }
 
-void rpc_conn_teardown(struct rpc_conn *conn)
+bool rpc_conn_teardown(struct rpc_conn *conn)
 {
+	size_t used = conn->rec.len;
+
 	if (conn->torn_down)
-		return;
+		return false;
 	conn->torn_down = true;
 	rpc_conn_close(conn);
-	epoll_ctl(conn->io->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
-	rpc_record_destroy(&conn->rec);
-	free(conn->stash);
-	conn->stash = NULL;
+	epoll_ctl(conn->srv->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
+	rpc_buf_put(&conn->srv->bufs, rpc_record_detach(&conn->rec), used);
 	io_unlink(conn);
-	conn->dead_next = conn->io->dead;
-	conn->io->dead = conn;
-}
-
-void rpc_io_reap(struct rpc_io *io)
-{
-	while (io->dead) {
-		struct rpc_conn *conn = io->dead;
-
-		io->dead = conn->dead_next;
-		rpc_conn_put(conn); /* the I/O reference */
-	}
-}
-
-void rpc_io_post(struct rpc_io *io, struct rpc_conn *conn)
-{
-	uint64_t one = 1;
-
-	rpc_conn_get(conn);
-	pthread_mutex_lock(&io->mb_lock);
-	conn->mb_next = io->mb_head;
-	io->mb_head = conn;
-	pthread_mutex_unlock(&io->mb_lock);
-	if (write(io->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_warn(RPC_MODULE, "io%d: eventfd write: %s", io->idx, strerror(errno));
-}
-
-/*
- * Feeds bytes to the reassembler and queues each complete record. Returns
- * the bytes consumed (fewer than len when reading paused), or -1 when the
- * stream is broken.
- */
-static ssize_t io_consume(struct rpc_conn *conn, const uint8_t *data, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		size_t used;
-		enum rpc_record_status st =
-			rpc_record_feed(&conn->rec, data + off, len - off, &used);
-		struct rpc_work *w;
-
-		off += used;
-		if (st == RPC_RECORD_ERROR) {
-			log_warn(RPC_MODULE, "conn=%llu peer=%s: bad record: %s",
-				 (unsigned long long)conn->id, conn->peer_str, conn->rec.error);
-			return -1;
-		}
-		if (st != RPC_RECORD_READY)
-			continue;
-		w = calloc(1, sizeof(*w));
-		if (!w) {
-			log_err(RPC_MODULE, "conn=%llu: out of memory",
-				(unsigned long long)conn->id);
-			return -1;
-		}
-		w->rec = rpc_record_take(&conn->rec, &w->len);
-		w->conn = conn;
-		rpc_conn_get(conn);
-		if (!rpc_conn_call_queued(conn)) {
-			rpc_work_push(conn->srv, w);
-			break;
-		}
-		rpc_work_push(conn->srv, w);
-	}
-	return (ssize_t)off;
-}
-
-/* Keeps data[used..len) for when reading resumes. */
-static bool io_stash(struct rpc_conn *conn, const uint8_t *data, size_t len)
-{
-	uint8_t *s = NULL;
-
-	if (len) {
-		s = malloc(len);
-		if (!s)
-			return false;
-		memcpy(s, data, len);
-	}
-	free(conn->stash);
-	conn->stash = s;
-	conn->stash_len = len;
-	conn->stash_off = 0;
 	return true;
 }
 
-/* Input ended (EOF): replies to queued calls still go out, then the connection closes. */
-static void io_eof(struct rpc_conn *conn)
+enum io_result { IO_AGAIN, IO_READY, IO_EOF, IO_FAIL };
+
+/*
+ * Reads conn's stream until its record is complete or the socket has no more
+ * for now. Never reads past the record (rpc_record_next()), so what follows
+ * stays in the socket and wakes the next thread.
+ */
+static enum io_result io_read_record(struct rpc_conn *conn, uint8_t **own)
+{
+	struct rpc_record *r = &conn->rec;
+
+	for (;;) {
+		uint8_t *dst;
+		size_t want;
+		ssize_t n;
+
+		if (rpc_record_wants_buf(r)) {
+			uint8_t *b = *own ? *own : rpc_buf_get(&conn->srv->bufs);
+
+			if (!b) {
+				log_err(RPC_MODULE, "conn=%llu: out of memory for a record",
+					(unsigned long long)conn->id);
+				return IO_FAIL;
+			}
+			if (b == *own)
+				*own = NULL;
+			rpc_record_attach(r, b);
+		}
+		want = rpc_record_next(r, &dst);
+		n = read(conn->fd, dst, want);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return IO_AGAIN;
+			log_info(RPC_MODULE, "conn=%llu peer=%s: read: %s",
+				 (unsigned long long)conn->id, conn->peer_str, strerror(errno));
+			return IO_FAIL;
+		}
+		if (n == 0) {
+			if (r->in_body || r->hdr_have || r->nfrags)
+				log_info(RPC_MODULE, "conn=%llu peer=%s: disconnected mid-record",
+					 (unsigned long long)conn->id, conn->peer_str);
+			return IO_EOF;
+		}
+		switch (rpc_record_advance(r, (size_t)n)) {
+		case RPC_RECORD_READY:
+			return IO_READY;
+		case RPC_RECORD_ERROR:
+			log_warn(RPC_MODULE, "conn=%llu peer=%s: bad record: %s",
+				 (unsigned long long)conn->id, conn->peer_str, r->error);
+			return IO_FAIL;
+		case RPC_RECORD_MORE:
+			break;
+		}
+	}
+}
+
+/* Input ended: replies to calls in flight still go out, then the connection closes. */
+static bool io_eof(struct rpc_conn *conn)
 {
 	bool now;
 
 	pthread_mutex_lock(&conn->lock);
 	conn->eof = true;
-	now = conn->queued == 0;
+	now = conn->inflight == 0;
 	pthread_mutex_unlock(&conn->lock);
-	if (now) {
-		rpc_conn_teardown(conn);
-		return;
-	}
-	io_epoll_set(conn, 0, EPOLL_CTL_MOD);
+	/* Not re-armed: the last call to end tears it down (rpc_conn_call_done()). */
+	return now && rpc_conn_teardown(conn);
 }
 
-static void io_conn_event(struct rpc_io *io, struct rpc_conn *conn, uint32_t events)
+bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len,
+		 bool *reader)
 {
-	ssize_t n, used;
+	bool drop = false, ready = false, rearm = false;
 
+	pthread_mutex_lock(&conn->read_lock);
 	if (conn->torn_down)
-		return;
-	if (atomic_load(&conn->closed)) {
-		rpc_conn_teardown(conn);
-		return;
+		goto out;
+	if (atomic_load(&conn->closed) || !(events & EPOLLIN)) {
+		/* Closed by us, or EPOLLERR / EPOLLHUP without data to read. */
+		drop = rpc_conn_teardown(conn);
+		goto out;
 	}
-	if (!(events & EPOLLIN)) {
-		/* EPOLLERR or EPOLLHUP without data to read. */
-		rpc_conn_teardown(conn);
-		return;
+	switch (io_read_record(conn, own)) {
+	case IO_AGAIN:
+		rearm = true;
+		break;
+	case IO_READY:
+		*rec = rpc_record_take(&conn->rec, len);
+		rpc_conn_get(conn); /* the call's */
+		*reader = rpc_conn_call_started(conn);
+		ready = true;
+		break;
+	case IO_EOF:
+		drop = io_eof(conn);
+		break;
+	case IO_FAIL:
+		drop = rpc_conn_teardown(conn);
+		break;
 	}
-	n = read(conn->fd, io->readbuf, RPC_READ_CHUNK);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return;
-		log_info(RPC_MODULE, "conn=%llu peer=%s: read: %s", (unsigned long long)conn->id,
-			 conn->peer_str, strerror(errno));
-		rpc_conn_teardown(conn);
-		return;
-	}
-	if (n == 0) {
-		if (conn->rec.in_body || conn->rec.hdr_have || conn->rec.nfrags)
-			log_info(RPC_MODULE, "conn=%llu peer=%s: disconnected mid-record",
-				 (unsigned long long)conn->id, conn->peer_str);
-		io_eof(conn);
-		return;
-	}
-	used = io_consume(conn, io->readbuf, (size_t)n);
-	if (used < 0) {
-		rpc_conn_teardown(conn);
-		return;
-	}
-	if (used < n) {
-		/* Paused: stop reading until the workers drain the queue. */
-		if (!io_stash(conn, io->readbuf + used, (size_t)(n - used))) {
-			rpc_conn_teardown(conn);
-			return;
-		}
-		io_epoll_set(conn, 0, EPOLL_CTL_MOD);
-	}
-}
-
-/* A worker says: conn's queue drained enough to read again, or its last call after EOF ended. */
-static void io_mailbox_conn(struct rpc_conn *conn)
-{
-	bool eof_done, resume;
-	ssize_t used;
-
-	pthread_mutex_lock(&conn->lock);
-	conn->mb_posted = false;
-	eof_done = conn->eof && conn->queued == 0;
-	resume = conn->paused && !conn->eof && conn->queued <= RPC_MAX_QUEUED_PER_CONN / 2;
-	if (resume)
-		conn->paused = false;
-	pthread_mutex_unlock(&conn->lock);
-	if (conn->torn_down)
-		return;
-	if (eof_done || atomic_load(&conn->closed)) {
-		rpc_conn_teardown(conn);
-		return;
-	}
-	if (!resume)
-		return;
-	if (conn->stash) {
-		size_t left = conn->stash_len - conn->stash_off;
-
-		used = io_consume(conn, conn->stash + conn->stash_off, left);
-		if (used < 0) {
-			rpc_conn_teardown(conn);
-			return;
-		}
-		conn->stash_off += (size_t)used;
-		if ((size_t)used < left)
-			return; /* paused again */
-		free(conn->stash);
-		conn->stash = NULL;
-	}
-	io_epoll_set(conn, EPOLLIN, EPOLL_CTL_MOD);
-}
-
-static void io_mailbox(struct rpc_io *io)
-{
-	uint64_t v;
-	struct rpc_conn *list;
-
-	if (read(io->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn(RPC_MODULE, "io%d: eventfd read: %s", io->idx, strerror(errno));
-	pthread_mutex_lock(&io->mb_lock);
-	list = io->mb_head;
-	io->mb_head = NULL;
-	pthread_mutex_unlock(&io->mb_lock);
-	while (list) {
-		struct rpc_conn *conn = list;
-
-		list = conn->mb_next;
-		conn->mb_next = NULL;
-		if (!atomic_load(&io->srv->stopping))
-			io_mailbox_conn(conn);
-		rpc_conn_put(conn);
-	}
+out:
+	pthread_mutex_unlock(&conn->read_lock);
+	/*
+	 * Re-armed after the unlock, so the thread its next event wakes does not
+	 * wait for the lock. Nothing tears a disarmed connection down meanwhile,
+	 * and the caller's reference keeps it alive after.
+	 */
+	if (rearm)
+		rpc_io_rearm(conn);
+	if (drop)
+		rpc_conn_put(conn); /* the I/O reference */
+	return ready;
 }
 
 static void io_accept_one(struct rpc_server *srv, int fd, const struct sockaddr_storage *peer)
 {
 	struct rpc_conn *conn;
-	struct rpc_io *io;
-	struct epoll_event ev;
 	int one = 1;
 
 	if (atomic_fetch_add(&srv->nconns, 1) >= RPC_MAX_CONNS) {
@@ -280,23 +191,19 @@ static void io_accept_one(struct rpc_server *srv, int fd, const struct sockaddr_
 		close(fd);
 		return;
 	}
-	io = &srv->ios[atomic_fetch_add(&srv->rr, 1) % (unsigned)srv->nio];
-	conn->io = io;
-	log_debug(RPC_MODULE, "conn=%llu peer=%s accepted (io%d)", (unsigned long long)conn->id,
-		  conn->peer_str, io->idx);
+	log_debug(RPC_MODULE, "conn=%llu peer=%s accepted", (unsigned long long)conn->id,
+		  conn->peer_str);
 	pthread_mutex_lock(&srv->lock);
 	conn->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = conn;
 	srv->conns = conn;
 	pthread_mutex_unlock(&srv->lock);
-	/* Last: from here the conn's I/O thread may use (and tear down) it. */
-	ev.events = EPOLLIN;
-	ev.data.ptr = conn;
-	if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	/* Last: from here any pool thread may use (and tear down) it. */
+	if (io_epoll(srv, EPOLL_CTL_ADD, fd, conn) < 0) {
 		log_warn(RPC_MODULE, "conn=%llu: epoll_ctl add: %s", (unsigned long long)conn->id,
 			 strerror(errno));
-		/* No other thread uses it yet: stop() joins this thread before looking. */
+		/* No other thread can reach it: stop() joins this thread before looking. */
 		conn->torn_down = true;
 		rpc_conn_close(conn);
 		io_unlink(conn);
@@ -304,7 +211,7 @@ static void io_accept_one(struct rpc_server *srv, int fd, const struct sockaddr_
 	}
 }
 
-static void io_accept(struct rpc_server *srv, struct rpc_listener *l)
+void rpc_io_accept(struct rpc_server *srv, struct rpc_listener *l)
 {
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage peer;
@@ -319,40 +226,10 @@ static void io_accept(struct rpc_server *srv, struct rpc_listener *l)
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_warn(RPC_MODULE, "accept on port %u: %s", l->port,
 					 strerror(errno));
-			return;
+			break;
 		}
 		io_accept_one(srv, fd, &peer);
 	}
-}
-
-void *rpc_io_main(void *arg)
-{
-	struct rpc_io *io = arg;
-	struct rpc_server *srv = io->srv;
-	struct epoll_event evs[RPC_IO_EVENTS];
-
-	rcu_register_thread();
-	while (!atomic_load(&srv->stopping)) {
-		int n = epoll_wait(io->epfd, evs, RPC_IO_EVENTS, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err(RPC_MODULE, "io%d: epoll_wait: %s", io->idx, strerror(errno));
-			break;
-		}
-		for (int i = 0; i < n && !atomic_load(&srv->stopping); i++) {
-			int kind = *(int *)evs[i].data.ptr;
-
-			if (kind == RPC_POLL_LISTENER)
-				io_accept(srv, evs[i].data.ptr);
-			else if (kind == RPC_POLL_WAKE)
-				io_mailbox(io);
-			else
-				io_conn_event(io, evs[i].data.ptr, evs[i].events);
-		}
-		rpc_io_reap(io);
-	}
-	rcu_unregister_thread();
-	return NULL;
+	if (io_epoll(srv, EPOLL_CTL_MOD, l->fd, l) < 0)
+		log_err(RPC_MODULE, "port %u: epoll_ctl: %s", l->port, strerror(errno));
 }

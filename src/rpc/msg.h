@@ -1,8 +1,8 @@
 /*
  * One RPC record in, at most one reply record out: the call header checks of
  * RFC 5531 section 9, credentials, the NULL procedure and every rejection,
- * and the hand-off to a program's dispatcher. Pure (no sockets): the worker
- * pool, the unit tests and the fuzzer call it directly.
+ * and the hand-off to a program's dispatcher. Pure (no sockets): the pool
+ * threads, the unit tests and the fuzzer call it directly.
  *
  * What a record gets, in the order checked:
  *  - shorter than 8 bytes (no xid + msg_type), or msg_type neither CALL nor

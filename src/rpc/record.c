@@ -1,12 +1,8 @@
 #include "rpc/record.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "util/limits.h"
-
-/* First allocation for a record body; later growth at most doubles. */
-#define RPC_RECORD_MIN_ALLOC 4096
 
 void rpc_record_init(struct rpc_record *r, uint32_t max_record)
 {
@@ -14,12 +10,14 @@ void rpc_record_init(struct rpc_record *r, uint32_t max_record)
 	r->max_record = max_record ? max_record : RPC_MAX_RECORD;
 }
 
-void rpc_record_destroy(struct rpc_record *r)
+bool rpc_record_wants_buf(const struct rpc_record *r)
 {
-	free(r->buf);
-	r->buf = NULL;
-	r->len = 0;
-	r->cap = 0;
+	return r->in_body && !r->buf && !r->error;
+}
+
+void rpc_record_attach(struct rpc_record *r, uint8_t *buf)
+{
+	r->buf = buf;
 }
 
 static enum rpc_record_status record_fail(struct rpc_record *r, const char *why)
@@ -47,83 +45,41 @@ static enum rpc_record_status record_header(struct rpc_record *r)
 		r->in_body = true;
 		return RPC_RECORD_MORE;
 	}
-	if (r->last)
-		r->ready = true;
+	r->ready = r->last;
 	return r->ready ? RPC_RECORD_READY : RPC_RECORD_MORE;
 }
 
-/* Room for n more bytes, growing with what arrived, never to what was claimed. */
-static bool record_grow(struct rpc_record *r, size_t n)
+size_t rpc_record_next(struct rpc_record *r, uint8_t **dst)
 {
-	size_t need = r->len + n;
-	size_t limit = r->len + r->frag_left; /* the current fragment's end */
-	size_t ncap;
-	uint8_t *nbuf;
-
-	if (need <= r->cap)
-		return true;
-	ncap = r->cap ? r->cap * 2 : RPC_RECORD_MIN_ALLOC;
-	if (ncap > limit)
-		ncap = limit;
-	if (ncap < need)
-		ncap = need;
-	nbuf = realloc(r->buf, ncap);
-	if (!nbuf)
-		return false;
-	r->buf = nbuf;
-	r->cap = ncap;
-	return true;
+	if (r->error || r->ready) {
+		*dst = NULL;
+		return 0;
+	}
+	if (!r->in_body) {
+		*dst = r->hdr + r->hdr_have;
+		return RPC_RECORD_MARK_LEN - r->hdr_have;
+	}
+	*dst = r->buf ? r->buf + r->len : NULL;
+	return r->buf ? r->frag_left : 0;
 }
 
-enum rpc_record_status rpc_record_feed(struct rpc_record *r, const uint8_t *data, size_t len,
-				       size_t *consumed)
+enum rpc_record_status rpc_record_advance(struct rpc_record *r, size_t n)
 {
-	size_t off = 0;
-	enum rpc_record_status st = RPC_RECORD_MORE;
-
-	*consumed = 0;
 	if (r->error)
 		return RPC_RECORD_ERROR;
 	if (r->ready)
 		return RPC_RECORD_READY;
-	while (off < len) {
-		if (!r->in_body) {
-			size_t n = RPC_RECORD_MARK_LEN - r->hdr_have;
-
-			if (n > len - off)
-				n = len - off;
-			memcpy(r->hdr + r->hdr_have, data + off, n);
-			r->hdr_have += (uint8_t)n;
-			off += n;
-			if (r->hdr_have < RPC_RECORD_MARK_LEN)
-				continue;
-			st = record_header(r);
-		} else {
-			size_t n = r->frag_left;
-
-			if (n > len - off)
-				n = len - off;
-			if (!record_grow(r, n)) {
-				st = record_fail(r, "out of memory");
-				break;
-			}
-			memcpy(r->buf + r->len, data + off, n);
-			r->len += n;
-			r->frag_left -= (uint32_t)n;
-			off += n;
-			if (r->frag_left > 0)
-				continue;
-			r->in_body = false;
-			if (r->last) {
-				r->ready = true;
-				st = RPC_RECORD_READY;
-			}
-		}
-		if (st != RPC_RECORD_MORE)
-			break;
+	if (!r->in_body) {
+		r->hdr_have += (uint8_t)n;
+		return r->hdr_have < RPC_RECORD_MARK_LEN ? RPC_RECORD_MORE : record_header(r);
 	}
-	*consumed = off;
-	return st;
+	r->len += n;
+	r->frag_left -= (uint32_t)n;
+	if (r->frag_left > 0)
+		return RPC_RECORD_MORE;
+	r->in_body = false;
+	r->ready = r->last;
+	return r->ready ? RPC_RECORD_READY : RPC_RECORD_MORE;
 }
 
 uint8_t *rpc_record_take(struct rpc_record *r, size_t *len)
@@ -133,13 +89,16 @@ uint8_t *rpc_record_take(struct rpc_record *r, size_t *len)
 	*len = r->len;
 	r->buf = NULL;
 	r->len = 0;
-	r->cap = 0;
 	r->nfrags = 0;
 	r->ready = false;
 	r->last = false;
-	if (*len == 0) {
-		free(buf);
-		buf = NULL;
-	}
+	return buf;
+}
+
+uint8_t *rpc_record_detach(struct rpc_record *r)
+{
+	uint8_t *buf = r->buf;
+
+	r->buf = NULL;
 	return buf;
 }

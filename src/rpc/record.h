@@ -1,15 +1,23 @@
 /*
  * RFC 5531 section 11 record marking, reassembled incrementally. Pure: no
- * sockets. The I/O thread feeds bytes as they arrive; the reassembler strips
- * the 4-byte fragment headers (high bit: last fragment, low 31 bits: length)
- * and joins the fragments of one record into one contiguous buffer.
+ * sockets, no allocation. The reader asks where the next bytes go
+ * (rpc_record_next), puts them there (a read() straight from the socket, or
+ * a copy) and reports how many arrived (rpc_record_advance). The reassembler
+ * takes the 4-byte fragment headers (high bit: last fragment, low 31 bits:
+ * length) into itself and lays the fragment bodies of one record end to end
+ * in the caller's buffer, so a body is never copied.
  *
- * Limits are enforced on the header, before any body byte is stored: a record
- * whose fragments add up to more than max_record, or that has more than
- * RPC_MAX_FRAGMENTS fragments (zero-length ones included), is an error. The
- * buffer grows with the bytes that actually arrived (at most doubling), never
- * to the size a header claims, so a peer announcing 2 GiB and sending nothing
- * costs a few KiB.
+ * It never asks for a byte past the current header or fragment body: once a
+ * record is complete, nothing of the next one has been taken from the
+ * stream. That is what lets a socket be the queue of its connection's calls.
+ *
+ * The buffer: before the first body byte, rpc_record_wants_buf() says so and
+ * the caller attaches one of max_record bytes; the record's bytes go to its
+ * start. Limits are enforced on the header, before any body byte is wanted:
+ * a record whose fragments add up to more than max_record, or that has more
+ * than RPC_MAX_FRAGMENTS fragments (zero-length ones included), is an error.
+ * (How much memory a claimed but unsent body costs is the buffer's business:
+ * see buf.h.)
  *
  * Errors are sticky: the stream cannot be resynchronised, the connection must
  * be closed.
@@ -26,7 +34,7 @@
 #define RPC_RECORD_MAX_FRAG 0x7fffffffu
 
 enum rpc_record_status {
-	RPC_RECORD_MORE,  /* all input consumed, the record is not complete yet */
+	RPC_RECORD_MORE,  /* the record is not complete yet: rpc_record_next() */
 	RPC_RECORD_READY, /* a record is complete: rpc_record_take() it */
 	RPC_RECORD_ERROR, /* the stream is unusable: see rpc_record.error */
 };
@@ -41,28 +49,33 @@ struct rpc_record {
 	bool last;	   /* the current fragment is the record's last */
 	bool ready;	   /* a complete record waits for rpc_record_take() */
 	const char *error; /* NULL, or why the stream failed (static string) */
-	uint8_t *buf;
-	size_t len;
-	size_t cap;
+	uint8_t *buf;	   /* the caller's, max_record bytes; NULL until attached */
+	size_t len;	   /* body bytes of this record so far */
 };
 
 void rpc_record_init(struct rpc_record *r, uint32_t max_record);
-/* Frees the partial record (if any). The struct may be initialised again. */
-void rpc_record_destroy(struct rpc_record *r);
+
+/* True when body bytes are wanted next and no buffer is attached. */
+bool rpc_record_wants_buf(const struct rpc_record *r);
+/* Gives the record its buffer (at least max_record bytes, owned by the caller). */
+void rpc_record_attach(struct rpc_record *r, uint8_t *buf);
 
 /*
- * Consumes bytes from data up to the end of at most one record and reports in
- * *consumed how many it used. On RPC_RECORD_READY the caller takes the record
- * and feeds the rest (data + *consumed) again. While a record waits to be
- * taken, nothing is consumed.
+ * Where the next bytes of the stream go (*dst) and at most how many: the rest
+ * of the current fragment header or body. 0 once a record is ready or the
+ * stream failed. Body bytes are wanted only with a buffer attached.
  */
-enum rpc_record_status rpc_record_feed(struct rpc_record *r, const uint8_t *data, size_t len,
-				       size_t *consumed);
+size_t rpc_record_next(struct rpc_record *r, uint8_t **dst);
+/* n (<= what rpc_record_next() allowed) bytes arrived at *dst. */
+enum rpc_record_status rpc_record_advance(struct rpc_record *r, size_t n);
 
 /*
- * After RPC_RECORD_READY: hands over the record (caller free()s it; NULL for
- * an empty record) and its length; the reassembler starts on the next record.
+ * After RPC_RECORD_READY: the record's bytes (in the attached buffer, which
+ * goes back to the caller with them; NULL if none was ever needed) and their
+ * length. The reassembler starts on the next record with no buffer.
  */
 uint8_t *rpc_record_take(struct rpc_record *r, size_t *len);
+/* For teardown: the attached buffer (NULL if none); a partial record in it is dropped. */
+uint8_t *rpc_record_detach(struct rpc_record *r);
 
 #endif

@@ -4,10 +4,13 @@
  * call header and credentials, answers the NULL procedure and every rejection
  * itself, and sends what the dispatcher encodes.
  *
- * Threads: one listener/I-O thread per core (epoll) reads records and queues
- * calls to a fixed worker pool; workers run the dispatcher and send the reply
- * with one writev under the connection's send lock. Every rpc thread is
- * registered as a liburcu reader thread, so dispatchers may use rcu_read_begin().
+ * Threads: one fixed pool. A pool thread waits for a readable connection,
+ * reads one record, runs the dispatcher and sends the reply with one writev
+ * under the connection's send lock; meanwhile the connection's next record
+ * is read and run by another pool thread, so calls of one connection run
+ * side by side and a slow call holds only its own thread. Every rpc thread
+ * is registered as a liburcu reader thread, so dispatchers may use
+ * rcu_read_begin().
  */
 #ifndef NFS4D_RPC_RPC_H
 #define NFS4D_RPC_RPC_H
@@ -80,7 +83,7 @@ struct rpc_call {
 };
 
 /*
- * A program's dispatcher, called on a worker thread for procedures 1..nprocs-1
+ * A program's dispatcher, called on a pool thread for procedures 1..nprocs-1
  * (the rpc layer answers procedure 0, NULL, itself). It encodes the results
  * into res, which starts right after the accepted-reply header, and returns
  * RPC_SUCCESS; or it returns RPC_GARBAGE_ARGS / RPC_SYSTEM_ERR and the rpc
@@ -117,8 +120,7 @@ typedef void (*rpc_close_fn)(void *ctx, struct rpc_conn *conn);
 struct rpc_server_config {
 	const struct sockaddr_storage *addrs; /* port 0 picks a free port: see rpc_server_port() */
 	int naddrs;
-	int io_threads; /* 0: one per core */
-	int workers;	/* 0: default */
+	int workers; /* pool threads, at least 2; 0: four per core */
 	const struct rpc_program *progs;
 	int nprogs;
 	uint32_t max_record; /* 0: RPC_MAX_RECORD */
@@ -135,7 +137,7 @@ struct rpc_server *rpc_server_create(const struct rpc_server_config *cfg);
 uint16_t rpc_server_port(const struct rpc_server *srv, int i);
 int rpc_server_start(struct rpc_server *srv);
 /*
- * Stops accepting and reading, lets queued and running calls finish and send
+ * Stops accepting and reading, lets the calls already read finish and send
  * their replies, closes every connection and joins all threads.
  */
 void rpc_server_stop(struct rpc_server *srv);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "rpc/internal.h"
@@ -37,7 +38,7 @@ static int server_listen(struct rpc_listener *l, const struct sockaddr_storage *
 	return 0;
 }
 
-static int server_ncpus(void)
+static int server_cores(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -55,22 +56,34 @@ struct rpc_server *rpc_server_create(const struct rpc_server_config *cfg)
 		srv->cfg.max_record = RPC_MAX_RECORD;
 	if (!srv->cfg.max_reply)
 		srv->cfg.max_reply = RPC_MAX_RECORD;
-	srv->nio = cfg->io_threads > 0 ? cfg->io_threads : server_ncpus();
-	srv->nworkers = cfg->workers > 0 ? cfg->workers : 2 * server_ncpus();
-	if (srv->nworkers < 2)
-		srv->nworkers = 2;
+	srv->nthreads = cfg->workers > 0 ? cfg->workers : RPC_POOL_PER_CORE * server_cores();
+	if (srv->nthreads < 2)
+		srv->nthreads = 2;
+	srv->max_inflight = (unsigned)srv->nthreads - 1;
+	if (srv->max_inflight > RPC_MAX_INFLIGHT_PER_CONN)
+		srv->max_inflight = RPC_MAX_INFLIGHT_PER_CONN;
+	srv->epfd = -1;
+	srv->stopfd = -1;
+	srv->watchdogfd = -1;
+	srv->stop_kind = RPC_POLL_STOP;
+	srv->cores = server_cores();
+	if (srv->cores > srv->nthreads)
+		srv->cores = srv->nthreads;
+	atomic_init(&srv->active, srv->nthreads);
+	atomic_init(&srv->allowed, srv->cores);
+	atomic_init(&srv->watching, false);
+	pthread_mutex_init(&srv->pool_lock, NULL);
+	pthread_cond_init(&srv->pool_cond, NULL);
 	pthread_mutex_init(&srv->lock, NULL);
-	pthread_mutex_init(&srv->wq_lock, NULL);
-	pthread_cond_init(&srv->wq_cond, NULL);
 	atomic_init(&srv->stopping, false);
-	atomic_init(&srv->rr, 0);
 	atomic_init(&srv->nconns, 0);
 
 	srv->addrs = calloc((size_t)(cfg->naddrs > 0 ? cfg->naddrs : 1), sizeof(*srv->addrs));
 	srv->progs = calloc((size_t)(cfg->nprogs > 0 ? cfg->nprogs : 1), sizeof(*srv->progs));
 	srv->listeners =
 		calloc((size_t)(cfg->naddrs > 0 ? cfg->naddrs : 1), sizeof(*srv->listeners));
-	if (!srv->addrs || !srv->progs || !srv->listeners)
+	if (!srv->addrs || !srv->progs || !srv->listeners ||
+	    rpc_bufs_init(&srv->bufs, srv->cfg.max_record, srv->nthreads) < 0)
 		goto fail;
 	if (cfg->naddrs > 0)
 		memcpy(srv->addrs, cfg->addrs, sizeof(*srv->addrs) * (size_t)cfg->naddrs);
@@ -99,26 +112,22 @@ uint16_t rpc_server_port(const struct rpc_server *srv, int i)
 	return i >= 0 && i < srv->nlisteners ? srv->listeners[i].port : 0;
 }
 
-static int server_io_init(struct rpc_server *srv, struct rpc_io *io, int idx)
+/* The epoll set: listeners one-shot like connections, the stop eventfd level-triggered. */
+static int server_epoll_init(struct rpc_server *srv)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = io};
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &srv->stop_kind};
 
-	io->kind = RPC_POLL_WAKE;
-	io->idx = idx;
-	io->srv = srv;
-	io->epfd = epoll_create1(EPOLL_CLOEXEC);
-	io->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	pthread_mutex_init(&io->mb_lock, NULL);
-	io->readbuf = malloc(RPC_READ_CHUNK);
-	if (io->epfd < 0 || io->wakefd < 0 || !io->readbuf ||
-	    epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->wakefd, &ev) < 0)
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	srv->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	srv->watchdogfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (srv->epfd < 0 || srv->stopfd < 0 || srv->watchdogfd < 0 ||
+	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &ev) < 0)
 		return -1;
-	if (idx != 0)
-		return 0;
 	for (int i = 0; i < srv->nlisteners; i++) {
-		struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &srv->listeners[i]};
+		struct epoll_event lev = {.events = EPOLLIN | EPOLLONESHOT,
+					  .data.ptr = &srv->listeners[i]};
 
-		if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, srv->listeners[i].fd, &lev) < 0)
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->listeners[i].fd, &lev) < 0)
 			return -1;
 	}
 	return 0;
@@ -132,47 +141,42 @@ int rpc_server_start(struct rpc_server *srv)
 	if (srv->started)
 		return -EALREADY;
 	srv->started = true;
-	srv->ios = calloc((size_t)srv->nio, sizeof(*srv->ios));
-	srv->workers = calloc((size_t)srv->nworkers, sizeof(*srv->workers));
-	if (!srv->ios || !srv->workers)
+	srv->threads = calloc((size_t)srv->nthreads, sizeof(*srv->threads));
+	srv->slots = calloc((size_t)srv->nthreads, sizeof(*srv->slots));
+	if (!srv->threads || !srv->slots)
 		return -ENOMEM;
-	for (int i = 0; i < srv->nio; i++) {
-		srv->ios[i].epfd = -1;
-		srv->ios[i].wakefd = -1;
+	for (int i = 0; i < srv->nthreads; i++) {
+		srv->slots[i].srv = srv;
+		pthread_mutex_init(&srv->slots[i].lock, NULL);
 	}
-	for (int i = 0; i < srv->nio; i++)
-		if (server_io_init(srv, &srv->ios[i], i) < 0) {
-			log_err(RPC_MODULE, "io%d: setup failed: %s", i, strerror(errno));
-			return -EIO;
-		}
+	if (server_epoll_init(srv) < 0) {
+		log_err(RPC_MODULE, "epoll setup failed: %s", strerror(errno));
+		return -EIO;
+	}
 	/* rpc threads take no signals: the daemon's main thread waits for them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (int i = 0; i < srv->nworkers && !err; i++) {
-		err = pthread_create(&srv->workers[i], NULL, rpc_worker_main, srv);
+	err = pthread_create(&srv->watchdog, NULL, rpc_watchdog_main, srv);
+	srv->watchdog_started = !err;
+	for (int i = 0; i < srv->nthreads && !err; i++) {
+		err = pthread_create(&srv->threads[i], NULL, rpc_pool_main, &srv->slots[i]);
 		if (!err)
-			srv->workers_started++;
-	}
-	for (int i = 0; i < srv->nio && !err; i++) {
-		err = pthread_create(&srv->ios[i].thread, NULL, rpc_io_main, &srv->ios[i]);
-		if (!err)
-			srv->ios[i].running = true;
+			srv->threads_started++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		log_err(RPC_MODULE, "cannot start threads: %s", strerror(err));
 		return -err;
 	}
-	log_info(RPC_MODULE, "started: %d I/O threads, %d workers", srv->nio, srv->nworkers);
+	log_info(RPC_MODULE, "started: %d threads, %d active", srv->nthreads, srv->cores);
 	return 0;
 }
 
 /*
- * Order matters: (1) the I/O threads leave their loops, so nothing is accepted
- * or read any more; (2) the workers drain the queue, so every queued and
- * running call sends its reply; (3) every connection is torn down (on_close
- * runs) and the mailboxes are emptied. Runs on any thread, e.g. the main
- * thread after sigwait().
+ * Order matters: (1) the pool threads finish what they are doing — every
+ * call that was read runs and sends its reply — and leave, so nothing is
+ * accepted or read any more; (2) every connection is torn down (on_close
+ * runs). Runs on any thread, e.g. the main thread after sigwait().
  */
 void rpc_server_stop(struct rpc_server *srv)
 {
@@ -182,48 +186,38 @@ void rpc_server_stop(struct rpc_server *srv)
 		return;
 	srv->stopped = true;
 	atomic_store(&srv->stopping, true);
-	for (int i = 0; i < srv->nio; i++) {
-		if (srv->ios[i].wakefd >= 0 && write(srv->ios[i].wakefd, &one, sizeof(one)) < 0)
-			log_warn(RPC_MODULE, "io%d: wake: %s", i, strerror(errno));
-	}
-	for (int i = 0; i < srv->nio; i++) {
-		if (srv->ios[i].running)
-			pthread_join(srv->ios[i].thread, NULL);
-		srv->ios[i].running = false;
+	/* Level-triggered: every thread waiting in epoll_wait() sees it, now or later. */
+	if (srv->stopfd >= 0 && write(srv->stopfd, &one, sizeof(one)) < 0)
+		log_warn(RPC_MODULE, "stop: eventfd write: %s", strerror(errno));
+	pthread_mutex_lock(&srv->pool_lock);
+	pthread_cond_broadcast(&srv->pool_cond); /* parked threads */
+	pthread_mutex_unlock(&srv->pool_lock);
+	for (int i = 0; i < srv->threads_started; i++)
+		pthread_join(srv->threads[i], NULL);
+	srv->threads_started = 0;
+	if (srv->watchdog_started) {
+		rpc_watchdog_stop(srv);
+		pthread_join(srv->watchdog, NULL);
+		srv->watchdog_started = false;
 	}
 	for (int i = 0; i < srv->nlisteners; i++) {
 		close(srv->listeners[i].fd);
 		srv->listeners[i].fd = -1;
 	}
-
-	pthread_mutex_lock(&srv->wq_lock);
-	srv->wq_stop = true;
-	pthread_cond_broadcast(&srv->wq_cond);
-	pthread_mutex_unlock(&srv->wq_lock);
-	for (int i = 0; i < srv->workers_started; i++)
-		pthread_join(srv->workers[i], NULL);
-	srv->workers_started = 0;
-
 	for (;;) {
 		struct rpc_conn *conn;
+		bool drop;
 
 		pthread_mutex_lock(&srv->lock);
 		conn = srv->conns;
 		pthread_mutex_unlock(&srv->lock);
 		if (!conn)
 			break;
-		rpc_conn_teardown(conn);
-	}
-	for (int i = 0; i < srv->nio; i++) {
-		struct rpc_io *io = &srv->ios[i];
-
-		while (io->mb_head) {
-			struct rpc_conn *conn = io->mb_head;
-
-			io->mb_head = conn->mb_next;
+		pthread_mutex_lock(&conn->read_lock);
+		drop = rpc_conn_teardown(conn);
+		pthread_mutex_unlock(&conn->read_lock);
+		if (drop)
 			rpc_conn_put(conn);
-		}
-		rpc_io_reap(io);
 	}
 	log_info(RPC_MODULE, "stopped");
 }
@@ -236,23 +230,23 @@ void rpc_server_destroy(struct rpc_server *srv)
 	for (int i = 0; i < srv->nlisteners; i++)
 		if (srv->listeners[i].fd >= 0)
 			close(srv->listeners[i].fd);
-	for (int i = 0; srv->ios && i < srv->nio; i++) {
-		struct rpc_io *io = &srv->ios[i];
-
-		if (io->epfd >= 0)
-			close(io->epfd);
-		if (io->wakefd >= 0)
-			close(io->wakefd);
-		free(io->readbuf);
-		pthread_mutex_destroy(&io->mb_lock);
-	}
-	free(srv->ios);
-	free(srv->workers);
+	if (srv->epfd >= 0)
+		close(srv->epfd);
+	if (srv->stopfd >= 0)
+		close(srv->stopfd);
+	if (srv->watchdogfd >= 0)
+		close(srv->watchdogfd);
+	for (int i = 0; srv->slots && i < srv->nthreads; i++)
+		pthread_mutex_destroy(&srv->slots[i].lock);
+	free(srv->slots);
+	pthread_mutex_destroy(&srv->pool_lock);
+	pthread_cond_destroy(&srv->pool_cond);
+	if (srv->bufs.spare)
+		rpc_bufs_destroy(&srv->bufs);
+	free(srv->threads);
 	free(srv->listeners);
 	free(srv->addrs);
 	free(srv->progs);
 	pthread_mutex_destroy(&srv->lock);
-	pthread_mutex_destroy(&srv->wq_lock);
-	pthread_cond_destroy(&srv->wq_cond);
 	free(srv);
 }

@@ -9,7 +9,9 @@
 #define RPC_MAX_MACHINENAME 255			      /* AUTH_SYS machinename<255> */
 #define RPC_MAX_AUTH_GIDS 16			      /* AUTH_SYS gids<16> */
 #define RPC_MAX_CONNS 4096			      /* open connections at once */
-#define RPC_MAX_QUEUED_PER_CONN 256 /* calls of one connection waiting for a worker */
+#define RPC_MAX_INFLIGHT_PER_CONN 256		      /* calls of one connection running at once */
+/* Record buffer bytes kept in memory between calls: a 1 MiB WRITE and its headers. */
+#define RPC_BUF_RESIDENT (1u * 1024 * 1024 + 64 * 1024)
 
 /* Per-request decode memory (arrays, optional members) */
 #define XDR_ARENA_LIMIT (1u * 1024 * 1024)

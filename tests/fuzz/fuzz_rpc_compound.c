@@ -6,6 +6,7 @@
  * carry whole EXCHANGE_ID → CREATE_SESSION → SEQUENCE conversations.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "nfs4/nfs4.h"
 #include "rpc/msg.h"
@@ -35,7 +36,7 @@ static void fuzz_record(const struct rpc_program *prog, const uint8_t *rec, size
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool registered;
-	static uint8_t *reply_buf;
+	static uint8_t *reply_buf, *rec_buf;
 	struct nfs4_config cfg = {
 		.lease_seconds = 90, .laundromat = false, .boot_epoch = 1, .backend = "mem"};
 	char err[256];
@@ -47,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rcu_register_thread();
 		log_set_level(LOG_ERR);
 		reply_buf = malloc(FUZZ_MAX_REPLY);
+		rec_buf = malloc(FUZZ_MAX_RECORD);
 		registered = true;
 	}
 	/* One export at the pseudo root, so file operations are reachable from PUTROOTFH. */
@@ -57,25 +59,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	prog = nfs4_server_program(srv);
 	rpc_record_init(&rr, FUZZ_MAX_RECORD);
+	/* As the server reads a socket: never past what the reassembler asks for. */
 	while (size > 0) {
-		size_t used = 0;
-		enum rpc_record_status st = rpc_record_feed(&rr, data, size, &used);
+		uint8_t *dst;
+		size_t n;
+		enum rpc_record_status st;
 
-		data += used;
-		size -= used;
+		if (rpc_record_wants_buf(&rr))
+			rpc_record_attach(&rr, rec_buf);
+		n = rpc_record_next(&rr, &dst);
+		if (n > size)
+			n = size;
+		memcpy(dst, data, n);
+		data += n;
+		size -= n;
+		st = rpc_record_advance(&rr, n);
 		if (st == RPC_RECORD_ERROR)
 			break;
 		if (st == RPC_RECORD_READY) {
 			size_t len;
-			uint8_t *rec = rpc_record_take(&rr, &len);
+			const uint8_t *rec = rpc_record_take(&rr, &len);
 
 			fuzz_record(&prog, rec, len, reply_buf);
-			free(rec);
-		} else if (used == 0) {
-			break;
 		}
 	}
-	rpc_record_destroy(&rr);
 	nfs4_server_destroy(srv);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * RPC layer of a live nfs4d (RFC 5531): the NULL procedure, every accepted and
  * denied reply status the server must produce, record marking (multi-fragment
- * calls) and connections that go bad (garbage, oversized fragments, a peer
+ * calls, fragments of odd sizes, records of the maximum size and one byte
+ * more) and connections that go bad (garbage, oversized fragments, a peer
  * vanishing mid-record) being closed without disturbing other connections.
  */
 #include "harness.h"
@@ -9,6 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/limits.h"
 
 static struct harness_srv *srv;
 
@@ -359,6 +362,119 @@ static void disconnect_with_calls_in_flight_leaves_server_serving(void **state)
 	nfs4clnt_conn_close(other);
 }
 
+/*
+ * Appends to wire a NULL call (xid) padded to body bytes (NULL ignores its
+ * arguments), as fragments whose sizes cycle through frag[] from frag[start]
+ * (0-sized ones included); returns the bytes written. wire needs body + 4 *
+ * (fragments). At most RPC_MAX_FRAGMENTS fragments are allowed.
+ */
+static size_t put_null_record(uint8_t *wire, uint32_t xid, size_t body, const size_t *frag,
+			      size_t nfrag, size_t start)
+{
+	struct nfs4clnt_auth none = nfs4clnt_auth_none();
+	uint8_t *rec = calloc(1, body);
+	struct xdr_enc x;
+	size_t w = 0, off = 0;
+
+	assert_non_null(rec);
+	xdr_enc_init(&x, rec, body);
+	assert_true(nfs4clnt_enc_call_header(&x, xid, 100003, 4, 0, &none));
+	for (size_t i = 0; off < body || i == 0; i++) {
+		size_t n = frag[(start + i) % nfrag];
+
+		if (n > body - off)
+			n = body - off;
+		xdr_put_be32(wire + w, (off + n == body ? 0x80000000u : 0) | (uint32_t)n);
+		memcpy(wire + w + 4, rec + off, n);
+		w += 4 + n;
+		off += n;
+	}
+	free(rec);
+	return w;
+}
+
+static void expect_null_reply(struct nfs4clnt_conn *c, uint32_t xid)
+{
+	uint8_t *rec;
+	size_t len;
+
+	assert_int_equal(nfs4clnt_conn_recv_record(c, 10000, &rec, &len), 0);
+	assert_int_equal(len, 24);
+	assert_int_equal(xdr_get_be32(rec), xid);
+	assert_int_equal(xdr_get_be32(rec + 20), 0 /* SUCCESS */);
+	free(rec);
+}
+
+/* A record of exactly the maximum size, in fragments of odd sizes, is read and answered. */
+static void max_size_record_in_odd_fragments_is_answered(void **state)
+{
+	static const size_t frag[] = {1, 0, 7, 262147, 3, 524287, 65537};
+	struct nfs4clnt_conn *c = harness_connect(srv);
+	size_t cap = RPC_MAX_RECORD + 4 * RPC_MAX_FRAGMENTS;
+	uint8_t *wire = malloc(cap);
+	size_t n;
+
+	assert_non_null(wire);
+	n = put_null_record(wire, 0x4d41, RPC_MAX_RECORD, frag, 7, 0);
+	assert_true(n <= cap);
+	assert_int_equal(nfs4clnt_conn_send_raw(c, wire, n), 0);
+	expect_null_reply(c, 0x4d41);
+	assert_int_equal(nfs4clnt_null(c), 0); /* and the connection goes on */
+	free(wire);
+	nfs4clnt_conn_close(c);
+}
+
+/* One byte more, split the same way: only that connection is closed. */
+static void record_one_byte_over_the_limit_closes_the_connection(void **state)
+{
+	static const size_t frag[] = {1, 0, 7, 262147, 3, 524287, 65537};
+	struct nfs4clnt_conn *other = harness_connect(srv);
+	struct nfs4clnt_conn *c = harness_connect(srv);
+	size_t cap = RPC_MAX_RECORD + 1 + 4 * RPC_MAX_FRAGMENTS;
+	uint8_t *wire = malloc(cap);
+	size_t n;
+	int err;
+
+	assert_non_null(wire);
+	n = put_null_record(wire, 0x4d42, RPC_MAX_RECORD + 1, frag, 7, 0);
+	err = nfs4clnt_conn_send_raw(c, wire, n);
+	assert_true(err == 0 || err == -EPIPE || err == -ECONNRESET);
+	free(wire);
+	assert_only_this_connection_closed(c, other);
+	nfs4clnt_conn_close(other);
+}
+
+/* Many records of odd sizes and odd fragments in one write: each answered once. */
+static void pipelined_odd_records_are_each_answered(void **state)
+{
+	static const size_t frag[] = {5, 1, 0, 13, 4096, 3, 1021};
+	struct nfs4clnt_conn *c = harness_connect(srv);
+	uint8_t *wire = malloc(1 << 20);
+	int seen[64] = {0};
+	size_t w = 0;
+
+	assert_non_null(wire);
+	for (uint32_t i = 0; i < 64; i++)
+		w += put_null_record(wire + w, 0x5000 + i, 40 + i * 131 % 9000, frag, 7, i % 7);
+	assert_int_equal(nfs4clnt_conn_send_raw(c, wire, w), 0);
+	for (int i = 0; i < 64; i++) {
+		uint8_t *rec;
+		size_t len;
+		uint32_t xid;
+
+		assert_int_equal(nfs4clnt_conn_recv_record(c, 10000, &rec, &len), 0);
+		assert_int_equal(len, 24);
+		xid = xdr_get_be32(rec);
+		assert_true(xid >= 0x5000 && xid < 0x5040);
+		seen[xid - 0x5000]++;
+		free(rec);
+	}
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(seen[i], 1);
+	free(wire);
+	nfs4clnt_conn_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,6 +496,9 @@ int main(void)
 		cmocka_unit_test(fragments_summing_past_the_limit_close_the_connection),
 		cmocka_unit_test(disconnect_mid_record_leaves_server_serving),
 		cmocka_unit_test(disconnect_with_calls_in_flight_leaves_server_serving),
+		cmocka_unit_test(max_size_record_in_odd_fragments_is_answered),
+		cmocka_unit_test(record_one_byte_over_the_limit_closes_the_connection),
+		cmocka_unit_test(pipelined_odd_records_are_each_answered),
 	};
 
 	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));

@@ -30,7 +30,7 @@
 #define PROG 400100
 enum { P_NULL, P_ECHO, P_BIG, P_SLEEP, P_GETCONN, NPROCS };
 
-static atomic_int sleep_started;
+static atomic_int sleep_started, sleep_done;
 static atomic_int on_close_calls;
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rpc_conn *saved_conn; /* a reference taken by P_GETCONN */
@@ -93,6 +93,7 @@ static enum rpc_accept_stat test_dispatch(void *ctx, struct rpc_call *call, stru
 		ts.tv_sec = v / 1000;
 		ts.tv_nsec = (long)(v % 1000) * 1000000;
 		nanosleep(&ts, NULL);
+		atomic_fetch_add(&sleep_done, 1);
 		xdr_enc_u32(res, v);
 		return RPC_SUCCESS;
 	case P_GETCONN:
@@ -126,8 +127,7 @@ static void tsrv_start(struct tsrv *t)
 	struct rpc_server_config cfg = {
 		.addrs = &ss,
 		.naddrs = 1,
-		.io_threads = 2,
-		.workers = 4,
+		.workers = 6,
 		.progs = &prog,
 		.nprogs = 1,
 		.on_close = test_on_close,
@@ -602,13 +602,74 @@ static void test_stop_inflight(void **state)
 	tsrv_stop(&t); /* stop again: a no-op */
 }
 
+/* Receives one record and returns its xid (the record must be an accepted SUCCESS reply). */
+static uint32_t recv_success_xid(int fd)
+{
+	uint8_t rec[64];
+	ssize_t r = recv_record(fd, rec, sizeof(rec));
+
+	assert_true(r >= 24);
+	check_success(rec, r, xdr_get_be32(rec));
+	return xdr_get_be32(rec);
+}
+
+/*
+ * Calls that sleep in their dispatcher (a blocked backend) hold their own
+ * threads only: the same connection's next call, other connections and new
+ * connections are answered while they sleep — with more sleepers than
+ * cores, so spare threads must take over. Checked by order (the sleeps
+ * last far longer than the rest), not by timing.
+ */
+static void test_slow_calls_stall_nothing_else(void **state)
+{
+	struct tsrv t;
+	uint8_t arg[4];
+	int slow[4], other, late;
+
+	atomic_store(&sleep_started, 0);
+	atomic_store(&sleep_done, 0);
+	tsrv_start(&t);
+	other = cli_connect(&t);
+	null_call(other, 1);
+	xdr_put_be32(arg, 3000);
+	for (int i = 0; i < 4; i++) {
+		slow[i] = cli_connect(&t);
+		send_call(slow[i], 100 + (uint32_t)i, P_SLEEP, arg, 4);
+	}
+	wait_for(&sleep_started, 4);
+	/* The sleeping connection's next call is read and answered by another thread. */
+	send_call(slow[0], 200, P_NULL, NULL, 0);
+	assert_int_equal(recv_success_xid(slow[0]), 200);
+	for (uint32_t i = 0; i < 100; i++)
+		null_call(other, 2 + i);
+	late = cli_connect(&t);
+	null_call(late, 300);
+	assert_int_equal(atomic_load(&sleep_done), 0); /* all of that while they slept */
+	/* Now the sleeps end, each with its own reply. */
+	for (int i = 0; i < 4; i++) {
+		uint8_t rec[64];
+		ssize_t r = recv_record(slow[i], rec, sizeof(rec));
+
+		assert_int_equal(r, 28);
+		check_success(rec, r, 100 + (uint32_t)i);
+		close(slow[i]);
+	}
+	close(other);
+	close(late);
+	tsrv_stop(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_null_and_rate), cmocka_unit_test(test_multi_fragment),
-		cmocka_unit_test(test_pipelined),     cmocka_unit_test(test_big_reply),
-		cmocka_unit_test(test_bad_peers),     cmocka_unit_test(test_reply_routing_and_send),
+		cmocka_unit_test(test_null_and_rate),
+		cmocka_unit_test(test_multi_fragment),
+		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_big_reply),
+		cmocka_unit_test(test_bad_peers),
+		cmocka_unit_test(test_reply_routing_and_send),
 		cmocka_unit_test(test_stop_inflight),
+		cmocka_unit_test(test_slow_calls_stall_nothing_else),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
