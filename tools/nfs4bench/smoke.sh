@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$nfs4d" --listen 127.0.0.1:0 --port-file "$tmp/port" --backend mem \
-	--export '/ *(rw,no_root_squash)' --log-level warn 2>"$tmp/nfs4d.log" &
+	--export '/ *(rw,no_root_squash)' --state-dir "$tmp/state" --log-level warn 2>"$tmp/nfs4d.log" &
 pid=$!
 for _ in $(seq 200); do
 	[[ -s $tmp/port ]] && break
