@@ -5,6 +5,7 @@
  *   vfs_io.c     read, write, commit, readlink, readdir
  *   vfs_handle.c file handles (persistent and volatile) and the export check
  *   vfs_cred.c   per-thread credential switching
+ *   vfs_lease.c  fcntl leases behind delegations, and their thread
  *
  * Rules every operation follows:
  *  1. Handles are resolved to O_PATH fds as the server (vfs_handle_open);
@@ -46,6 +47,7 @@ struct vfs_cred_base {
 };
 
 struct vfs_vtable; /* vfs_handle.c */
+struct vfs_leases; /* vfs_lease.c */
 
 struct vfs_change_slot {
 	uint64_t dev;
@@ -73,7 +75,8 @@ struct vfs_backend {
 	uint8_t key[VFS_KEY_LEN]; /* MAC key of handles; see vfs_handle.c */
 	struct be_fh root_fh;
 	struct vfs_cred_base cred;
-	struct vfs_vtable *vt; /* volatile mode only */
+	struct vfs_vtable *vt;	   /* volatile mode only */
+	struct vfs_leases *leases; /* the delegations' leases, under their own lock */
 	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
 	struct vfs_change_slot *change; /* VFS_CHANGE_SLOTS */
 };
@@ -131,10 +134,21 @@ int vfs_statfs(struct backend *be, const struct be_cred *cred, const struct be_f
 /*
  * Resolves fh (a regular file) and opens it with flags under cred; on success
  * the credentials stay entered and *pathfd is open: the caller leaves and
- * closes. Returns the fd or -errno.
+ * closes. io: as vfs_reopen_io (for a file description used only for this
+ * call). Returns the fd or -errno.
  */
 int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
-		  int flags, struct statx *stx, int *pathfd);
+		  int flags, struct statx *stx, int *pathfd, bool io);
+/*
+ * Opens the regular file open (O_PATH) as pfd for one call's I/O, under the
+ * credentials already entered: through the server's own write lease on it if
+ * there is one (a fresh open would break it), after the permission check the
+ * open would have made; else afresh, O_NONBLOCK, so that a lease someone
+ * holds answers -EAGAIN (NFS4ERR_DELAY) at once instead of stalling the
+ * worker for lease-break-time. Every open of file data by the backend is
+ * O_NONBLOCK for that reason.
+ */
+int vfs_reopen_io(struct vfs_backend *vb, int pfd, const struct statx *stx, int flags);
 /* vfs_lock.c */
 int vfs_lock_open(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		  void **ctx);
@@ -152,6 +166,20 @@ int vfs_readlink(struct backend *be, const struct be_cred *cred, const struct be
 		 size_t *len);
 int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		uint64_t cookie, be_readdir_fn fn, void *ctx, uint64_t *verifier, bool *eof);
+
+/* vfs_lease.c */
+int vfs_lease_init(struct vfs_backend *vb);
+void vfs_lease_fini(struct vfs_backend *vb);
+/*
+ * A dup of the fd of the write lease the server holds on the file stx
+ * describes, or -ENOENT: the server's own I/O on that file goes through it,
+ * since a fresh open would break the lease. The caller checked permission.
+ */
+int vfs_lease_fd(struct vfs_backend *vb, const struct statx *stx);
+int vfs_deleg_get(struct backend *be, const struct be_fh *fh, bool write, void **handle);
+bool vfs_deleg_broken(struct backend *be, void *handle);
+void vfs_deleg_put(struct backend *be, void *handle);
+void vfs_deleg_watch(struct backend *be, be_deleg_break_fn fn, void *ctx);
 
 /* vfs.c: shared helpers */
 /* "/proc/self/fd/N": reopening an O_PATH fd with a real access mode checks permission. */

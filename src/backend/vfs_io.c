@@ -5,7 +5,9 @@
  * Every call opens the file anew from its handle (reopening the O_PATH fd
  * through /proc/self/fd under the caller's credentials, so the kernel checks
  * the access mode) and closes it before returning: two extra syscalls and a
- * permission walk per READ/WRITE. An fd cache keyed by handle (and by
+ * permission walk per READ/WRITE. A file under a write delegation is the
+ * exception: its I/O goes through the lease's fd (vfs_lease.c), since a
+ * fresh open would break the lease. An fd cache keyed by handle (and by
  * credential, or with an explicit check) would remove that cost later;
  * correctness first.
  *
@@ -39,9 +41,29 @@ static int need_reg(const struct statx *stx)
 	return S_ISDIR(stx->stx_mode) ? -EISDIR : -EINVAL;
 }
 
+int vfs_reopen_io(struct vfs_backend *vb, int pfd, const struct statx *stx, int flags)
+{
+	int mode = R_OK, fd = vfs_lease_fd(vb, stx);
+
+	if (fd == -ENOENT)
+		return vfs_reopen(pfd, flags | O_NONBLOCK);
+	if ((flags & O_ACCMODE) == O_WRONLY)
+		mode = W_OK;
+	else if ((flags & O_ACCMODE) == O_RDWR)
+		mode = R_OK | W_OK;
+	/* The check a fresh open would have made (no faccessat2, before Linux 5.8: refused). */
+	if (fd >= 0 && syscall(SYS_faccessat2, pfd, "", mode, AT_EACCESS | AT_EMPTY_PATH) != 0) {
+		int err = errno == EPERM ? -EACCES : -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 /* Resolves fh and opens it with flags under the caller's credentials (left entered). */
 int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
-		  int flags, struct statx *stx, int *pathfd)
+		  int flags, struct statx *stx, int *pathfd, bool io)
 {
 	int fd, err;
 
@@ -55,7 +77,7 @@ int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const stru
 		close(*pathfd);
 		return err;
 	}
-	fd = vfs_reopen(*pathfd, flags);
+	fd = io ? vfs_reopen_io(vb, *pathfd, stx, flags) : vfs_reopen(*pathfd, flags | O_NONBLOCK);
 	if (fd < 0) {
 		vfs_cred_leave(&vb->cred);
 		close(*pathfd);
@@ -73,7 +95,7 @@ int vfs_read(struct backend *be, const struct be_cred *cred, const struct be_fh 
 
 	*got = 0;
 	*eof = false;
-	fd = vfs_open_data(vb, cred, fh, O_RDONLY, &stx, &pfd);
+	fd = vfs_open_data(vb, cred, fh, O_RDONLY, &stx, &pfd, true);
 	if (fd < 0)
 		return fd;
 	if (offset > INT64_MAX)
@@ -130,7 +152,7 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 	/* Zero bytes succeed wherever they are (RFC 8881 §18.32.3), once allowed to write. */
 	if (len && (offset > INT64_MAX || len > INT64_MAX - offset))
 		return -EFBIG;
-	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pfd);
+	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pfd, true);
 	if (fd < 0)
 		return fd;
 	if (how == BE_DATA_SYNC)
@@ -182,9 +204,12 @@ int vfs_commit(struct backend *be, const struct be_cred *cred, const struct be_f
 	err = need_reg(&stx);
 	if (err)
 		goto out;
-	fd = vfs_reopen(pfd, O_RDONLY);
+	fd = vfs_lease_fd(vb, &stx); /* a fresh open would break the server's write lease */
 	if (fd < 0)
-		fd = vfs_reopen(pfd, O_WRONLY); /* unprivileged server: any mode it may open */
+		fd = vfs_reopen(pfd, O_RDONLY | O_NONBLOCK);
+	if (fd < 0)
+		fd = vfs_reopen(
+			pfd, O_WRONLY | O_NONBLOCK); /* unprivileged server: any mode it may open */
 	if (fd < 0) {
 		err = fd;
 		goto out;

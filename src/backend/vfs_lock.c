@@ -28,7 +28,8 @@ int vfs_lock_open(struct backend *be, const struct be_cred *cred, const struct b
 
 	/* Read locks need a readable description, write locks a writable one: the widest we may. */
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]) && fd < 0; i++) {
-		fd = vfs_open_data(vb, cred, fh, modes[i], &stx, &pfd);
+		/* Not through a lease's fd: OFD locks belong to the open file description. */
+		fd = vfs_open_data(vb, cred, fh, modes[i], &stx, &pfd, false);
 		if (fd >= 0) {
 			vfs_cred_leave(&vb->cred);
 			close(pfd);

@@ -7,10 +7,12 @@
  */
 #include "nfs4/deleg.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/param.h>
 
 #include "nfs4/callback.h"
+#include "nfs4/fh.h"
 #include "nfs4/grace.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
@@ -100,6 +102,26 @@ static bool nfs4_deleg_refused_locked(struct nfs4_client *clp, struct nfs4_file 
 	return false;
 }
 
+/* Whether nothing but nfs4d reaches the backend's data (mem). */
+static bool nfs4_deleg_private(struct backend *be)
+{
+	return be->ops->private_data && be->ops->private_data(be);
+}
+
+/* Whether a delegation on this backend must hold a lease against local users (vfs). */
+static bool nfs4_deleg_needs_lease(struct backend *be)
+{
+	return !nfs4_deleg_private(be) && be->ops->deleg_get;
+}
+
+/* Whether a delegation on this backend can be kept: nobody else, or the backend tells us. */
+static bool nfs4_deleg_protectable(struct backend *be)
+{
+	return nfs4_deleg_private(be) || nfs4_deleg_needs_lease(be);
+}
+
+static void nfs4_deleg_recall_locked(struct nfs4_deleg *dp, uint64_t now);
+
 void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t access,
 		      uint32_t want, uint64_t change, struct open_delegation4 *out)
 {
@@ -108,6 +130,7 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 	uint32_t mask = want & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
 	struct backend *be = file->exp->be;
 	struct nfs4_deleg *dp = NULL;
+	void *lease = NULL;
 	uint32_t type, why = WND4_RESOURCE;
 	bool refused = true;
 	uint64_t now = time_mono_ns();
@@ -131,12 +154,12 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 		break;
 	}
 	/*
-	 * Only where every change to the file goes through nfs4d (not on vfs,
-	 * whose local users we cannot see yet), with a working back channel,
+	 * Only where every change to the file goes through nfs4d or the backend
+	 * tells us of the others (vfs: leases), with a working back channel,
 	 * within the limit, and not in grace, where a delegation could stand in
 	 * the way of another client's reclaim.
 	 */
-	if (!be->ops->private_data || !be->ops->private_data(be) || srv->cfg.max_delegs == 0 ||
+	if (!nfs4_deleg_protectable(be) || srv->cfg.max_delegs == 0 ||
 	    nfs4_cb_state(clp) != NFS4_CB_UP || nfs4_in_grace(srv)) {
 		why = WND4_RESOURCE;
 	} else if (atomic_load(&srv->ndelegs) >= (long)srv->cfg.max_delegs) {
@@ -146,6 +169,14 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 		why = WND4_CONTENTION; /* a read delegation for a writer, or the reverse */
 	} else {
 		refused = false;
+	}
+	/* Local users kept off first (a backend call: outside the locks); -EAGAIN: one has it open.
+	 */
+	if (!refused && nfs4_deleg_needs_lease(be)) {
+		int rc = be->ops->deleg_get(be, &file->bfh, type == OPEN_DELEGATE_WRITE, &lease);
+
+		refused = rc < 0;
+		why = rc == -EAGAIN ? WND4_CONTENTION : WND4_RESOURCE;
 	}
 	if (refused) {
 		nfs4_deleg_none(mask, why, out);
@@ -160,6 +191,8 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 		why = WND4_RESOURCE;
 	}
 	if (dp) {
+		dp->lease = lease;
+		lease = NULL;
 		dp->type = type;
 		dp->grant_session = c->session->sessionid;
 		dp->grant_slot = c->slotid;
@@ -171,9 +204,18 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 		cds_list_add_tail(&dp->file_link, &file->delegs);
 		atomic_fetch_add(&clp->ndelegs, 1);
 		atomic_fetch_add(&srv->ndelegs, 1);
+		/*
+		 * A local open between deleg_get and here found no delegation to
+		 * recall; the backend marked its break before looking, so either it
+		 * sees dp now (it waits for file->lock) or we see the break here.
+		 */
+		if (dp->lease && be->ops->deleg_broken(be, dp->lease))
+			nfs4_deleg_recall_locked(dp, now);
 	}
 	pthread_mutex_unlock(&file->lock);
 	pthread_mutex_unlock(&clp->state_lock);
+	if (lease)
+		be->ops->deleg_put(be, lease); /* refused after all */
 	if (!dp) {
 		nfs4_deleg_none(mask, why, out);
 		return;
@@ -344,6 +386,13 @@ static void nfs4_deleg_unlink_locked(struct nfs4_deleg *dp)
 
 	dp->gone = true;
 	cds_list_del(&dp->file_link);
+	if (dp->lease) {
+		struct backend *be = dp->stid.file->exp->be;
+
+		/* Lets a waiting local opener in; a non-blocking fcntl and a close. */
+		be->ops->deleg_put(be, dp->lease);
+		dp->lease = NULL;
+	}
 	atomic_fetch_sub(&clp->ndelegs, 1);
 	atomic_fetch_sub(&clp->srv->ndelegs, 1);
 }
@@ -417,6 +466,82 @@ void nfs4_delegs_revoke_overdue(struct nfs4_server *srv)
 		nfs4_deleg_revoke(dp);
 		nfs4_stid_put(&dp->stid);
 	}
+}
+
+/* Revokes every delegation on f (each leaves it, so this ends). */
+static void nfs4_deleg_revoke_file(struct nfs4_file *f)
+{
+	for (;;) {
+		struct nfs4_deleg *dp = NULL;
+
+		pthread_mutex_lock(&f->lock);
+		if (!cds_list_empty(&f->delegs)) {
+			dp = cds_list_first_entry(&f->delegs, struct nfs4_deleg, file_link);
+			ref_get(&dp->stid.ref); /* on its file: hashed, its reference not zero */
+		}
+		pthread_mutex_unlock(&f->lock);
+		if (!dp)
+			return;
+		log_info("nfs4", "clientid=%016llx: a local process waited lease-break-time",
+			 (unsigned long long)dp->stid.client->clientid);
+		nfs4_deleg_revoke(dp);
+		nfs4_stid_put(&dp->stid);
+	}
+}
+
+/*
+ * The backend's watcher (backend_ops.deleg_watch): a local process wants fh,
+ * delegated under a lease. Recall what is delegated on it; forced: the
+ * kernel is about to let the process in, so revoke instead. Runs on the
+ * backend's thread, which holds none of its locks.
+ */
+static void nfs4_deleg_backend_break(void *ctx, struct backend *be, const struct be_fh *fh,
+				     bool forced)
+{
+	struct nfs4_server *srv = ctx;
+	struct nfs4_export *exp = NULL;
+	struct nfs4_export_table *tab;
+	struct nfs4_deleg *dp;
+	struct nfs4_file *f;
+
+	rcu_read_begin();
+	tab = rcu_fetch(srv->table);
+	for (int i = 0; tab && i < tab->n && !exp; i++)
+		if (tab->v[i]->be == be)
+			exp = tab->v[i]; /* exports outlive the tables (fh.h) */
+	rcu_read_end();
+	f = exp ? nfs4_file_find(srv, exp, fh) : NULL;
+	if (!f)
+		return; /* returned meanwhile */
+	if (forced) {
+		nfs4_deleg_revoke_file(f);
+	} else {
+		uint64_t now = time_mono_ns();
+
+		pthread_mutex_lock(&f->lock);
+		cds_list_for_each_entry(dp, &f->delegs, file_link)
+			nfs4_deleg_recall_locked(dp, now);
+		pthread_mutex_unlock(&f->lock);
+	}
+	nfs4_file_put(f);
+}
+
+void nfs4_deleg_watch(struct nfs4_server *srv, struct backend *be)
+{
+	if (be->ops->deleg_watch)
+		be->ops->deleg_watch(be, nfs4_deleg_backend_break, srv);
+}
+
+void nfs4_delegs_unwatch(struct nfs4_server *srv)
+{
+	pthread_mutex_lock(&srv->reload_lock);
+	for (int i = 0; i < srv->exports.n; i++) {
+		struct backend *be = srv->exports.v[i]->be;
+
+		if (be->ops->deleg_watch)
+			be->ops->deleg_watch(be, NULL, NULL);
+	}
+	pthread_mutex_unlock(&srv->reload_lock);
 }
 
 uint32_t nfs4_op_delegreturn(struct nfs4_compound *c, void *args, void *res)

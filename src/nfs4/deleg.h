@@ -52,6 +52,15 @@ void nfs4_delegs_revoke_overdue(struct nfs4_server *srv);
  * client's state_lock. */
 void nfs4_deleg_release_locked(struct nfs4_deleg *dp);
 
+/*
+ * Local users of a backend's files (vfs: fcntl leases) recall and, when they
+ * are let in anyway, revoke the delegations on them: nfs4_deleg_watch when
+ * an export's backend opens, nfs4_delegs_unwatch (all exports) before the
+ * callback engine stops.
+ */
+void nfs4_deleg_watch(struct nfs4_server *srv, struct backend *be);
+void nfs4_delegs_unwatch(struct nfs4_server *srv);
+
 uint32_t nfs4_op_delegreturn(struct nfs4_compound *c, void *args, void *res);
 
 #endif
