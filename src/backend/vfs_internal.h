@@ -132,23 +132,25 @@ int vfs_statfs(struct backend *be, const struct be_cred *cred, const struct be_f
 
 /* vfs_io.c */
 /*
- * Resolves fh (a regular file) and opens it with flags under cred; on success
- * the credentials stay entered and *pathfd is open: the caller leaves and
- * closes. io: as vfs_reopen_io (for a file description used only for this
- * call). Returns the fd or -errno.
+ * Resolves fh (a regular file) and opens it with flags under cred, as
+ * vfs_reopen_io; on success the credentials stay entered and *pathfd is
+ * open: the caller leaves and closes. Returns the fd or -errno.
  */
 int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
-		  int flags, struct statx *stx, int *pathfd, bool io);
+		  int flags, struct statx *stx, int *pathfd, bool keep_lease);
 /*
- * Opens the regular file open (O_PATH) as pfd for one call's I/O, under the
+ * Opens the regular file open (O_PATH) as pfd with flags, under the
  * credentials already entered: through the server's own write lease on it if
  * there is one (a fresh open would break it), after the permission check the
  * open would have made; else afresh, O_NONBLOCK, so that a lease someone
  * holds answers -EAGAIN (NFS4ERR_DELAY) at once instead of stalling the
- * worker for lease-break-time. Every open of file data by the backend is
- * O_NONBLOCK for that reason.
+ * worker for lease-break-time (every open of file data by the backend is
+ * O_NONBLOCK for that reason). An open for writing breaks the server's own
+ * read lease on the file (its holder is recalled), unless keep_lease: then
+ * it answers -EAGAIN and breaks nothing.
  */
-int vfs_reopen_io(struct vfs_backend *vb, int pfd, const struct statx *stx, int flags);
+int vfs_reopen_io(struct vfs_backend *vb, int pfd, const struct statx *stx, int flags,
+		  bool keep_lease);
 /* vfs_lock.c */
 int vfs_lock_open(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		  void **ctx);
@@ -171,11 +173,12 @@ int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_
 int vfs_lease_init(struct vfs_backend *vb);
 void vfs_lease_fini(struct vfs_backend *vb);
 /*
- * A dup of the fd of the write lease the server holds on the file stx
- * describes, or -ENOENT: the server's own I/O on that file goes through it,
- * since a fresh open would break the lease. The caller checked permission.
+ * What the server's own leases on the file stx describes say of opening it
+ * afresh with flags: a dup of the fd of its write lease (any fresh open
+ * would break it; that fd is O_RDWR), -EAGAIN when a fresh open would break
+ * a read lease, -ENOENT when nothing stands in the way.
  */
-int vfs_lease_fd(struct vfs_backend *vb, const struct statx *stx);
+int vfs_lease_fd(struct vfs_backend *vb, const struct statx *stx, int flags);
 int vfs_deleg_get(struct backend *be, const struct be_fh *fh, bool write, void **handle);
 bool vfs_deleg_broken(struct backend *be, void *handle);
 void vfs_deleg_put(struct backend *be, void *handle);

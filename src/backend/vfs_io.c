@@ -41,11 +41,12 @@ static int need_reg(const struct statx *stx)
 	return S_ISDIR(stx->stx_mode) ? -EISDIR : -EINVAL;
 }
 
-int vfs_reopen_io(struct vfs_backend *vb, int pfd, const struct statx *stx, int flags)
+int vfs_reopen_io(struct vfs_backend *vb, int pfd, const struct statx *stx, int flags,
+		  bool keep_lease)
 {
-	int mode = R_OK, fd = vfs_lease_fd(vb, stx);
+	int mode = R_OK, fd = vfs_lease_fd(vb, stx, flags);
 
-	if (fd == -ENOENT)
+	if (fd == -ENOENT || (fd == -EAGAIN && !keep_lease))
 		return vfs_reopen(pfd, flags | O_NONBLOCK);
 	if ((flags & O_ACCMODE) == O_WRONLY)
 		mode = W_OK;
@@ -63,7 +64,7 @@ int vfs_reopen_io(struct vfs_backend *vb, int pfd, const struct statx *stx, int 
 
 /* Resolves fh and opens it with flags under the caller's credentials (left entered). */
 int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
-		  int flags, struct statx *stx, int *pathfd, bool io)
+		  int flags, struct statx *stx, int *pathfd, bool keep_lease)
 {
 	int fd, err;
 
@@ -77,7 +78,7 @@ int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const stru
 		close(*pathfd);
 		return err;
 	}
-	fd = io ? vfs_reopen_io(vb, *pathfd, stx, flags) : vfs_reopen(*pathfd, flags | O_NONBLOCK);
+	fd = vfs_reopen_io(vb, *pathfd, stx, flags, keep_lease);
 	if (fd < 0) {
 		vfs_cred_leave(&vb->cred);
 		close(*pathfd);
@@ -95,7 +96,7 @@ int vfs_read(struct backend *be, const struct be_cred *cred, const struct be_fh 
 
 	*got = 0;
 	*eof = false;
-	fd = vfs_open_data(vb, cred, fh, O_RDONLY, &stx, &pfd, true);
+	fd = vfs_open_data(vb, cred, fh, O_RDONLY, &stx, &pfd, false);
 	if (fd < 0)
 		return fd;
 	if (offset > INT64_MAX)
@@ -152,7 +153,7 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 	/* Zero bytes succeed wherever they are (RFC 8881 §18.32.3), once allowed to write. */
 	if (len && (offset > INT64_MAX || len > INT64_MAX - offset))
 		return -EFBIG;
-	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pfd, true);
+	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pfd, false);
 	if (fd < 0)
 		return fd;
 	if (how == BE_DATA_SYNC)
@@ -204,7 +205,7 @@ int vfs_commit(struct backend *be, const struct be_cred *cred, const struct be_f
 	err = need_reg(&stx);
 	if (err)
 		goto out;
-	fd = vfs_lease_fd(vb, &stx); /* a fresh open would break the server's write lease */
+	fd = vfs_lease_fd(vb, &stx, O_RDONLY); /* a fresh open would break a write lease */
 	if (fd < 0)
 		fd = vfs_reopen(pfd, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)

@@ -28,8 +28,9 @@
  *
  * The server's own I/O on a file under a write lease would break it (a
  * fresh open is a conflicting open, even from this process), so READ,
- * WRITE, COMMIT and SETATTR of size go through a dup of the lease fd
- * (vfs_lease_fd()). Handles resolve to O_PATH fds, which break nothing.
+ * WRITE, COMMIT, SETATTR of size and the descriptions that carry NFS locks
+ * go through a dup of the lease fd (vfs_lease_fd()). Handles resolve to
+ * O_PATH fds, which break nothing.
  *
  * Locks: vl->lock guards the list, the thread's start and the watcher; it
  * is a leaf (no call into nfs4/ is made under it) and only non-blocking
@@ -328,7 +329,7 @@ void vfs_deleg_watch(struct backend *be, be_deleg_break_fn fn, void *ctx)
 	pthread_mutex_unlock(&vl->lock);
 }
 
-int vfs_lease_fd(struct vfs_backend *vb, const struct statx *stx)
+int vfs_lease_fd(struct vfs_backend *vb, const struct statx *stx, int flags)
 {
 	struct vfs_leases *vl = vb->leases;
 	uint64_t dev = ((uint64_t)stx->stx_dev_major << 32) | stx->stx_dev_minor;
@@ -336,12 +337,17 @@ int vfs_lease_fd(struct vfs_backend *vb, const struct statx *stx)
 
 	pthread_mutex_lock(&vl->lock);
 	for (struct vfs_lease *l = vl->head; l; l = l->next) {
-		if (l->type == F_WRLCK && l->dev == dev && l->ino == stx->stx_ino) {
-			fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 0);
-			if (fd < 0)
-				fd = -errno;
-			break;
+		if (l->dev != dev || l->ino != stx->stx_ino)
+			continue;
+		if (l->type == F_RDLCK) {
+			if ((flags & O_ACCMODE) != O_RDONLY)
+				fd = -EAGAIN; /* read leases are only broken by writers */
+			continue;
 		}
+		fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+		break; /* a write lease is the only one on its file */
 	}
 	pthread_mutex_unlock(&vl->lock);
 	return fd;
