@@ -170,8 +170,18 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 	} else {
 		refused = false;
 	}
-	/* Local users kept off first (a backend call: outside the locks); -EAGAIN: one has it open.
+	/*
+	 * Local users kept off first (a backend call: outside the locks; -EAGAIN:
+	 * one has it open), once the file looks delegable: taking a lease opens
+	 * the file, which would break a lease we hold on it already.
 	 */
+	if (!refused && nfs4_deleg_needs_lease(be)) {
+		pthread_mutex_lock(&clp->state_lock);
+		pthread_mutex_lock(&file->lock);
+		refused = nfs4_deleg_refused_locked(clp, file, type, now, &why);
+		pthread_mutex_unlock(&file->lock);
+		pthread_mutex_unlock(&clp->state_lock);
+	}
 	if (!refused && nfs4_deleg_needs_lease(be)) {
 		int rc = be->ops->deleg_get(be, &file->bfh, type == OPEN_DELEGATE_WRITE, &lease);
 

@@ -153,6 +153,7 @@ static void holder_io_keeps_the_lease(void **state)
 	struct fo_attrs at;
 	struct fo_fh d, f, g;
 	struct st_open ao, ro;
+	struct stateid4 sid2;
 	uint8_t buf[16], verf[8];
 	uint32_t n;
 
@@ -180,6 +181,12 @@ static void holder_io_keeps_the_lease(void **state)
 		assert_nfs(st_read(a.cl.sess, &g, &ro.sid, 0, sizeof(buf), buf, &n), NFS4_OK);
 		assert_int_equal(n, 3);
 	}
+	/* Nor does the holder's next OPEN: offering it a delegation again takes no new lease. */
+	assert_nfs(st_open_simple(a.cl.sess, a.cl.clientid, &d, "f", "second",
+				  OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_NONE, false, &sid2,
+				  NULL),
+		   NFS4_OK);
+	assert_nfs(st_close(a.cl.sess, &f, &sid2, NULL), NFS4_OK);
 	/* Another client reading the read-delegated file is no conflict either. */
 	assert_nfs(st_read(B->sess, &g, &fo_anon_stateid, 0, sizeof(buf), buf, &n), NFS4_OK);
 	/* A recall would have been on its way by now: the next call's reply follows it. */
