@@ -162,6 +162,7 @@ static void *vfs_lease_thread(void *arg)
 	struct be_fh fhs[VFS_LEASE_MAX_REPORTS];
 	bool forced[VFS_LEASE_MAX_REPORTS];
 	uint64_t next_ns = 0;
+	bool again = false; /* the last pass stopped at VFS_LEASE_MAX_REPORTS: look at the rest */
 
 	rcu_register_thread(); /* the watcher (nfs4/) looks its files up under RCU */
 	pthread_mutex_lock(&vl->lock);
@@ -174,7 +175,7 @@ static void *vfs_lease_thread(void *arg)
 		struct signalfd_siginfo si;
 		uint64_t now = time_mono_ns();
 		int timeout = -1, n;
-		bool check = false;
+		bool check = again;
 
 		if (next_ns)
 			timeout = next_ns <= now ? 0 : (int)((next_ns - now) / 1000000 + 1);
@@ -186,6 +187,7 @@ static void *vfs_lease_thread(void *arg)
 			check = true;
 		pthread_mutex_lock(&vl->lock);
 		n = vfs_lease_scan_locked(vl, check, fhs, forced, VFS_LEASE_MAX_REPORTS, &next_ns);
+		again = check && n == VFS_LEASE_MAX_REPORTS;
 		if (n && vl->fn) {
 			be_deleg_break_fn fn = vl->fn;
 			void *ctx = vl->ctx;
