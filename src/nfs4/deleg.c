@@ -65,11 +65,12 @@ static void nfs4_deleg_recall_any(struct nfs4_server *srv)
 
 /*
  * Whether file cannot be delegated to clp as type now; *why says why (a
- * WND4_* reason, of which WND4_NOT_WANTED is 0). Caller holds clp->state_lock
- * and file->lock.
+ * WND4_* reason, of which WND4_NOT_WANTED is 0); reclaim: one the client held
+ * before a restart (CLAIM_PREVIOUS). Caller holds clp->state_lock and
+ * file->lock.
  */
 static bool nfs4_deleg_refused_locked(struct nfs4_client *clp, struct nfs4_file *file,
-				      uint32_t type, uint64_t now, uint32_t *why)
+				      uint32_t type, uint64_t now, bool reclaim, uint32_t *why)
 {
 	struct nfs4_deleg *dp;
 	struct nfs4_open *op;
@@ -88,8 +89,8 @@ static bool nfs4_deleg_refused_locked(struct nfs4_client *clp, struct nfs4_file 
 		if (type == OPEN_DELEGATE_WRITE || dp->type == OPEN_DELEGATE_WRITE)
 			return true;
 	}
-	/* Recalled lately: whoever made us recall it is likely to come back. */
-	if (file->recalled_ns && now - file->recalled_ns < nfs4_lease_ns(clp->srv))
+	/* Recalled lately: whoever made us recall it is likely to come back (a reclaim is owed). */
+	if (!reclaim && file->recalled_ns && now - file->recalled_ns < nfs4_lease_ns(clp->srv))
 		return true;
 	cds_list_for_each_entry(op, &file->opens, file_link)
 	{
@@ -122,63 +123,33 @@ static bool nfs4_deleg_protectable(struct backend *be)
 
 static void nfs4_deleg_recall_locked(struct nfs4_deleg *dp, uint64_t now);
 
-void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t access,
-		      uint32_t want, uint64_t change, struct open_delegation4 *out)
+/*
+ * Grants a delegation of type on file to this COMPOUND's client unless the
+ * file stands in the way now; out says which, or why not (as mask asked).
+ * reclaim: the client held it before a restart.
+ */
+static void nfs4_deleg_grant(struct nfs4_compound *c, struct nfs4_file *file, uint32_t type,
+			     uint32_t mask, uint64_t change, bool reclaim,
+			     struct open_delegation4 *out)
 {
 	struct nfs4_server *srv = c->srv;
 	struct nfs4_client *clp = c->session->client;
-	uint32_t mask = want & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
 	struct backend *be = file->exp->be;
 	struct nfs4_deleg *dp = NULL;
 	void *lease = NULL;
-	uint32_t type, why = WND4_RESOURCE;
-	bool refused = true;
+	uint32_t why = WND4_RESOURCE;
+	bool refused = false;
 	uint64_t now = time_mono_ns();
 
-	switch (mask) {
-	case OPEN4_SHARE_ACCESS_WANT_NO_DELEG:
-		nfs4_deleg_none(mask, WND4_NOT_WANTED, out);
-		return;
-	case OPEN4_SHARE_ACCESS_WANT_CANCEL:
-		nfs4_deleg_none(mask, WND4_CANCELLED, out);
-		return;
-	case OPEN4_SHARE_ACCESS_WANT_READ_DELEG:
-		type = OPEN_DELEGATE_READ;
-		break;
-	case OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG:
-		type = OPEN_DELEGATE_WRITE;
-		break;
-	default:
-		type = (access & OPEN4_SHARE_ACCESS_WRITE) ? OPEN_DELEGATE_WRITE
-							   : OPEN_DELEGATE_READ;
-		break;
-	}
-	/*
-	 * Only where every change to the file goes through nfs4d or the backend
-	 * tells us of the others (vfs: leases), with a working back channel,
-	 * within the limit, and not in grace, where a delegation could stand in
-	 * the way of another client's reclaim.
-	 */
-	if (!nfs4_deleg_protectable(be) || srv->cfg.max_delegs == 0 ||
-	    nfs4_cb_state(clp) != NFS4_CB_UP || nfs4_in_grace(srv)) {
-		why = WND4_RESOURCE;
-	} else if (atomic_load(&srv->ndelegs) >= (long)srv->cfg.max_delegs) {
-		why = WND4_RESOURCE;
-		nfs4_deleg_recall_any(srv);
-	} else if ((type == OPEN_DELEGATE_READ) == !!(access & OPEN4_SHARE_ACCESS_WRITE)) {
-		why = WND4_CONTENTION; /* a read delegation for a writer, or the reverse */
-	} else {
-		refused = false;
-	}
 	/*
 	 * Local users kept off first (a backend call: outside the locks; -EAGAIN:
 	 * one has it open), once the file looks delegable: taking a lease opens
 	 * the file, which would break a lease we hold on it already.
 	 */
-	if (!refused && nfs4_deleg_needs_lease(be)) {
+	if (nfs4_deleg_needs_lease(be)) {
 		pthread_mutex_lock(&clp->state_lock);
 		pthread_mutex_lock(&file->lock);
-		refused = nfs4_deleg_refused_locked(clp, file, type, now, &why);
+		refused = nfs4_deleg_refused_locked(clp, file, type, now, reclaim, &why);
 		pthread_mutex_unlock(&file->lock);
 		pthread_mutex_unlock(&clp->state_lock);
 	}
@@ -192,10 +163,9 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 		nfs4_deleg_none(mask, why, out);
 		return;
 	}
-
 	pthread_mutex_lock(&clp->state_lock);
 	pthread_mutex_lock(&file->lock);
-	if (!nfs4_deleg_refused_locked(clp, file, type, now, &why)) {
+	if (!nfs4_deleg_refused_locked(clp, file, type, now, reclaim, &why)) {
 		dp = (struct nfs4_deleg *)nfs4_stid_new_locked(srv, clp, NFS4_STID_DELEG,
 							       sizeof(*dp), file, NULL);
 		why = WND4_RESOURCE;
@@ -252,6 +222,78 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 	}
 	if (atomic_load(&srv->ndelegs) * 100 >= (long)srv->cfg.max_delegs * NFS4_RECALL_ANY_PCT)
 		nfs4_deleg_recall_any(srv);
+}
+
+void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t access,
+		      uint32_t want, uint64_t change, struct open_delegation4 *out)
+{
+	struct nfs4_server *srv = c->srv;
+	struct nfs4_client *clp = c->session->client;
+	uint32_t mask = want & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
+	struct backend *be = file->exp->be;
+	uint32_t type, why = WND4_RESOURCE;
+	bool refused = true;
+
+	switch (mask) {
+	case OPEN4_SHARE_ACCESS_WANT_NO_DELEG:
+		nfs4_deleg_none(mask, WND4_NOT_WANTED, out);
+		return;
+	case OPEN4_SHARE_ACCESS_WANT_CANCEL:
+		nfs4_deleg_none(mask, WND4_CANCELLED, out);
+		return;
+	case OPEN4_SHARE_ACCESS_WANT_READ_DELEG:
+		type = OPEN_DELEGATE_READ;
+		break;
+	case OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG:
+		type = OPEN_DELEGATE_WRITE;
+		break;
+	default:
+		type = (access & OPEN4_SHARE_ACCESS_WRITE) ? OPEN_DELEGATE_WRITE
+							   : OPEN_DELEGATE_READ;
+		break;
+	}
+	/*
+	 * Only where every change to the file goes through nfs4d or the backend
+	 * tells us of the others (vfs: leases), with a working back channel,
+	 * within the limit, and not in grace, where a delegation could stand in
+	 * the way of another client's reclaim.
+	 */
+	if (!nfs4_deleg_protectable(be) || srv->cfg.max_delegs == 0 ||
+	    nfs4_cb_state(clp) != NFS4_CB_UP || nfs4_in_grace(srv)) {
+		why = WND4_RESOURCE;
+	} else if (atomic_load(&srv->ndelegs) >= (long)srv->cfg.max_delegs) {
+		why = WND4_RESOURCE;
+		nfs4_deleg_recall_any(srv);
+	} else if ((type == OPEN_DELEGATE_READ) == !!(access & OPEN4_SHARE_ACCESS_WRITE)) {
+		why = WND4_CONTENTION; /* a read delegation for a writer, or the reverse */
+	} else {
+		refused = false;
+	}
+	if (refused) {
+		nfs4_deleg_none(mask, why, out);
+		return;
+	}
+	nfs4_deleg_grant(c, file, type, mask, change, false, out);
+}
+
+void nfs4_deleg_reclaim(struct nfs4_compound *c, struct nfs4_file *file, uint32_t type,
+			uint64_t change, struct open_delegation4 *out)
+{
+	struct nfs4_server *srv = c->srv;
+	struct backend *be = file->exp->be;
+
+	/*
+	 * In grace, where only reclaims open files: the file is as the client
+	 * left it if nobody else reclaimed it and (vfs) the lease can be taken.
+	 * Its back channel may not be probed yet; a recall waits for it.
+	 */
+	if (!nfs4_deleg_protectable(be) || srv->cfg.max_delegs == 0 ||
+	    atomic_load(&srv->ndelegs) >= (long)srv->cfg.max_delegs ||
+	    (type != OPEN_DELEGATE_READ && type != OPEN_DELEGATE_WRITE)) {
+		nfs4_deleg_none(OPEN4_SHARE_ACCESS_WANT_NO_PREFERENCE, WND4_RESOURCE, out);
+		return;
+	}
+	nfs4_deleg_grant(c, file, type, OPEN4_SHARE_ACCESS_WANT_NO_PREFERENCE, change, true, out);
 }
 
 /* Marks dp recalled and sends CB_RECALL. Caller holds its file's lock; dp is in force. */

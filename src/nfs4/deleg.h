@@ -19,6 +19,14 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 		      uint32_t want, uint64_t change, struct open_delegation4 *out);
 
 /*
+ * OPEN CLAIM_PREVIOUS (in grace) reclaimed file with a delegation of type the
+ * client held before a restart (RFC 8881 §10.2.1): given back where it can
+ * still be protected (vfs: the lease can be taken), else none.
+ */
+void nfs4_deleg_reclaim(struct nfs4_compound *c, struct nfs4_file *file, uint32_t type,
+			uint64_t change, struct open_delegation4 *out);
+
+/*
  * Before an operation of this COMPOUND's client on a file: delegations that
  * other clients hold and that it conflicts with are recalled, and it gets
  * NFS4ERR_DELAY until they are returned or revoked. modify: the operation

@@ -356,6 +356,61 @@ static void kernel_break_time_revokes(void **state)
 	cbc_renew(B);
 }
 
+/*
+ * A vfs file outlives a restart, so the delegation on it can be reclaimed
+ * (OPEN CLAIM_PREVIOUS with its type, RFC 8881 §10.2.1): the lease is taken
+ * again and a local open recalls it as before.
+ */
+static void delegation_reclaimed_after_restart(void **state)
+{
+	struct fo_env v;
+	struct cb_client a;
+	struct local_open lo;
+	struct fo_fh d, f;
+	struct st_open ao, o;
+	char dname[64], owner[64];
+
+	(void)state;
+	vfs_env_setup(&v, "10");
+	cba_init(&a.ag, CBA_OK);
+	harness_owner(owner, sizeof(owner), "dv-reclaim");
+	harness_client_new(v.srv->hs, &a.cl, owner, 8);
+	cba_attach(&a.ag, a.cl.conn, nfs4clnt_session_id(a.cl.sess));
+	fo_testdir(&v, "rc", &d, dname, sizeof(dname));
+	assert_nfs(st_mkfile(v.cl.sess, v.cl.clientid, &d, "f", "abc", 3, &f), NFS4_OK);
+	cbc_hold(&a, &d, "f", OPEN4_SHARE_ACCESS_READ, OPEN_DELEGATE_READ, &ao);
+
+	/* Only A has state to reclaim: B goes for good, A's connection just drops. */
+	harness_client_free(&v.cl, false);
+	cbc_free(&a, true);
+	fo_srv_restart(v.srv);
+	cba_init(&a.ag, CBA_OK);
+	harness_client_new(v.srv->hs, &a.cl, owner, 8);
+	cba_attach(&a.ag, a.cl.conn, nfs4clnt_session_id(a.cl.sess));
+	memset(&o, 0, sizeof(o));
+	o.claim = CLAIM_PREVIOUS;
+	o.fh = &f;
+	o.clientid = a.cl.clientid;
+	o.owner = "holder";
+	o.access = OPEN4_SHARE_ACCESS_READ;
+	o.deleg_type = OPEN_DELEGATE_READ;
+	assert_nfs(st_open(a.cl.sess, &o), NFS4_OK);
+	assert_int_equal(o.deleg, OPEN_DELEGATE_READ);
+	assert_nfs(nfs4clnt_reclaim_complete(a.cl.sess), NFS4_OK);
+
+	local_open_start(&lo, &v, dname, "f", O_WRONLY);
+	assert_int_equal(cba_wait(&a.ag, &a.ag.recalls, 1, 10000), 1);
+	assert_true(st_sid_same_other(&a.ag.recall_sid, &o.dsid));
+	assert_int_equal(atomic_load(&lo.done), 0);
+	assert_nfs(st_delegreturn(a.cl.sess, &f, &o.dsid), NFS4_OK);
+	local_open_end(&lo);
+	assert_nfs(st_close(a.cl.sess, &f, &o.sid, NULL), NFS4_OK);
+	cbc_free(&a, false);
+	cbc_new_plain(v.srv->hs, &v.cl, "plain-b2");
+	fo_env_teardown(&v);
+	cbc_renew(B);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +420,7 @@ int main(void)
 		cmocka_unit_test(local_writer_means_no_delegation),
 		cmocka_unit_test(unreturned_delegation_is_revoked),
 		cmocka_unit_test(kernel_break_time_revokes),
+		cmocka_unit_test(delegation_reclaimed_after_restart),
 	};
 
 	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));
