@@ -148,6 +148,10 @@ typedef bool (*be_readdir_fn)(void *ctx, const struct be_dirent *ent);
 
 struct backend;
 
+/* A local user wants fh, which the backend lets nfs4/ delegate (backend_ops.deleg_get). */
+typedef void (*be_deleg_break_fn)(void *ctx, struct backend *be, const struct be_fh *fh,
+				  bool forced);
+
 struct backend_ops {
 	const char *name;
 	/* The export's root. */
@@ -225,6 +229,25 @@ struct backend_ops {
 	 * Absent: local users may change files behind our back (vfs).
 	 */
 	bool (*private_data)(struct backend *be);
+	/*
+	 * Optional: delegations on storage others reach too (vfs: fcntl
+	 * leases). deleg_get takes what keeps local users off fh while a
+	 * delegation is out (write: no other opens at all; else: no opens for
+	 * writing) and returns -EAGAIN when someone has the file open in a way
+	 * that conflicts. When a local user wants the file, the backend calls the
+	 * watcher's fn with the file's handle (forced false: recall the
+	 * delegations on it); when the kernel is about to let that user in anyway
+	 * (vfs: lease-break-time), once more with forced true (revoke them).
+	 * deleg_broken says whether that already happened to handle. deleg_put
+	 * lets go; it never blocks. deleg_watch sets the watcher (fn NULL: none,
+	 * and waits for a call in progress to end); fn runs on the backend's own
+	 * thread, holding none of its locks, and not any more once
+	 * deleg_watch(be, NULL, NULL) has returned.
+	 */
+	int (*deleg_get)(struct backend *be, const struct be_fh *fh, bool write, void **handle);
+	bool (*deleg_broken)(struct backend *be, void *handle);
+	void (*deleg_put)(struct backend *be, void *handle);
+	void (*deleg_watch)(struct backend *be, be_deleg_break_fn fn, void *ctx);
 	void (*destroy)(struct backend *be);
 };
 

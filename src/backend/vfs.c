@@ -595,6 +595,7 @@ static void vfs_destroy(struct backend *be)
 
 	if (!vb)
 		return;
+	vfs_lease_fini(vb); /* first: its thread reports into nfs4/ with handles */
 	vfs_handle_fini(vb);
 	vfs_change_fini(vb);
 	vfs_cred_fini(&vb->cred);
@@ -628,6 +629,10 @@ static const struct backend_ops vfs_ops = {
 	.lock = vfs_lock,
 	.unlock = vfs_unlock,
 	.lock_close = vfs_lock_close,
+	.deleg_get = vfs_deleg_get,
+	.deleg_broken = vfs_deleg_broken,
+	.deleg_put = vfs_deleg_put,
+	.deleg_watch = vfs_deleg_watch,
 	.destroy = vfs_destroy,
 };
 
@@ -663,6 +668,8 @@ static int vfs_create_backend(const char *path, bool want_persistent, struct bac
 	err = vfs_cred_init(&vb->cred);
 	if (!err)
 		err = vfs_change_init(vb);
+	if (!err)
+		err = vfs_lease_init(vb);
 	if (err)
 		goto fail;
 	/* Reopening handles' fds goes through /proc/self/fd. */

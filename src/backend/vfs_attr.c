@@ -204,7 +204,7 @@ int vfs_setattr_fd(struct vfs_backend *vb, int fd, const struct statx *stx,
 			return -EINVAL;
 		if (sa->size > INT64_MAX)
 			return -EFBIG;
-		int wfd = vfs_reopen(fd, O_WRONLY);
+		int wfd = vfs_reopen_io(vb, fd, stx, O_WRONLY, false);
 
 		if (wfd < 0)
 			return wfd;

@@ -6,6 +6,7 @@
  *   vfs_handle.c file handles (persistent and volatile) and the export check
  *   vfs_fdcache.c the cache of O_PATH fds by handle
  *   vfs_cred.c   per-thread credential switching
+ *   vfs_lease.c  fcntl leases behind delegations, and their thread
  *
  * Rules every operation follows:
  *  1. Handles are resolved to cached O_PATH fds (vfs_handle_get); a handle
@@ -54,6 +55,7 @@ struct vfs_cred_base {
 };
 
 struct vfs_vtable; /* vfs_handle.c */
+struct vfs_leases; /* vfs_lease.c */
 
 struct vfs_change_slot {
 	uint64_t dev;
@@ -81,8 +83,9 @@ struct vfs_backend {
 	uint8_t key[VFS_KEY_LEN]; /* MAC key of handles; see vfs_handle.c */
 	struct be_fh root_fh;
 	struct vfs_cred_base cred;
-	struct vfs_vtable *vt; /* volatile mode only */
+	struct vfs_vtable *vt;	   /* volatile mode only */
 	struct vfs_fdcache *fdc;
+	struct vfs_leases *leases; /* the delegations' leases, under their own lock */
 	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
 	struct vfs_change_slot *change; /* VFS_CHANGE_SLOTS */
 };
@@ -161,12 +164,25 @@ int vfs_statfs(struct backend *be, const struct be_cred *cred, const struct be_f
 
 /* vfs_io.c */
 /*
- * Resolves fh (a regular file) and opens it with flags under cred; on success
- * *ent is the handle's cached entry, which the caller puts, and cred stays
- * entered. Returns the fd or -errno.
+ * Resolves fh (a regular file) and opens it with flags under cred, as
+ * vfs_reopen_io; on success *ent is the handle's cached entry, which the
+ * caller puts, and cred stays entered. Returns the fd or -errno.
  */
 int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
-		  int flags, struct statx *stx, struct vfs_fdent **ent);
+		  int flags, struct statx *stx, struct vfs_fdent **ent, bool keep_lease);
+/*
+ * Opens the regular file open (O_PATH) as pfd with flags, under the
+ * credentials already entered: through the server's own write lease on it if
+ * there is one (a fresh open would break it), after the permission check the
+ * open would have made; else afresh, O_NONBLOCK, so that a lease someone
+ * holds answers -EAGAIN (NFS4ERR_DELAY) at once instead of stalling the
+ * worker for lease-break-time (every open of file data by the backend is
+ * O_NONBLOCK for that reason). An open for writing breaks the server's own
+ * read lease on the file (its holder is recalled), unless keep_lease: then
+ * it answers -EAGAIN and breaks nothing.
+ */
+int vfs_reopen_io(struct vfs_backend *vb, int pfd, const struct statx *stx, int flags,
+		  bool keep_lease);
 /* vfs_lock.c */
 int vfs_lock_open(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		  void **ctx);
@@ -184,6 +200,21 @@ int vfs_readlink(struct backend *be, const struct be_cred *cred, const struct be
 		 size_t *len);
 int vfs_readdir(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		uint64_t cookie, be_readdir_fn fn, void *ctx, uint64_t *verifier, bool *eof);
+
+/* vfs_lease.c */
+int vfs_lease_init(struct vfs_backend *vb);
+void vfs_lease_fini(struct vfs_backend *vb);
+/*
+ * What the server's own leases on the file stx describes say of opening it
+ * afresh with flags: a dup of the fd of its write lease (any fresh open
+ * would break it; that fd is O_RDWR), -EAGAIN when a fresh open would break
+ * a read lease, -ENOENT when nothing stands in the way.
+ */
+int vfs_lease_fd(struct vfs_backend *vb, const struct statx *stx, int flags);
+int vfs_deleg_get(struct backend *be, const struct be_fh *fh, bool write, void **handle);
+bool vfs_deleg_broken(struct backend *be, void *handle);
+void vfs_deleg_put(struct backend *be, void *handle);
+void vfs_deleg_watch(struct backend *be, be_deleg_break_fn fn, void *ctx);
 
 /* vfs.c: shared helpers */
 /* "/proc/self/fd/N": reopening an O_PATH fd with a real access mode checks permission. */

@@ -7,6 +7,8 @@
  * kernel checks the access mode) and closes it before returning. Only the
  * O_PATH fd is cached: an open data fd kept around would take or break
  * fcntl leases (delegations) and outlive the permission check it passed.
+ * A file under a write delegation is the exception: its I/O goes through the
+ * lease's fd (vfs_lease.c), since a fresh open would break the lease.
  *
  * Readdir cookies are the filesystem's d_off plus 3, so that they never take
  * the values 0, 1 and 2 NFSv4 reserves (ext4's d_off is a hash of the name,
@@ -38,9 +40,30 @@ static int need_reg(const struct statx *stx)
 	return S_ISDIR(stx->stx_mode) ? -EISDIR : -EINVAL;
 }
 
+int vfs_reopen_io(struct vfs_backend *vb, int pfd, const struct statx *stx, int flags,
+		  bool keep_lease)
+{
+	int mode = R_OK, fd = vfs_lease_fd(vb, stx, flags);
+
+	if (fd == -ENOENT || (fd == -EAGAIN && !keep_lease))
+		return vfs_reopen(pfd, flags | O_NONBLOCK);
+	if ((flags & O_ACCMODE) == O_WRONLY)
+		mode = W_OK;
+	else if ((flags & O_ACCMODE) == O_RDWR)
+		mode = R_OK | W_OK;
+	/* The check a fresh open would have made (no faccessat2, before Linux 5.8: refused). */
+	if (fd >= 0 && syscall(SYS_faccessat2, pfd, "", mode, AT_EACCESS | AT_EMPTY_PATH) != 0) {
+		int err = errno == EPERM ? -EACCES : -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 /* Resolves fh and opens it with flags under the caller's credentials (left entered). */
 int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const struct be_fh *fh,
-		  int flags, struct statx *stx, struct vfs_fdent **ent)
+		  int flags, struct statx *stx, struct vfs_fdent **ent, bool keep_lease)
 {
 	int fd, err;
 
@@ -54,7 +77,7 @@ int vfs_open_data(struct vfs_backend *vb, const struct be_cred *cred, const stru
 		vfs_handle_put(*ent);
 		return err;
 	}
-	fd = vfs_reopen((*ent)->fd, flags);
+	fd = vfs_reopen_io(vb, (*ent)->fd, stx, flags, keep_lease);
 	if (fd < 0)
 		vfs_handle_put(*ent);
 	return fd;
@@ -71,7 +94,7 @@ int vfs_read(struct backend *be, const struct be_cred *cred, const struct be_fh 
 
 	*got = 0;
 	*eof = false;
-	fd = vfs_open_data(vb, cred, fh, O_RDONLY, &stx, &pe);
+	fd = vfs_open_data(vb, cred, fh, O_RDONLY, &stx, &pe, false);
 	if (fd < 0)
 		return fd;
 	if (offset > INT64_MAX)
@@ -128,7 +151,7 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 	/* Zero bytes succeed wherever they are (RFC 8881 §18.32.3), once allowed to write. */
 	if (len && (offset > INT64_MAX || len > INT64_MAX - offset))
 		return -EFBIG;
-	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pe);
+	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pe, false);
 	if (fd < 0)
 		return fd;
 	if (how == BE_DATA_SYNC)
@@ -181,9 +204,11 @@ int vfs_commit(struct backend *be, const struct be_cred *cred, const struct be_f
 	if (err)
 		goto out;
 	vfs_cred_leave(&vb->cred);
-	fd = vfs_reopen(pe->fd, O_RDONLY);
+	fd = vfs_lease_fd(vb, &stx, O_RDONLY); /* a fresh open would break a write lease */
 	if (fd < 0)
-		fd = vfs_reopen(pe->fd, O_WRONLY); /* unprivileged server: any mode it may open */
+		fd = vfs_reopen(pe->fd, O_RDONLY | O_NONBLOCK);
+	if (fd < 0) /* unprivileged server: any mode it may open */
+		fd = vfs_reopen(pe->fd, O_WRONLY | O_NONBLOCK);
 	if (fd < 0) {
 		err = fd;
 		goto out;

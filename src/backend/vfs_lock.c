@@ -29,10 +29,17 @@ int vfs_lock_open(struct backend *be, const struct be_cred *cred, const struct b
 
 	/* Read locks need a readable description, write locks a writable one: the widest we may. */
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]) && fd < 0; i++) {
-		fd = vfs_open_data(vb, cred, fh, modes[i], &stx, &pe);
+		/*
+		 * Never breaking a delegation's lease: under a read lease the modes
+		 * for writing answer -EAGAIN and the next is tried; under a write
+		 * lease this is its fd, shared by the file's lock owners while it
+		 * lasts — no local process can open the file meanwhile, and nfs4/
+		 * keeps the owners apart itself.
+		 */
+		fd = vfs_open_data(vb, cred, fh, modes[i], &stx, &pe, true);
 		if (fd >= 0) {
 			vfs_handle_put(pe);
-		} else if (fd != -EACCES) {
+		} else if (fd != -EACCES && fd != -EAGAIN) {
 			return fd;
 		}
 	}

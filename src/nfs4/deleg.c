@@ -7,10 +7,12 @@
  */
 #include "nfs4/deleg.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/param.h>
 
 #include "nfs4/callback.h"
+#include "nfs4/fh.h"
 #include "nfs4/grace.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
@@ -63,11 +65,12 @@ static void nfs4_deleg_recall_any(struct nfs4_server *srv)
 
 /*
  * Whether file cannot be delegated to clp as type now; *why says why (a
- * WND4_* reason, of which WND4_NOT_WANTED is 0). Caller holds clp->state_lock
- * and file->lock.
+ * WND4_* reason, of which WND4_NOT_WANTED is 0); reclaim: one the client held
+ * before a restart (CLAIM_PREVIOUS). Caller holds clp->state_lock and
+ * file->lock.
  */
 static bool nfs4_deleg_refused_locked(struct nfs4_client *clp, struct nfs4_file *file,
-				      uint32_t type, uint64_t now, uint32_t *why)
+				      uint32_t type, uint64_t now, bool reclaim, uint32_t *why)
 {
 	struct nfs4_deleg *dp;
 	struct nfs4_open *op;
@@ -86,8 +89,8 @@ static bool nfs4_deleg_refused_locked(struct nfs4_client *clp, struct nfs4_file 
 		if (type == OPEN_DELEGATE_WRITE || dp->type == OPEN_DELEGATE_WRITE)
 			return true;
 	}
-	/* Recalled lately: whoever made us recall it is likely to come back. */
-	if (file->recalled_ns && now - file->recalled_ns < nfs4_lease_ns(clp->srv))
+	/* Recalled lately: whoever made us recall it is likely to come back (a reclaim is owed). */
+	if (!reclaim && file->recalled_ns && now - file->recalled_ns < nfs4_lease_ns(clp->srv))
 		return true;
 	cds_list_for_each_entry(op, &file->opens, file_link)
 	{
@@ -100,66 +103,76 @@ static bool nfs4_deleg_refused_locked(struct nfs4_client *clp, struct nfs4_file 
 	return false;
 }
 
-void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t access,
-		      uint32_t want, uint64_t change, struct open_delegation4 *out)
+/* Whether nothing but nfs4d reaches the backend's data (mem). */
+static bool nfs4_deleg_private(struct backend *be)
+{
+	return be->ops->private_data && be->ops->private_data(be);
+}
+
+/* Whether a delegation on this backend must hold a lease against local users (vfs). */
+static bool nfs4_deleg_needs_lease(struct backend *be)
+{
+	return !nfs4_deleg_private(be) && be->ops->deleg_get;
+}
+
+/* Whether a delegation on this backend can be kept: nobody else, or the backend tells us. */
+static bool nfs4_deleg_protectable(struct backend *be)
+{
+	return nfs4_deleg_private(be) || nfs4_deleg_needs_lease(be);
+}
+
+static void nfs4_deleg_recall_locked(struct nfs4_deleg *dp, uint64_t now);
+
+/*
+ * Grants a delegation of type on file to this COMPOUND's client unless the
+ * file stands in the way now; out says which, or why not (as mask asked).
+ * reclaim: the client held it before a restart.
+ */
+static void nfs4_deleg_grant(struct nfs4_compound *c, struct nfs4_file *file, uint32_t type,
+			     uint32_t mask, uint64_t change, bool reclaim,
+			     struct open_delegation4 *out)
 {
 	struct nfs4_server *srv = c->srv;
 	struct nfs4_client *clp = c->session->client;
-	uint32_t mask = want & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
 	struct backend *be = file->exp->be;
 	struct nfs4_deleg *dp = NULL;
-	uint32_t type, why = WND4_RESOURCE;
-	bool refused = true;
+	void *lease = NULL;
+	uint32_t why = WND4_RESOURCE;
+	bool refused = false;
 	uint64_t now = time_mono_ns();
 
-	switch (mask) {
-	case OPEN4_SHARE_ACCESS_WANT_NO_DELEG:
-		nfs4_deleg_none(mask, WND4_NOT_WANTED, out);
-		return;
-	case OPEN4_SHARE_ACCESS_WANT_CANCEL:
-		nfs4_deleg_none(mask, WND4_CANCELLED, out);
-		return;
-	case OPEN4_SHARE_ACCESS_WANT_READ_DELEG:
-		type = OPEN_DELEGATE_READ;
-		break;
-	case OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG:
-		type = OPEN_DELEGATE_WRITE;
-		break;
-	default:
-		type = (access & OPEN4_SHARE_ACCESS_WRITE) ? OPEN_DELEGATE_WRITE
-							   : OPEN_DELEGATE_READ;
-		break;
-	}
 	/*
-	 * Only where every change to the file goes through nfs4d (not on vfs,
-	 * whose local users we cannot see yet), with a working back channel,
-	 * within the limit, and not in grace, where a delegation could stand in
-	 * the way of another client's reclaim.
+	 * Local users kept off first (a backend call: outside the locks; -EAGAIN:
+	 * one has it open), once the file looks delegable: taking a lease opens
+	 * the file, which would break a lease we hold on it already.
 	 */
-	if (!be->ops->private_data || !be->ops->private_data(be) || srv->cfg.max_delegs == 0 ||
-	    nfs4_cb_state(clp) != NFS4_CB_UP || nfs4_in_grace(srv)) {
-		why = WND4_RESOURCE;
-	} else if (atomic_load(&srv->ndelegs) >= (long)srv->cfg.max_delegs) {
-		why = WND4_RESOURCE;
-		nfs4_deleg_recall_any(srv);
-	} else if ((type == OPEN_DELEGATE_READ) == !!(access & OPEN4_SHARE_ACCESS_WRITE)) {
-		why = WND4_CONTENTION; /* a read delegation for a writer, or the reverse */
-	} else {
-		refused = false;
+	if (nfs4_deleg_needs_lease(be)) {
+		pthread_mutex_lock(&clp->state_lock);
+		pthread_mutex_lock(&file->lock);
+		refused = nfs4_deleg_refused_locked(clp, file, type, now, reclaim, &why);
+		pthread_mutex_unlock(&file->lock);
+		pthread_mutex_unlock(&clp->state_lock);
+	}
+	if (!refused && nfs4_deleg_needs_lease(be)) {
+		int rc = be->ops->deleg_get(be, &file->bfh, type == OPEN_DELEGATE_WRITE, &lease);
+
+		refused = rc < 0;
+		why = rc == -EAGAIN ? WND4_CONTENTION : WND4_RESOURCE;
 	}
 	if (refused) {
 		nfs4_deleg_none(mask, why, out);
 		return;
 	}
-
 	pthread_mutex_lock(&clp->state_lock);
 	pthread_mutex_lock(&file->lock);
-	if (!nfs4_deleg_refused_locked(clp, file, type, now, &why)) {
+	if (!nfs4_deleg_refused_locked(clp, file, type, now, reclaim, &why)) {
 		dp = (struct nfs4_deleg *)nfs4_stid_new_locked(srv, clp, NFS4_STID_DELEG,
 							       sizeof(*dp), file, NULL);
 		why = WND4_RESOURCE;
 	}
 	if (dp) {
+		dp->lease = lease;
+		lease = NULL;
 		dp->type = type;
 		dp->grant_session = c->session->sessionid;
 		dp->grant_slot = c->slotid;
@@ -171,9 +184,18 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 		cds_list_add_tail(&dp->file_link, &file->delegs);
 		atomic_fetch_add(&clp->ndelegs, 1);
 		atomic_fetch_add(&srv->ndelegs, 1);
+		/*
+		 * A local open between deleg_get and here found no delegation to
+		 * recall; the backend marked its break before looking, so either it
+		 * sees dp now (it waits for file->lock) or we see the break here.
+		 */
+		if (dp->lease && be->ops->deleg_broken(be, dp->lease))
+			nfs4_deleg_recall_locked(dp, now);
 	}
 	pthread_mutex_unlock(&file->lock);
 	pthread_mutex_unlock(&clp->state_lock);
+	if (lease)
+		be->ops->deleg_put(be, lease); /* refused after all */
 	if (!dp) {
 		nfs4_deleg_none(mask, why, out);
 		return;
@@ -200,6 +222,78 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 	}
 	if (atomic_load(&srv->ndelegs) * 100 >= (long)srv->cfg.max_delegs * NFS4_RECALL_ANY_PCT)
 		nfs4_deleg_recall_any(srv);
+}
+
+void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t access,
+		      uint32_t want, uint64_t change, struct open_delegation4 *out)
+{
+	struct nfs4_server *srv = c->srv;
+	struct nfs4_client *clp = c->session->client;
+	uint32_t mask = want & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
+	struct backend *be = file->exp->be;
+	uint32_t type, why = WND4_RESOURCE;
+	bool refused = true;
+
+	switch (mask) {
+	case OPEN4_SHARE_ACCESS_WANT_NO_DELEG:
+		nfs4_deleg_none(mask, WND4_NOT_WANTED, out);
+		return;
+	case OPEN4_SHARE_ACCESS_WANT_CANCEL:
+		nfs4_deleg_none(mask, WND4_CANCELLED, out);
+		return;
+	case OPEN4_SHARE_ACCESS_WANT_READ_DELEG:
+		type = OPEN_DELEGATE_READ;
+		break;
+	case OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG:
+		type = OPEN_DELEGATE_WRITE;
+		break;
+	default:
+		type = (access & OPEN4_SHARE_ACCESS_WRITE) ? OPEN_DELEGATE_WRITE
+							   : OPEN_DELEGATE_READ;
+		break;
+	}
+	/*
+	 * Only where every change to the file goes through nfs4d or the backend
+	 * tells us of the others (vfs: leases), with a working back channel,
+	 * within the limit, and not in grace, where a delegation could stand in
+	 * the way of another client's reclaim.
+	 */
+	if (!nfs4_deleg_protectable(be) || srv->cfg.max_delegs == 0 ||
+	    nfs4_cb_state(clp) != NFS4_CB_UP || nfs4_in_grace(srv)) {
+		why = WND4_RESOURCE;
+	} else if (atomic_load(&srv->ndelegs) >= (long)srv->cfg.max_delegs) {
+		why = WND4_RESOURCE;
+		nfs4_deleg_recall_any(srv);
+	} else if ((type == OPEN_DELEGATE_READ) == !!(access & OPEN4_SHARE_ACCESS_WRITE)) {
+		why = WND4_CONTENTION; /* a read delegation for a writer, or the reverse */
+	} else {
+		refused = false;
+	}
+	if (refused) {
+		nfs4_deleg_none(mask, why, out);
+		return;
+	}
+	nfs4_deleg_grant(c, file, type, mask, change, false, out);
+}
+
+void nfs4_deleg_reclaim(struct nfs4_compound *c, struct nfs4_file *file, uint32_t type,
+			uint64_t change, struct open_delegation4 *out)
+{
+	struct nfs4_server *srv = c->srv;
+	struct backend *be = file->exp->be;
+
+	/*
+	 * In grace, where only reclaims open files: the file is as the client
+	 * left it if nobody else reclaimed it and (vfs) the lease can be taken.
+	 * Its back channel may not be probed yet; a recall waits for it.
+	 */
+	if (!nfs4_deleg_protectable(be) || srv->cfg.max_delegs == 0 ||
+	    atomic_load(&srv->ndelegs) >= (long)srv->cfg.max_delegs ||
+	    (type != OPEN_DELEGATE_READ && type != OPEN_DELEGATE_WRITE)) {
+		nfs4_deleg_none(OPEN4_SHARE_ACCESS_WANT_NO_PREFERENCE, WND4_RESOURCE, out);
+		return;
+	}
+	nfs4_deleg_grant(c, file, type, OPEN4_SHARE_ACCESS_WANT_NO_PREFERENCE, change, true, out);
 }
 
 /* Marks dp recalled and sends CB_RECALL. Caller holds its file's lock; dp is in force. */
@@ -344,6 +438,13 @@ static void nfs4_deleg_unlink_locked(struct nfs4_deleg *dp)
 
 	dp->gone = true;
 	cds_list_del(&dp->file_link);
+	if (dp->lease) {
+		struct backend *be = dp->stid.file->exp->be;
+
+		/* Lets a waiting local opener in; a non-blocking fcntl and a close. */
+		be->ops->deleg_put(be, dp->lease);
+		dp->lease = NULL;
+	}
 	atomic_fetch_sub(&clp->ndelegs, 1);
 	atomic_fetch_sub(&clp->srv->ndelegs, 1);
 }
@@ -410,6 +511,82 @@ void nfs4_delegs_revoke_overdue(struct nfs4_server *srv)
 		nfs4_deleg_revoke(dp);
 		nfs4_stid_put(&dp->stid);
 	}
+}
+
+/* Revokes every delegation on f (each leaves it, so this ends). */
+static void nfs4_deleg_revoke_file(struct nfs4_file *f)
+{
+	for (;;) {
+		struct nfs4_deleg *dp = NULL;
+
+		pthread_mutex_lock(&f->lock);
+		if (!cds_list_empty(&f->delegs)) {
+			dp = cds_list_first_entry(&f->delegs, struct nfs4_deleg, file_link);
+			ref_get(&dp->stid.ref); /* on its file: hashed, its reference not zero */
+		}
+		pthread_mutex_unlock(&f->lock);
+		if (!dp)
+			return;
+		log_info("nfs4", "clientid=%016llx: a local process waited lease-break-time",
+			 (unsigned long long)dp->stid.client->clientid);
+		nfs4_deleg_revoke(dp);
+		nfs4_stid_put(&dp->stid);
+	}
+}
+
+/*
+ * The backend's watcher (backend_ops.deleg_watch): a local process wants fh,
+ * delegated under a lease. Recall what is delegated on it; forced: the
+ * kernel is about to let the process in, so revoke instead. Runs on the
+ * backend's thread, which holds none of its locks.
+ */
+static void nfs4_deleg_backend_break(void *ctx, struct backend *be, const struct be_fh *fh,
+				     bool forced)
+{
+	struct nfs4_server *srv = ctx;
+	struct nfs4_export *exp = NULL;
+	struct nfs4_export_table *tab;
+	struct nfs4_deleg *dp;
+	struct nfs4_file *f;
+
+	rcu_read_begin();
+	tab = rcu_fetch(srv->table);
+	for (int i = 0; tab && i < tab->n && !exp; i++)
+		if (tab->v[i]->be == be)
+			exp = tab->v[i]; /* exports outlive the tables (fh.h) */
+	rcu_read_end();
+	f = exp ? nfs4_file_find(srv, exp, fh) : NULL;
+	if (!f)
+		return; /* returned meanwhile */
+	if (forced) {
+		nfs4_deleg_revoke_file(f);
+	} else {
+		uint64_t now = time_mono_ns();
+
+		pthread_mutex_lock(&f->lock);
+		cds_list_for_each_entry(dp, &f->delegs, file_link)
+			nfs4_deleg_recall_locked(dp, now);
+		pthread_mutex_unlock(&f->lock);
+	}
+	nfs4_file_put(f);
+}
+
+void nfs4_deleg_watch(struct nfs4_server *srv, struct backend *be)
+{
+	if (be->ops->deleg_watch)
+		be->ops->deleg_watch(be, nfs4_deleg_backend_break, srv);
+}
+
+void nfs4_delegs_unwatch(struct nfs4_server *srv)
+{
+	pthread_mutex_lock(&srv->reload_lock);
+	for (int i = 0; i < srv->exports.n; i++) {
+		struct backend *be = srv->exports.v[i]->be;
+
+		if (be->ops->deleg_watch)
+			be->ops->deleg_watch(be, NULL, NULL);
+	}
+	pthread_mutex_unlock(&srv->reload_lock);
 }
 
 uint32_t nfs4_op_delegreturn(struct nfs4_compound *c, void *args, void *res)

@@ -19,6 +19,14 @@ void nfs4_deleg_offer(struct nfs4_compound *c, struct nfs4_file *file, uint32_t 
 		      uint32_t want, uint64_t change, struct open_delegation4 *out);
 
 /*
+ * OPEN CLAIM_PREVIOUS (in grace) reclaimed file with a delegation of type the
+ * client held before a restart (RFC 8881 §10.2.1): given back where it can
+ * still be protected (vfs: the lease can be taken), else none.
+ */
+void nfs4_deleg_reclaim(struct nfs4_compound *c, struct nfs4_file *file, uint32_t type,
+			uint64_t change, struct open_delegation4 *out);
+
+/*
  * Before an operation of this COMPOUND's client on a file: delegations that
  * other clients hold and that it conflicts with are recalled, and it gets
  * NFS4ERR_DELAY until they are returned or revoked. modify: the operation
@@ -51,6 +59,15 @@ void nfs4_delegs_revoke_overdue(struct nfs4_server *srv);
 /* Ends dp (DELEGRETURN, FREE_STATEID of a revoked one, its client going). Caller holds the
  * client's state_lock. */
 void nfs4_deleg_release_locked(struct nfs4_deleg *dp);
+
+/*
+ * Local users of a backend's files (vfs: fcntl leases) recall and, when they
+ * are let in anyway, revoke the delegations on them: nfs4_deleg_watch when
+ * an export's backend opens, nfs4_delegs_unwatch (all exports) before the
+ * callback engine stops.
+ */
+void nfs4_deleg_watch(struct nfs4_server *srv, struct backend *be);
+void nfs4_delegs_unwatch(struct nfs4_server *srv);
 
 uint32_t nfs4_op_delegreturn(struct nfs4_compound *c, void *args, void *res);
 

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "backend/mem.h"
+#include "nfs4/deleg.h"
 #include "nfs4/state.h"
 #include "util/log.h"
 
@@ -81,6 +82,7 @@ static struct nfs4_export *nfs4_export_open(struct nfs4_server *srv, const struc
 	}
 	if (srv->cfg.mem_limit && strcmp(srv->cfg.backend, "mem") == 0)
 		be_mem_set_limit(exp->be, srv->cfg.mem_limit);
+	nfs4_deleg_watch(srv, exp->be);
 	return exp;
 }
 

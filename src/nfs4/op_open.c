@@ -337,7 +337,11 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	if (status == NFS4_OK)
 		status = nfs4_open_state(c, file, &a->owner.owner, access, a->share_deny,
 					 &ok->stateid);
-	if (status == NFS4_OK && !deleg_claim)
+	if (status == NFS4_OK && a->claim.claim == CLAIM_PREVIOUS &&
+	    a->claim.u.delegate_type != OPEN_DELEGATE_NONE)
+		nfs4_deleg_reclaim(c, file, a->claim.u.delegate_type, t.attr.change,
+				   &ok->delegation);
+	else if (status == NFS4_OK && !deleg_claim)
 		nfs4_deleg_offer(c, file, access, want, t.attr.change, &ok->delegation);
 	else if (status == NFS4_OK)
 		ok->delegation.delegation_type = OPEN_DELEGATE_NONE; /* it has one already */

@@ -143,6 +143,8 @@ void nfs4_server_destroy(struct nfs4_server *srv)
 		 atomic_load(&srv->nstateids), atomic_load(&srv->ndelegs),
 		 atomic_load(&srv->ncallbacks), atomic_load(&srv->nfiles),
 		 atomic_load(&srv->nexpired));
+	/* Local users' breaks recall through the callback engine: no more of them first. */
+	nfs4_delegs_unwatch(srv);
 	/* Calls in flight pin sessions and clients: drop them before tearing those down. */
 	nfs4_cb_stop(srv);
 	if (srv->clients_by_id)

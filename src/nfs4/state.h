@@ -201,6 +201,7 @@ struct nfs4_deleg {
 	uint64_t cb_size;    /* and its size */
 	uint64_t cb_attr_ns; /* when that reply came; 0: none */
 	bool getattr_queued; /* a CB_GETATTR is on its way */
+	void *lease;	     /* backend_ops.deleg_get's handle (vfs), put when it leaves its file */
 	struct cds_list_head recall_link; /* srv->recalls, under srv->recall_lock */
 };
 

@@ -325,36 +325,6 @@ static void want_bits_and_delegation_claims(void **state)
 	cbc_free(&a, false);
 }
 
-/* The vfs backend grants none: local processes could change files behind a delegation. */
-static void no_delegations_on_vfs(void **state)
-{
-	struct fo_env v;
-	struct cb_client a;
-	struct fo_fh d, f;
-	struct st_open o;
-
-	(void)state;
-	fo_env_setup(&v, FO_VFS);
-	cbc_new(v.srv->hs, &a, "deleg-vfs", CBA_OK);
-	fo_testdir(&v, "vfs", &d, NULL, 0);
-	assert_nfs(st_mkfile(a.cl.sess, a.cl.clientid, &d, "f", "abc", 3, &f), NFS4_OK);
-	memset(&o, 0, sizeof(o));
-	o.dir = &d;
-	o.name = "f";
-	o.clientid = a.cl.clientid;
-	o.owner = "o";
-	o.access = OPEN4_SHARE_ACCESS_READ | OPEN4_SHARE_ACCESS_WANT_READ_DELEG;
-	for (int i = 0; i < 5; i++) {
-		assert_nfs(st_open(a.cl.sess, &o), NFS4_OK);
-		assert_int_equal(o.deleg, OPEN_DELEGATE_NONE_EXT);
-		assert_int_equal(o.why, WND4_RESOURCE);
-		assert_nfs(st_close(a.cl.sess, &f, &o.sid, NULL), NFS4_OK);
-		harness_sleep_ms(50);
-	}
-	cbc_free(&a, false);
-	fo_env_teardown(&v);
-}
-
 /* Near the limit (--max-delegations), holders are asked to give some back (CB_RECALL_ANY). */
 static void recall_any_near_the_limit(void **state)
 {
@@ -407,7 +377,6 @@ int main(void)
 		cmocka_unit_test(delay_answers_are_retried),
 		cmocka_unit_test(unreturned_delegation_is_revoked),
 		cmocka_unit_test(want_bits_and_delegation_claims),
-		cmocka_unit_test(no_delegations_on_vfs),
 		cmocka_unit_test(recall_any_near_the_limit),
 	};
 

@@ -23,15 +23,17 @@
 
 #define THREADS 4
 #define NFILES 24
-#define HOLDERS 4     /* per thread at once */
-#define SECONDS 40    /* per run; STRESS_SECONDS overrides */
-#define MAX_ITER 2500 /* per thread */
+#define HOLDERS 4      /* per thread at once */
+#define SECONDS 40     /* per run; STRESS_SECONDS overrides */
+#define SECONDS_VFS 15 /* the vfs run: the same paths, plus a lease per delegation */
+#define MAX_ITER 2500  /* per thread */
 #define LEASE_S 2
 
 static struct fo_env env;
 static struct fo_fh dir, files[NFILES];
 static char logpath[256];
 static atomic_int errors, iterations, grants, recalls, holders;
+static int run_seconds;
 static pthread_mutex_t msg_lock = PTHREAD_MUTEX_INITIALIZER;
 static char first_error[256];
 
@@ -169,7 +171,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	const char *env_s = getenv("STRESS_SECONDS");
-	time_t end = time(NULL) + (env_s ? atoi(env_s) : SECONDS);
+	time_t end = time(NULL) + (env_s ? atoi(env_s) : run_seconds);
 
 	cbc_new_plain(env.srv->hs, &w->writer, "stress-w");
 	for (int i = 0; i < MAX_ITER && time(NULL) < end && atomic_load(&errors) == 0; i++) {
@@ -234,10 +236,11 @@ static bool exit_counts(long *v)
 	return found;
 }
 
-static void stress_delegations(void **state)
+/* One run against a server exporting expath (a fresh directory on vfs) with backend. */
+static void stress_run(const char *backend, const char *expath, int seconds)
 {
-	const char *args[] = {"--backend", "mem", "--export", "/ *(rw,no_root_squash)",
-			      "--lease",   "2",	  NULL};
+	char line[400];
+	const char *args[] = {"--backend", backend, "--export", line, "--lease", "2", NULL};
 	static const char *const names[] = {"clients",	   "sessions",	"stateids",
 					    "delegations", "callbacks", "files"};
 	struct worker *w = calloc(THREADS, sizeof(*w));
@@ -246,7 +249,12 @@ static void stress_delegations(void **state)
 	long counts[6];
 	const char *why;
 
-	(void)state;
+	snprintf(line, sizeof(line), "%s *(rw,no_root_squash)", expath);
+	run_seconds = seconds;
+	atomic_store(&iterations, 0);
+	atomic_store(&grants, 0);
+	atomic_store(&recalls, 0);
+	atomic_store(&holders, 0);
 	snprintf(logpath, sizeof(logpath), "%s/nfs4d-deleg-stress-%d.log", harness_tmpdir(),
 		 (int)getpid());
 	unlink(logpath);
@@ -254,8 +262,8 @@ static void stress_delegations(void **state)
 	assert_non_null(w);
 	assert_non_null(srv);
 	srv->hs = harness_start_logged(args, logpath);
-	snprintf(srv->expath, sizeof(srv->expath), "/");
-	fo_env_attach(&env, srv, "/");
+	snprintf(srv->expath, sizeof(srv->expath), "%s", expath);
+	fo_env_attach(&env, srv, expath);
 	harness_client_free(&env.cl, false);
 	cbc_new_plain(env.srv->hs, &env.cl, "stress-setup");
 	fo_testdir(&env, "stress", &dir, NULL, 0);
@@ -299,10 +307,31 @@ static void stress_delegations(void **state)
 	unlink(logpath);
 }
 
+static void stress_delegations(void **state)
+{
+	(void)state;
+	stress_run("mem", "/", SECONDS);
+}
+
+/* The same on vfs, where each delegation is an fcntl lease and each writer's OPEN breaks one. */
+static void stress_delegations_vfs(void **state)
+{
+	char tmp[256];
+	const char *rm[] = {"rm", "-rf", tmp, NULL};
+	char out[256];
+
+	(void)state;
+	snprintf(tmp, sizeof(tmp), "%s/nfs4d-dstress-XXXXXX", harness_tmpdir());
+	assert_non_null(mkdtemp(tmp));
+	stress_run("vfs", tmp, SECONDS_VFS);
+	harness_run_capture(rm, true, out, sizeof(out));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stress_delegations),
+		cmocka_unit_test(stress_delegations_vfs),
 	};
 
 	return harness_exit_code(cmocka_run_group_tests(tests, NULL, NULL));

@@ -52,8 +52,11 @@ static void start(const char *grace, const char *lease)
 		fail_msg("mkdtemp: %s", strerror(errno));
 	snprintf(line, sizeof(line), "%s *(rw,no_root_squash)", dir);
 	{
-		const char *args[] = {"--backend", "vfs", "--export",	 line,	 "--grace", grace,
-				      "--lease",   lease, "--log-level", "warn", NULL};
+		/* No delegations: these clients reclaim opens and locks only. */
+		const char *args[] = {"--backend",   "vfs",  "--export",	  line,
+				      "--grace",     grace,  "--lease",		  lease,
+				      "--log-level", "warn", "--max-delegations", "0",
+				      NULL};
 
 		srv = fo_srv_start(args);
 	}

@@ -512,8 +512,11 @@ static int setup(void **state)
 	snprintf(line, sizeof(line), "%s *(rw,no_root_squash)", dir);
 	{
 		/* Grace never runs out here: it must end by the clients' RECLAIM_COMPLETEs. */
-		const char *args[] = {"--backend", "vfs", "--export",	 line,	 "--grace", "600",
-				      "--lease",   "60",  "--log-level", "warn", NULL};
+		/* No delegations: the clients here reclaim opens only. */
+		const char *args[] = {"--backend", "vfs", "--max-delegations", "0",
+				      "--export",  line,  "--grace",	       "600",
+				      "--lease",   "60",  "--log-level",       "warn",
+				      NULL};
 
 		srv = fo_srv_start(args);
 	}

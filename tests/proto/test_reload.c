@@ -350,7 +350,9 @@ static void broken_file_refused(void **state)
 static void vfs_reload(void **state)
 {
 	char base[256], x[300], y[300], text[1024], cmd[300];
-	const char *args[] = {"--backend", "vfs", "--exports", exports_file, NULL};
+	/* No delegations: this client keeps an open across the reload, nothing more. */
+	const char *args[] = {"--backend",	   "vfs", "--exports", exports_file,
+			      "--max-delegations", "0",	  NULL};
 	struct fo_fh file, yroot, fh;
 	struct stateid4 sid;
 	struct fo_attrs a;
