@@ -15,7 +15,6 @@
 
 #include "nb.h"
 
-#define NB_MAX_THREADS 4096
 #define NB_MAX_ERRORS_SHOWN 10
 
 struct nb_conn {
@@ -99,6 +98,34 @@ void nb_error(struct nb_worker *w, const char *what, int status)
 
 /* ------------------------------------------------------- the timed run */
 
+bool nb_claim(struct nb_worker *w)
+{
+	struct nb_run *run = w->run;
+
+	if (atomic_load_explicit(&run->stop, memory_order_relaxed))
+		return false;
+	return !w->cfg->ops ||
+	       atomic_fetch_add_explicit(&run->claimed, 1, memory_order_relaxed) < w->cfg->ops;
+}
+
+/* One op at a time, timed one by one. */
+static void op_loop(struct nb_worker *w)
+{
+	const struct nb_workload *wl = w->run->wl;
+
+	while (nb_claim(w)) {
+		uint64_t t0 = now_ns();
+		int st = wl->op(w, &w->run->fx);
+
+		nb_hist_add(&w->hist, now_ns() - t0);
+		w->ops++;
+		if (st != 0)
+			nb_error(w,
+				 w->call.out.failed_op ? nb_op_name(w->call.out.failed_op) : "op",
+				 st);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct nb_worker *w = arg;
@@ -112,21 +139,10 @@ static void *worker_main(void *arg)
 		ok = false;
 	}
 	pthread_barrier_wait(&run->go);
-	while (ok && !atomic_load_explicit(&run->stop, memory_order_relaxed)) {
-		uint64_t t0;
-
-		if (w->cfg->ops && atomic_fetch_add_explicit(&run->claimed, 1,
-							     memory_order_relaxed) >= w->cfg->ops)
-			break;
-		t0 = now_ns();
-		st = wl->op(w, &run->fx);
-		nb_hist_add(&w->hist, now_ns() - t0);
-		w->ops++;
-		if (st != 0)
-			nb_error(w,
-				 w->call.out.failed_op ? nb_op_name(w->call.out.failed_op) : "op",
-				 st);
-	}
+	if (ok && wl->conn_loop)
+		wl->conn_loop(w);
+	else if (ok)
+		op_loop(w);
 	if (wl->stop)
 		wl->stop(w, &run->fx);
 	return NULL;
@@ -148,6 +164,8 @@ static void run_workload(const struct nb_workload *wl, struct nb_worker *ws, int
 	pthread_t *tids = calloc((size_t)nw, sizeof(*tids));
 	struct nb_hist *all = calloc(1, sizeof(*all));
 	const struct nb_config *cfg = ws[0].cfg;
+	/* Threads: one per worker, or with conn_loop one per connection (its first worker). */
+	int per = wl->conn_loop ? cfg->sessions * cfg->slots : 1, nt = nw / per;
 	uint64_t t0, t1;
 	int st, started = 0;
 
@@ -165,16 +183,16 @@ static void run_workload(const struct nb_workload *wl, struct nb_worker *ws, int
 		r->errors = ws[0].errors;
 		goto out;
 	}
-	pthread_barrier_init(&run->go, NULL, (unsigned)nw + 1);
-	for (; started < nw; started++)
-		if (pthread_create(&tids[started], NULL, worker_main, &ws[started]))
+	pthread_barrier_init(&run->go, NULL, (unsigned)nt + 1);
+	for (; started < nt; started++)
+		if (pthread_create(&tids[started], NULL, worker_main, &ws[started * per]))
 			break;
-	if (started < nw) {
+	if (started < nt) {
 		/* Let the threads that did start finish at once. */
 		fprintf(stderr, "nfs4bench: could not start thread %d\n", started);
 		r->errors++;
 		atomic_store(&run->stop, true);
-		for (int i = started; i < nw; i++)
+		for (int i = started; i < nt; i++)
 			pthread_barrier_wait(&run->go); /* stand in for the missing threads */
 	}
 	pthread_barrier_wait(&run->go);
@@ -549,6 +567,7 @@ int main(int argc, char **argv)
 		w->conn = nc->conn;
 		w->sess = nc->sess[i / cfg.slots % cfg.sessions];
 		w->clientid = nc->clientid;
+		w->sock = -1;
 		snprintf(w->owner, sizeof(w->owner), "nfs4bench-%d-%d", (int)getpid(), i);
 		w->buf = malloc(cfg.io_size > 8192 ? cfg.io_size : 8192);
 		if (!w->buf || (w->sess && !nb_call_init(&w->call, w->sess))) {

@@ -5,12 +5,15 @@
  * client (EXCHANGE_ID + RECLAIM_COMPLETE) per connection, S sessions of that
  * client, and one worker thread per slot: a worker issues one COMPOUND at a
  * time, so a session has at most D requests outstanding and the library's
- * slot table hands each a free slot with the right sequence id.
+ * slot table hands each a free slot with the right sequence id. The null
+ * workload instead runs one thread per connection that keeps all of the
+ * connection's calls in flight itself (null.c).
  *
  * Modules: main.c (options, set-up, the timed run), nfsops.c (COMPOUND
  * building and result decoding for the ops the workloads use), workloads.c
- * (fixtures and one "op" per workload), stats.c (latency histogram and the
- * table/JSON report), clients.c (RSS per idle client and per session).
+ * (fixtures and one "op" per workload), null.c (pipelined RPC NULL), stats.c
+ * (latency histogram and the table/JSON report), clients.c (RSS per idle
+ * client and per session).
  */
 #ifndef NFS4BENCH_NB_H
 #define NFS4BENCH_NB_H
@@ -26,6 +29,7 @@
 #define NB_FHMAX 128
 #define NB_MIB (1024u * 1024u)
 #define NB_TIMEOUT_MS 60000
+#define NB_MAX_THREADS 4096 /* conns x sessions x slots */
 
 /* ------------------------------------------------------------ stats */
 
@@ -163,6 +167,7 @@ struct nb_worker {
 	bool opened;
 	char owner[48];
 	uint8_t *buf; /* io_size bytes */
+	int sock;     /* null: the connection's own socket (-1: none) */
 };
 
 /* The shared fixture handles, filled once by a workload's setup. */
@@ -182,6 +187,12 @@ struct nb_workload {
 	int (*op)(struct nb_worker *w, const struct nb_fixture *fx);
 	/* Per-thread cleanup (closing what start opened). */
 	void (*stop)(struct nb_worker *w, const struct nb_fixture *fx);
+	/*
+	 * Instead of op: the whole timed loop of a connection, run by one thread
+	 * (the connection's first worker) that keeps the calls of all its
+	 * sessions' slots in flight, asking nb_claim() before each call.
+	 */
+	void (*conn_loop)(struct nb_worker *w);
 };
 
 extern const struct nb_workload nb_workloads[];
@@ -190,6 +201,14 @@ const struct nb_workload *nb_workload_find(const char *name);
 
 /* The clients workload (clients.c): RSS of cfg->rss_pid per idle client and per session. */
 int nb_clients_run(const struct nb_config *cfg, FILE *out);
+
+/* The null workload (null.c): start connects w->sock, stop closes it. */
+int nb_null_start(struct nb_worker *w, const struct nb_fixture *fx);
+void nb_null_stop(struct nb_worker *w, const struct nb_fixture *fx);
+void nb_null_conn_loop(struct nb_worker *w);
+
+/* Whether w may issue one more op: the run goes on and, with --ops, ops remain (claims one). */
+bool nb_claim(struct nb_worker *w);
 
 /* Logs an error (the first few of a run) and counts it. */
 void nb_error(struct nb_worker *w, const char *what, int status);

@@ -4,7 +4,8 @@
  * start/stop, and one measured op. An "op" is what a user-level action costs
  * a real client, in the COMPOUNDs a Linux client would send for it:
  *
- *   null        RPC NULL
+ *   null        RPC NULL, pipelined: a thread per connection keeps the
+ *               connection's sessions x slots calls in flight (null.c)
  *   getattr     PUTFH + GETATTR (the attributes Linux revalidates with)
  *   lookup      PUTFH + LOOKUP x4 + GETFH + GETATTR (a 4-component path)
  *   readdir     a full listing of a directory of readdir_entries files
@@ -203,11 +204,6 @@ static int setup_base(struct nb_worker *w, struct nb_fixture *fx)
 }
 
 /* ---------------------------------------------------------- workloads */
-
-static int null_op(struct nb_worker *w, const struct nb_fixture *fx)
-{
-	return nfs4clnt_null(w->conn);
-}
 
 static int getattr_setup(struct nb_worker *w, struct nb_fixture *fx)
 {
@@ -531,15 +527,15 @@ static int mixed_op(struct nb_worker *w, const struct nb_fixture *fx)
 }
 
 const struct nb_workload nb_workloads[] = {
-	{"null", NULL, NULL, null_op, NULL},
-	{"getattr", getattr_setup, NULL, getattr_op, NULL},
-	{"lookup", lookup_setup, NULL, lookup_op, NULL},
-	{"readdir", readdir_setup, NULL, readdir_op, NULL},
-	{"open-close", openclose_setup, NULL, openclose_op, NULL},
-	{"create", create_setup, NULL, create_op, NULL},
-	{"read", read_setup, read_start, read_op, close_stop},
-	{"write", write_setup, write_start, write_op, write_stop},
-	{"mixed", mixed_setup, mixed_start, mixed_op, close_stop},
+	{"null", NULL, nb_null_start, NULL, nb_null_stop, nb_null_conn_loop},
+	{"getattr", getattr_setup, NULL, getattr_op, NULL, NULL},
+	{"lookup", lookup_setup, NULL, lookup_op, NULL, NULL},
+	{"readdir", readdir_setup, NULL, readdir_op, NULL, NULL},
+	{"open-close", openclose_setup, NULL, openclose_op, NULL, NULL},
+	{"create", create_setup, NULL, create_op, NULL, NULL},
+	{"read", read_setup, read_start, read_op, close_stop, NULL},
+	{"write", write_setup, write_start, write_op, write_stop, NULL},
+	{"mixed", mixed_setup, mixed_start, mixed_op, close_stop, NULL},
 };
 const int nb_nworkloads = (int)(sizeof(nb_workloads) / sizeof(nb_workloads[0]));
 
