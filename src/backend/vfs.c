@@ -242,6 +242,23 @@ static int vfs_lookup(struct backend *be, const struct be_cred *cred, const stru
 	err = check_name(name);
 	if (err)
 		return err;
+	/*
+	 * A cached child of a directory proven inside needs no statx of the
+	 * directory: a name found in it means it was not removed. Anything
+	 * else (no such name, a removed directory) is answered the full way.
+	 */
+	d = vfs_handle_proven_dir(vb, dir);
+	if (d) {
+		err = vfs_cred_enter(&vb->cred, cred);
+		if (!err)
+			err = vfs_handle_lookup_cached(vb, d->fd, name, gen, out, &stx);
+		vfs_handle_put(d);
+		if (!err) {
+			if (attr)
+				vfs_attr_fill(vb, &stx, attr);
+			return 0;
+		}
+	}
 	err = open_dir(vb, dir, &d, &stx);
 	if (err)
 		return err;

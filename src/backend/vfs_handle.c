@@ -528,6 +528,21 @@ void vfs_handle_remember(struct vfs_backend *vb, const struct be_fh *fh, int fd,
 	vfs_handle_put(ent);
 }
 
+struct vfs_fdent *vfs_handle_proven_dir(struct vfs_backend *vb, const struct be_fh *fh)
+{
+	struct vfs_fdent *ent;
+
+	if (handle_check_form(vb, fh) != 0)
+		return NULL;
+	/* Only handles that passed the MAC check are cached, and the MAC covers the type. */
+	ent = vfs_fdcache_get(vb->fdc, fh);
+	if (ent && (fh->data[1] != BE_DIR || atomic_load(&ent->stamp) != vfs_inside_gen())) {
+		vfs_handle_put(ent);
+		ent = NULL;
+	}
+	return ent;
+}
+
 int vfs_handle_lookup_cached(struct vfs_backend *vb, int dfd, const char *name, uint64_t gen,
 			     struct be_fh *out, struct statx *stx)
 {

@@ -119,6 +119,12 @@ static inline void vfs_handle_put(struct vfs_fdent *ent)
 void vfs_handle_remember(struct vfs_backend *vb, const struct be_fh *fh, int fd, uint64_t gen,
 			 const struct statx *stx);
 /*
+ * The cached entry of the directory fh if it was proven inside at the
+ * current generation, with no system call (so no statx: it may have been
+ * removed since), or NULL. The caller puts it.
+ */
+struct vfs_fdent *vfs_handle_proven_dir(struct vfs_backend *vb, const struct be_fh *fh);
+/*
  * LOOKUP without opening the child: the handle (*out) and statx (*stx) of
  * name in dfd, a directory proven inside the export at gen, found by name
  * (statx + name_to_handle_at, neither following a symlink) when the object

@@ -487,6 +487,14 @@ static void test_lookup_cached_names_moved_locally(void **state)
 	assert_int_equal(again.len, lfh.len);
 	assert_memory_equal(again.data, lfh.data, lfh.len);
 	assert_true(again.len != dfh.len || memcmp(again.data, dfh.data, dfh.len) != 0);
+	/* A cached directory, proven inside, removed locally: its handle is stale, not empty. */
+	mk_ok(f, &f->root, "e", BE_DIR, 0755, &dfh);
+	mk_ok(f, &dfh, "f", BE_REG, 0644, &afh);
+	assert_int_equal(lookup(f, &root_cred, &dfh, "f", &got, &a), 0);
+	assert_int_equal(lookup(f, &root_cred, &dfh, "f", &got, &a), 0);
+	assert_int_equal(unlink(path_in(f, "e/f", p, sizeof(p))), 0);
+	assert_int_equal(rmdir(path_in(f, "e", p, sizeof(p))), 0);
+	assert_int_equal(lookup(f, &root_cred, &dfh, "f", &got, &a), -ESTALE);
 }
 
 static void test_removed_is_stale(void **state)
