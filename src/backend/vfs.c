@@ -187,21 +187,37 @@ static int vfs_root(struct backend *be, struct be_fh *out)
 	return 0;
 }
 
-/* vfs_lookup_at(); with gen, the child's fd is cached under its handle (vfs_handle_remember). */
+/*
+ * vfs_lookup_at(); with gen (dfd is proven inside at it), an object already
+ * cached is found without opening it, and one that is not gets cached.
+ */
 static int lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
 		     struct be_fh *out, struct be_attr *attr, const uint64_t *gen)
 {
+	struct statx stx;
 	int cfd, err;
 
 	err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		return err;
+	if (gen && out) {
+		err = vfs_handle_lookup_cached(vb, dfd, name, *gen, out, &stx);
+		if (err != -EAGAIN) {
+			if (!err && attr)
+				vfs_attr_fill(vb, &stx, attr);
+			return err;
+		}
+	}
 	cfd = open_child(vb, dfd, name, 0);
 	if (cfd < 0)
 		return cfd;
-	err = describe(vb, cfd, out, attr);
+	err = vfs_statx_fd(cfd, &stx);
+	if (!err && out)
+		err = vfs_handle_make(vb, cfd, &stx, out);
+	if (!err && attr)
+		vfs_attr_fill(vb, &stx, attr);
 	if (!err && gen)
-		vfs_handle_remember(vb, out, cfd, *gen);
+		vfs_handle_remember(vb, out, cfd, *gen, &stx);
 	else
 		close(cfd);
 	return err;
@@ -226,6 +242,23 @@ static int vfs_lookup(struct backend *be, const struct be_cred *cred, const stru
 	err = check_name(name);
 	if (err)
 		return err;
+	/*
+	 * A cached child of a directory proven inside needs no statx of the
+	 * directory: a name found in it means it was not removed. Anything
+	 * else (no such name, a removed directory) is answered the full way.
+	 */
+	d = vfs_handle_proven_dir(vb, dir);
+	if (d) {
+		err = vfs_cred_enter(&vb->cred, cred);
+		if (!err)
+			err = vfs_handle_lookup_cached(vb, d->fd, name, gen, out, &stx);
+		vfs_handle_put(d);
+		if (!err) {
+			if (attr)
+				vfs_attr_fill(vb, &stx, attr);
+			return 0;
+		}
+	}
 	err = open_dir(vb, dir, &d, &stx);
 	if (err)
 		return err;
@@ -418,7 +451,7 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 		err = sync_dir(vb, d->fd);
 	if (!err) {
 		/* The next operations are on the new object (WRITE, CLOSE): keep its fd. */
-		vfs_handle_remember(vb, out, ofd, gen);
+		vfs_handle_remember(vb, out, ofd, gen, NULL);
 		ofd = -1;
 	}
 out:

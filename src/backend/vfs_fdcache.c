@@ -137,6 +137,7 @@ struct vfs_fdent *vfs_fdcache_add(struct vfs_fdcache *c, const struct be_fh *key
 		return NULL;
 	e->fd = fd;
 	atomic_init(&e->stamp, stamp);
+	atomic_init(&e->ino, 0);
 	ref_init(&e->refs);
 	ref_get(&e->refs); /* the table's and the caller's */
 	atomic_init(&e->used, false);

@@ -32,6 +32,8 @@ struct vfs_fdent {
 	int fd; /* O_PATH; immutable, open until the last reference is put */
 	/* The user's word about the object (vfs_handle.c: when it was last proven inside). */
 	_Atomic uint64_t stamp;
+	/* The user's too: the object's inode number once seen (0 until then), see vfs_handle.c. */
+	_Atomic uint64_t ino;
 	/* Private to vfs_fdcache.c: under the stripe's lock, except refs and used. */
 	struct ref refs;
 	atomic_bool used; /* looked up since eviction last spared it */

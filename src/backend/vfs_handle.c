@@ -493,6 +493,8 @@ int vfs_handle_get(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fd
 		vfs_handle_forget(vb, stx_dev(stx), stx->stx_ino);
 		goto fail;
 	}
+	if (atomic_load(&ent->ino) != stx->stx_ino)
+		atomic_store(&ent->ino, stx->stx_ino);
 	if (S_ISDIR(stx->stx_mode)) {
 		uint64_t gen = vfs_inside_gen();
 
@@ -512,14 +514,70 @@ fail:
 	return err;
 }
 
-void vfs_handle_remember(struct vfs_backend *vb, const struct be_fh *fh, int fd, uint64_t gen)
+void vfs_handle_remember(struct vfs_backend *vb, const struct be_fh *fh, int fd, uint64_t gen,
+			 const struct statx *stx)
 {
 	struct vfs_fdent *ent = vfs_fdcache_add(vb->fdc, fh, fd, gen);
 
-	if (ent)
-		vfs_handle_put(ent);
-	else
+	if (!ent) {
 		close(fd);
+		return;
+	}
+	if (stx)
+		atomic_store(&ent->ino, stx->stx_ino);
+	vfs_handle_put(ent);
+}
+
+struct vfs_fdent *vfs_handle_proven_dir(struct vfs_backend *vb, const struct be_fh *fh)
+{
+	struct vfs_fdent *ent;
+
+	if (handle_check_form(vb, fh) != 0)
+		return NULL;
+	/* Only handles that passed the MAC check are cached, and the MAC covers the type. */
+	ent = vfs_fdcache_get(vb->fdc, fh);
+	if (ent && (fh->data[1] != BE_DIR || atomic_load(&ent->stamp) != vfs_inside_gen())) {
+		vfs_handle_put(ent);
+		ent = NULL;
+	}
+	return ent;
+}
+
+int vfs_handle_lookup_cached(struct vfs_backend *vb, int dfd, const char *name, uint64_t gen,
+			     struct be_fh *out, struct statx *stx)
+{
+	struct vfs_fdent *ent;
+	bool same;
+	int err;
+
+	/* Volatile handles are made by entering an open fd in their table. */
+	if (!vb->persistent)
+		return -EAGAIN;
+	err = vfs_statx(dfd, name, AT_NO_AUTOMOUNT, stx);
+	if (err)
+		return err == -ENOENT ? err : -EAGAIN;
+	if (stx_dev(stx) != vb->root_dev)
+		return -EAGAIN; /* a mount point: open_child() says what it is */
+	memset(out, 0, sizeof(*out));
+	out->data[1] = (uint8_t)vfs_ftype(stx->stx_mode);
+	/* Also refuses another mount of this filesystem (mount id), as RESOLVE_NO_XDEV does. */
+	if (fh_fill_persistent(vb, dfd, name, 0, out) != 0)
+		return -EAGAIN;
+	fh_seal(vb, out);
+	ent = vfs_fdcache_get(vb->fdc, out);
+	if (!ent)
+		return -EAGAIN;
+	/*
+	 * The name may have moved to another object between the statx and the
+	 * handle: the handle's object, known by its cached fd, must be the one
+	 * statx described.
+	 */
+	same = atomic_load(&ent->ino) == stx->stx_ino;
+	/* A directory found by name in one proven inside is inside (it is not ".."). */
+	if (same && S_ISDIR(stx->stx_mode))
+		atomic_store(&ent->stamp, gen);
+	vfs_handle_put(ent);
+	return same ? 0 : -EAGAIN;
 }
 
 void vfs_handle_unlinked(struct vfs_backend *vb, int dfd, const char *name, const struct statx *stx)

@@ -83,7 +83,7 @@ struct vfs_backend {
 	uint8_t key[VFS_KEY_LEN]; /* MAC key of handles; see vfs_handle.c */
 	struct be_fh root_fh;
 	struct vfs_cred_base cred;
-	struct vfs_vtable *vt;	   /* volatile mode only */
+	struct vfs_vtable *vt; /* volatile mode only */
 	struct vfs_fdcache *fdc;
 	struct vfs_leases *leases; /* the delegations' leases, under their own lock */
 	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
@@ -113,9 +113,27 @@ static inline void vfs_handle_put(struct vfs_fdent *ent)
 /*
  * Caches fd (O_PATH, the object whose handle fh is; ownership passes) so the
  * next use of fh need not open it. gen: vfs_inside_gen() from before the
- * directory it was found in was resolved, when it is a directory.
+ * directory it was found in was resolved, when it is a directory. stx: its
+ * statx if the caller has one, else NULL.
  */
-void vfs_handle_remember(struct vfs_backend *vb, const struct be_fh *fh, int fd, uint64_t gen);
+void vfs_handle_remember(struct vfs_backend *vb, const struct be_fh *fh, int fd, uint64_t gen,
+			 const struct statx *stx);
+/*
+ * The cached entry of the directory fh if it was proven inside at the
+ * current generation, with no system call (so no statx: it may have been
+ * removed since), or NULL. The caller puts it.
+ */
+struct vfs_fdent *vfs_handle_proven_dir(struct vfs_backend *vb, const struct be_fh *fh);
+/*
+ * LOOKUP without opening the child: the handle (*out) and statx (*stx) of
+ * name in dfd, a directory proven inside the export at gen, found by name
+ * (statx + name_to_handle_at, neither following a symlink) when the object
+ * is cached already. 0, -ENOENT when there is no such name, -EAGAIN when
+ * the caller must open the child (not cached, another mount, volatile
+ * handles, a race with a rename, any other error).
+ */
+int vfs_handle_lookup_cached(struct vfs_backend *vb, int dfd, const char *name, uint64_t gen,
+			     struct be_fh *out, struct statx *stx);
 /* The object named name in dfd lost that name: drop its cached fd (stx: its statx). */
 void vfs_handle_unlinked(struct vfs_backend *vb, int dfd, const char *name,
 			 const struct statx *stx);

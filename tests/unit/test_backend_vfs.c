@@ -445,6 +445,58 @@ static void test_cached_then_replaced_locally(void **state)
 	assert_int_equal(lookup(f, &root_cred, &dfh, "y", &again, NULL), -ESTALE);
 }
 
+/*
+ * A LOOKUP of a cached object takes it by name without opening it; names
+ * moved to other cached objects locally, of another type too, and symlinks
+ * to cached directories must still give the object the name has now.
+ */
+static void test_lookup_cached_names_moved_locally(void **state)
+{
+	struct fixture *f = *state;
+	struct be_fh afh, bfh, dfh, lfh, got, again;
+	struct be_attr a, b;
+	char p[128], q[128];
+
+	mk_ok(f, &f->root, "a", BE_REG, 0644, &afh);
+	mk_ok(f, &f->root, "b", BE_REG, 0644, &bfh);
+	mk_ok(f, &f->root, "d", BE_DIR, 0755, &dfh);
+	assert_int_equal(getattr(f, &bfh, &b), 0);
+	assert_int_equal(lookup(f, &root_cred, &f->root, "a", &got, &a), 0);
+	assert_memory_equal(got.data, afh.data, afh.len);
+	/* b's object, cached, takes the name a. */
+	assert_int_equal(rename(path_in(f, "b", p, sizeof(p)), path_in(f, "a", q, sizeof(q))), 0);
+	assert_int_equal(lookup(f, &root_cred, &f->root, "a", &got, &a), 0);
+	assert_int_equal(got.len, bfh.len);
+	assert_memory_equal(got.data, bfh.data, bfh.len);
+	assert_int_equal(a.fileid, b.fileid);
+	assert_int_equal(lookup(f, &root_cred, &f->root, "b", &got, &a), -ENOENT);
+	/* The cached directory takes the name of the file. */
+	assert_int_equal(getattr(f, &dfh, &b), 0);
+	assert_int_equal(unlink(q), 0);
+	assert_int_equal(rename(path_in(f, "d", p, sizeof(p)), q), 0);
+	assert_int_equal(lookup(f, &root_cred, &f->root, "a", &got, &a), 0);
+	assert_memory_equal(got.data, dfh.data, dfh.len);
+	assert_int_equal(a.type, BE_DIR);
+	assert_int_equal(a.fileid, b.fileid);
+	/* A symlink to the cached directory is the symlink, looked up twice. */
+	assert_int_equal(symlink("a", path_in(f, "l", p, sizeof(p))), 0);
+	assert_int_equal(lookup(f, &root_cred, &f->root, "l", &lfh, &a), 0);
+	assert_int_equal(a.type, BE_LNK);
+	assert_int_equal(lookup(f, &root_cred, &f->root, "l", &again, &b), 0);
+	assert_int_equal(b.type, BE_LNK);
+	assert_int_equal(again.len, lfh.len);
+	assert_memory_equal(again.data, lfh.data, lfh.len);
+	assert_true(again.len != dfh.len || memcmp(again.data, dfh.data, dfh.len) != 0);
+	/* A cached directory, proven inside, removed locally: its handle is stale, not empty. */
+	mk_ok(f, &f->root, "e", BE_DIR, 0755, &dfh);
+	mk_ok(f, &dfh, "f", BE_REG, 0644, &afh);
+	assert_int_equal(lookup(f, &root_cred, &dfh, "f", &got, &a), 0);
+	assert_int_equal(lookup(f, &root_cred, &dfh, "f", &got, &a), 0);
+	assert_int_equal(unlink(path_in(f, "e/f", p, sizeof(p))), 0);
+	assert_int_equal(rmdir(path_in(f, "e", p, sizeof(p))), 0);
+	assert_int_equal(lookup(f, &root_cred, &dfh, "f", &got, &a), -ESTALE);
+}
+
 static void test_removed_is_stale(void **state)
 {
 	struct fixture *f = *state;
@@ -1080,6 +1132,7 @@ int main(void)
 		T(test_dir_moved_outside),
 		T(test_dir_moved_outside_then_rename),
 		T(test_cached_then_replaced_locally),
+		T(test_lookup_cached_names_moved_locally),
 		T(test_removed_is_stale),
 		T(test_symlink_escapes),
 		T(test_local_symlink_planted),
