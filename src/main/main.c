@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
@@ -66,6 +67,22 @@ static int nfs4d_wait_for_stop(struct nfs4_server *nfs)
 	}
 }
 
+/*
+ * Connections and the vfs handle cache (a quarter of the soft limit) are
+ * file descriptors; the soft limit is 1024 under systemd and most shells,
+ * whatever the hard limit allows.
+ */
+static void nfs4d_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("main", "cannot raise the open file limit: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct nfs4d_options opts;
@@ -84,6 +101,7 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
 	log_set_level(opts.log_level);
+	nfs4d_raise_nofile();
 	cfg = (struct nfs4_config){.lease_seconds = opts.lease,
 				   .grace_seconds = opts.grace,
 				   .max_delegs = opts.max_delegs,

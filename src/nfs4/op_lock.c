@@ -89,40 +89,52 @@ static uint32_t nfs4_lock_file_check(struct nfs4_compound *c, const struct nfs4_
 	return nfs4_file_is(stid->file, fh) ? NFS4_OK : NFS4ERR_BAD_STATEID;
 }
 
-/* The lock stateid of owner on op's file, made on first use. Caller holds state_lock. */
-static struct nfs4_lockstid *nfs4_lockstid_get_locked(struct nfs4_compound *c, struct nfs4_open *op,
-						      const struct xdr_opaque *owner_name,
-						      const struct be_cred *cred, bool *created)
+/*
+ * The lock stateid of owner on op's file (*lkp), made on first use. Out of
+ * memory is NFS4ERR_DELAY (NFSv4.1 has no NFS4ERR_RESOURCE for it); the
+ * backend's lock description says its own error (-EAGAIN: a delegation's
+ * lease would break, DELAY too). Caller holds state_lock.
+ */
+static uint32_t nfs4_lockstid_get_locked(struct nfs4_compound *c, struct nfs4_open *op,
+					 const struct xdr_opaque *owner_name,
+					 const struct be_cred *cred, struct nfs4_lockstid **lkp,
+					 bool *created)
 {
 	struct backend *be = op->stid.file->exp->be;
 	struct nfs4_client *clp = op->stid.client;
 	struct nfs4_lockstid *lk;
 	struct nfs4_owner *owner;
 	struct nfs4_stid *stid;
+	int err;
 
 	*created = false;
 	owner = nfs4_owner_get_locked(clp, true, owner_name);
 	if (!owner)
-		return NULL;
-	cds_list_for_each_entry(stid, &clp->stateids, client_link) if (
-		stid->kind == NFS4_STID_LOCK && stid->owner == owner &&
-		stid->file == op->stid.file) return caa_container_of(stid, struct nfs4_lockstid,
-								     stid);
+		return NFS4ERR_DELAY;
+	cds_list_for_each_entry(stid, &clp->stateids, client_link)
+	{
+		if (stid->kind == NFS4_STID_LOCK && stid->owner == owner &&
+		    stid->file == op->stid.file) {
+			*lkp = caa_container_of(stid, struct nfs4_lockstid, stid);
+			return NFS4_OK;
+		}
+	}
 	lk = (struct nfs4_lockstid *)nfs4_stid_new_locked(c->srv, clp, NFS4_STID_LOCK, sizeof(*lk),
 							  op->stid.file, owner);
 	if (!lk) {
 		nfs4_owner_put_unused_locked(owner);
-		return NULL;
+		return NFS4ERR_DELAY;
 	}
 	lk->open = op;
 	cds_list_add_tail(&lk->open_link, &op->locks);
 	if (be->ops->lock_open &&
-	    be->ops->lock_open(be, cred, &op->stid.file->bfh, &lk->be_ctx) < 0) {
+	    (err = be->ops->lock_open(be, cred, &op->stid.file->bfh, &lk->be_ctx)) < 0) {
 		nfs4_lockstid_release_locked(lk);
-		return NULL;
+		return nfs4_status_from_errno(err);
 	}
 	*created = true;
-	return lk;
+	*lkp = lk;
+	return NFS4_OK;
 }
 
 uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res)
@@ -169,12 +181,10 @@ uint32_t nfs4_op_lock(struct nfs4_compound *c, void *args, void *res)
 		goto out;
 	if (a->locker.new_lock_owner) {
 		op = caa_container_of(ref.stid, struct nfs4_open, stid);
-		lk = nfs4_lockstid_get_locked(c, op, &a->locker.u.open_owner.lock_owner.owner,
-					      &cred, &created);
-		if (!lk) {
-			status = NFS4ERR_RESOURCE;
+		status = nfs4_lockstid_get_locked(c, op, &a->locker.u.open_owner.lock_owner.owner,
+						  &cred, &lk, &created);
+		if (status != NFS4_OK)
 			goto out;
-		}
 	} else {
 		lk = caa_container_of(ref.stid, struct nfs4_lockstid, stid);
 		op = lk->open;

@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
+
 #define CALL_LEN 40
 #define REPLY_LEN 24
 
@@ -43,51 +45,17 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* One record: 4-byte marker (last fragment bit + length), then the body. */
 static int read_record(int fd, uint8_t *buf, size_t cap)
 {
 	uint32_t mark;
 
-	if (read_full(fd, &mark, 4))
+	if (fd_read_full(fd, &mark, 4))
 		return -1;
 	mark = ntohl(mark) & 0x7fffffffu;
 	if (mark > cap)
 		return -1;
-	return read_full(fd, buf, mark);
+	return fd_read_full(fd, buf, mark);
 }
 
 static void record(uint8_t *buf, size_t body)
@@ -106,7 +74,7 @@ static void *serve_conn(void *arg)
 	out[4 + 7] = 1; /* msg_type REPLY; reply_stat, verifier and accept_stat stay 0 */
 	while (read_record(fd, in, sizeof(in)) == 0) {
 		memcpy(out + 4, in, 4); /* the xid */
-		if (write_full(fd, out, sizeof(out)))
+		if (fd_write_full(fd, out, sizeof(out)))
 			break;
 	}
 	close(fd);
@@ -151,7 +119,7 @@ static void *client_main(void *arg)
 	for (int i = 0; i < c->depth; i++) {
 		xid++;
 		memcpy(call + 4, &xid, 4);
-		if (write_full(fd, call, sizeof(call)))
+		if (fd_write_full(fd, call, sizeof(call)))
 			c->err = 1;
 	}
 	while (!c->err && !atomic_load(&stop)) {
@@ -162,7 +130,7 @@ static void *client_main(void *arg)
 		c->trips++;
 		xid++;
 		memcpy(call + 4, &xid, 4);
-		if (write_full(fd, call, sizeof(call)))
+		if (fd_write_full(fd, call, sizeof(call)))
 			c->err = 1;
 	}
 	close(fd);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "nb.h"
 
 #define NULL_SLOT_BITS 16
@@ -81,42 +82,6 @@ void nb_null_stop(struct nb_worker *w, const struct nb_fixture *fx)
 	w->sock = -1;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		if (n == 0)
-			return -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The next reply record (all its fragments) into buf; its length, or -errno. */
 static int read_reply(int fd, uint8_t *buf)
 {
@@ -128,13 +93,13 @@ static int read_reply(int fd, uint8_t *buf)
 	do {
 		uint32_t frag;
 
-		if ((err = read_full(fd, hdr, 4)) != 0)
+		if ((err = fd_read_full(fd, hdr, 4)) != 0)
 			return err;
 		mark = xdr_get_be32(hdr);
 		frag = mark & ~RPC_LAST_FRAG;
 		if (frag > NULL_REPLY_MAX - len)
 			return -EPROTO;
-		if ((err = read_full(fd, buf + len, frag)) != 0)
+		if ((err = fd_read_full(fd, buf + len, frag)) != 0)
 			return err;
 		len += frag;
 	} while (!(mark & RPC_LAST_FRAG));
@@ -173,7 +138,7 @@ static int send_call(struct nb_worker *w, struct null_slot *s, uint32_t slot, ui
 				      &none))
 		return -EINVAL;
 	xdr_enc_patch_u32(&x, 0, RPC_LAST_FRAG | (uint32_t)(x.len - 4));
-	return write_full(w->sock, buf, x.len);
+	return fd_write_full(w->sock, buf, x.len);
 }
 
 void nb_null_conn_loop(struct nb_worker *w)
