@@ -244,6 +244,24 @@ static void local_writer_means_no_delegation(void **state)
 }
 
 /* A holder that never answers: revoked after a lease, which lets the local open in. */
+/*
+ * a's delegation ao on f was revoked: the SEQUENCE flag and TEST_STATEID say
+ * so until FREE_STATEID; then a closes its open and goes.
+ */
+static void assert_revoked_then_free(struct cb_client *a, const struct fo_fh *f,
+				     const struct st_open *ao)
+{
+	uint32_t code;
+
+	assert_true(cbc_renew(&a->cl) & SEQ4_STATUS_RECALLABLE_STATE_REVOKED);
+	assert_nfs(st_test_stateids(a->cl.sess, &ao->dsid, 1, &code), NFS4_OK);
+	assert_int_equal(code, NFS4ERR_DELEG_REVOKED);
+	assert_nfs(st_free_stateid(a->cl.sess, &ao->dsid), NFS4_OK);
+	assert_nfs(st_close(a->cl.sess, f, &ao->sid, NULL), NFS4_OK);
+	cba_set_mode(&a->ag, CBA_OK);
+	cbc_free(a, false);
+}
+
 static void unreturned_delegation_is_revoked(void **state)
 {
 	struct cb_client a;
@@ -251,7 +269,6 @@ static void unreturned_delegation_is_revoked(void **state)
 	struct fo_fh d, f;
 	struct st_open ao;
 	char dname[64];
-	uint32_t code;
 
 	(void)state;
 	cbc_new(env.srv->hs, &a, "dv-silent", CBA_OK);
@@ -269,13 +286,7 @@ static void unreturned_delegation_is_revoked(void **state)
 	}
 	local_open_end(&lo);
 	assert_true(cba_count(&a.ag, &a.ag.compounds) >= 1); /* it was asked */
-	assert_true(cbc_renew(&a.cl) & SEQ4_STATUS_RECALLABLE_STATE_REVOKED);
-	assert_nfs(st_test_stateids(a.cl.sess, &ao.dsid, 1, &code), NFS4_OK);
-	assert_int_equal(code, NFS4ERR_DELEG_REVOKED);
-	assert_nfs(st_free_stateid(a.cl.sess, &ao.dsid), NFS4_OK);
-	assert_nfs(st_close(a.cl.sess, &f, &ao.sid, NULL), NFS4_OK);
-	cba_set_mode(&a.ag, CBA_OK);
-	cbc_free(&a, false);
+	assert_revoked_then_free(&a, &f, &ao);
 }
 
 static long read_break_time(void)
@@ -317,7 +328,6 @@ static void kernel_break_time_revokes(void **state)
 	struct st_open ao;
 	char dname[64];
 	long saved = read_break_time();
-	uint32_t code;
 
 	(void)state;
 	if (saved < 0 || !write_break_time(saved)) {
@@ -345,13 +355,7 @@ static void kernel_break_time_revokes(void **state)
 		cbc_renew(B);
 		harness_sleep_ms(100);
 	}
-	assert_true(cbc_renew(&a.cl) & SEQ4_STATUS_RECALLABLE_STATE_REVOKED);
-	assert_nfs(st_test_stateids(a.cl.sess, &ao.dsid, 1, &code), NFS4_OK);
-	assert_int_equal(code, NFS4ERR_DELEG_REVOKED);
-	assert_nfs(st_free_stateid(a.cl.sess, &ao.dsid), NFS4_OK);
-	assert_nfs(st_close(a.cl.sess, &f, &ao.sid, NULL), NFS4_OK);
-	cba_set_mode(&a.ag, CBA_OK);
-	cbc_free(&a, false);
+	assert_revoked_then_free(&a, &f, &ao);
 	fo_env_teardown(&v);
 	cbc_renew(B);
 }
