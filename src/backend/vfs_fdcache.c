@@ -20,7 +20,7 @@
 struct vfs_fdstripe {
 	pthread_rwlock_t lock;
 	struct vfs_fdent **bucket; /* nbuckets chains */
-	struct vfs_fdent lru;	   /* sentinel: newest (or last spared) at lru.next */
+	struct cds_list_head lru;  /* newest (or last spared) first */
 	size_t count;
 } __attribute__((aligned(64))); /* one cache line each: stripes are locked independently */
 
@@ -60,7 +60,7 @@ int vfs_fdcache_create(size_t cap, struct vfs_fdcache **out)
 		struct vfs_fdstripe *s = &c->stripe[i];
 
 		pthread_rwlock_init(&s->lock, NULL);
-		s->lru.next = s->lru.prev = &s->lru;
+		CDS_INIT_LIST_HEAD(&s->lru);
 		s->bucket = calloc(c->nbuckets, sizeof(*s->bucket));
 		if (!s->bucket) {
 			vfs_fdcache_destroy(c);
@@ -81,20 +81,6 @@ static struct vfs_fdent *find(struct vfs_fdcache *c, struct vfs_fdstripe *s, uin
 	return NULL;
 }
 
-static void lru_unlink(struct vfs_fdent *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-}
-
-static void lru_front(struct vfs_fdstripe *s, struct vfs_fdent *e)
-{
-	e->next = s->lru.next;
-	e->prev = &s->lru;
-	s->lru.next->prev = e;
-	s->lru.next = e;
-}
-
 /* Under s->lock. The table's reference stays with the caller, to put after unlocking. */
 static void unhash(struct vfs_fdcache *c, struct vfs_fdstripe *s, struct vfs_fdent *e)
 {
@@ -103,7 +89,7 @@ static void unhash(struct vfs_fdcache *c, struct vfs_fdstripe *s, struct vfs_fde
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	lru_unlink(e);
+	cds_list_del(&e->lru_link);
 	e->hashed = false;
 	e->hnext = NULL;
 	s->count--;
@@ -158,18 +144,17 @@ struct vfs_fdent *vfs_fdcache_add(struct vfs_fdcache *c, const struct be_fh *key
 
 	e->hnext = *chain;
 	*chain = e;
-	lru_front(s, e);
+	cds_list_add(&e->lru_link, &s->lru);
 	if (++s->count > c->cap) {
 		/*
 		 * Ends within one turn of the list: lookups cannot set flags while
 		 * the lock is held exclusive, and there is an entry besides e.
 		 */
 		for (;;) {
-			victim = s->lru.prev;
+			victim = cds_list_entry(s->lru.prev, struct vfs_fdent, lru_link);
 			if (victim != e && !atomic_exchange(&victim->used, false))
 				break;
-			lru_unlink(victim);
-			lru_front(s, victim);
+			cds_list_move(&victim->lru_link, &s->lru);
 		}
 		unhash(c, s, victim);
 	}
@@ -236,8 +221,9 @@ void vfs_fdcache_destroy(struct vfs_fdcache *c)
 	for (int i = 0; i < VFS_FDCACHE_STRIPES; i++) {
 		struct vfs_fdstripe *s = &c->stripe[i];
 
-		while (s->bucket && s->lru.next != &s->lru) {
-			struct vfs_fdent *e = s->lru.next;
+		while (s->bucket && !cds_list_empty(&s->lru)) {
+			struct vfs_fdent *e =
+				cds_list_first_entry(&s->lru, struct vfs_fdent, lru_link);
 
 			unhash(c, s, e);
 			vfs_fdcache_put(e);

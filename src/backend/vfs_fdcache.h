@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <urcu/list.h>
+
 #include "backend/backend.h"
 #include "util/ref.h"
 
@@ -40,8 +42,7 @@ struct vfs_fdent {
 	bool hashed;
 	uint64_t hash;
 	struct vfs_fdent *hnext;
-	struct vfs_fdent *prev;
-	struct vfs_fdent *next;
+	struct cds_list_head lru_link;
 	struct be_fh key;
 };
 
