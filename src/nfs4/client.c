@@ -13,6 +13,7 @@
 
 #include "nfs4/callback.h"
 #include "nfs4/compound.h"
+#include "nfs4/deleg_prev.h"
 #include "nfs4/grace.h"
 #include "util/clock.h"
 #include "util/hash.h"
@@ -110,6 +111,7 @@ void nfs4_client_expire_locked(struct nfs4_client *clp)
 	cds_list_for_each_entry_safe(ses, tmp, &clp->sessions, client_link)
 		nfs4_session_destroy_locked(ses);
 	nfs4_client_release_state(clp);
+	nfs4_deleg_prev_end(clp, NULL);
 	nfs4_cb_client_gone(clp);
 	atomic_fetch_sub(atomic_load(&clp->expired) ? &srv->nexpired : &srv->nclients, 1);
 	/* What is left tells whether expiry cleaned up (tests/vm's scenario 6 asserts on it). */
@@ -151,8 +153,11 @@ void nfs4_client_retire_other_confirmed_locked(struct nfs4_client *clp)
 	struct nfs4_client *conf, *unconf;
 
 	nfs4_client_find_owner_locked(clp->srv, &owner, &conf, &unconf);
-	if (conf && conf != clp)
+	if (conf && conf != clp) {
+		/* Its delegations outlive it, for clp to reclaim (§10.2.1). */
+		nfs4_deleg_prev_keep_locked(conf, clp);
 		nfs4_client_expire_locked(conf);
+	}
 }
 
 static struct nfs4_client *nfs4_client_new_locked(struct nfs4_server *srv,
@@ -179,6 +184,8 @@ static struct nfs4_client *nfs4_client_new_locked(struct nfs4_server *srv,
 	CDS_INIT_LIST_HEAD(&clp->sessions);
 	CDS_INIT_LIST_HEAD(&clp->owners);
 	CDS_INIT_LIST_HEAD(&clp->stateids);
+	CDS_INIT_LIST_HEAD(&clp->kept);
+	atomic_init(&clp->kept_until_ns, 0);
 	pthread_mutex_init(&clp->state_lock, NULL);
 	pthread_mutex_init(&clp->cb_lock, NULL);
 	nfs4_client_renew(clp);
@@ -346,8 +353,11 @@ uint32_t nfs4_op_reclaim_complete(struct nfs4_compound *c, void *args, void *res
 	else
 		clp->reclaim_complete = true;
 	pthread_mutex_unlock(&c->srv->state_lock);
-	if (status == NFS4_OK)
+	if (status == NFS4_OK) {
 		nfs4_grace_reclaim_complete(clp);
+		/* It reclaims nothing more: what it kept since its restart goes too (§18.51.3). */
+		nfs4_deleg_prev_end(clp, "RECLAIM_COMPLETE");
+	}
 	return status;
 }
 
@@ -365,6 +375,7 @@ static void nfs4_client_lapse_locked(struct nfs4_client *clp)
 	cds_list_for_each_entry_safe(ses, tmp, &clp->sessions, client_link)
 		nfs4_session_destroy_locked(ses);
 	nfs4_client_revoke_state(clp, NFS4_REVOKE_EXPIRED);
+	nfs4_deleg_prev_end(clp, NULL);
 	nfs4_cb_client_gone(clp);
 	atomic_store(&clp->expired, true);
 	clp->expired_ns = time_mono_ns();
@@ -440,7 +451,10 @@ void nfs4_clients_expire_idle(struct nfs4_server *srv)
 					 (unsigned long long)clp->clientid);
 				nfs4_client_expire_locked(clp);
 			}
-		} else if (!nfs4_client_lease_expired(clp)) {
+			continue;
+		}
+		nfs4_deleg_prev_tick(clp, now);
+		if (!nfs4_client_lease_expired(clp)) {
 			continue;
 		} else if (!clp->confirmed) {
 			log_info("nfs4", "lease expired clientid=%016llx (unconfirmed)",

@@ -5,6 +5,7 @@
  */
 #include "nfs4/compound.h"
 #include "nfs4/deleg.h"
+#include "nfs4/deleg_prev.h"
 #include "nfs4/stateid.h"
 
 #include <string.h>
@@ -94,6 +95,7 @@ NFS4_OP_CODECS(LOCKU)
 NFS4_OP_CODECS(TEST_STATEID)
 NFS4_OP_CODECS(FREE_STATEID)
 NFS4_OP_CODECS(DELEGRETURN)
+NFS4_OP_CODECS(DELEGPURGE)
 
 /* Indexed by nfs_opnum4; ops of 4.1 without an entry answer NFS4ERR_NOTSUPP. */
 static const struct nfs4_op nfs4_ops[OP_RECLAIM_COMPLETE + 1] = {
@@ -139,6 +141,7 @@ static const struct nfs4_op nfs4_ops[OP_RECLAIM_COMPLETE + 1] = {
 	NFS4_OP(OP_TEST_STATEID, TEST_STATEID, nfs4_op_test_stateid, 0),
 	NFS4_OP(OP_FREE_STATEID, FREE_STATEID, nfs4_op_free_stateid, 0),
 	NFS4_OP(OP_DELEGRETURN, DELEGRETURN, nfs4_op_delegreturn, 0),
+	NFS4_OP(OP_DELEGPURGE, DELEGPURGE, nfs4_op_delegpurge, 0),
 };
 
 const char *nfs4_op_name(uint32_t opnum)
@@ -195,6 +198,7 @@ union nfs4_op_args {
 	struct TEST_STATEID4args test_stateid;
 	struct FREE_STATEID4args free_stateid;
 	struct DELEGRETURN4args delegreturn;
+	struct DELEGPURGE4args delegpurge;
 };
 
 union nfs4_op_res {
@@ -228,6 +232,7 @@ union nfs4_op_res {
 	struct TEST_STATEID4res test_stateid;
 	struct FREE_STATEID4res free_stateid;
 	struct DELEGRETURN4res delegreturn;
+	struct DELEGPURGE4res delegpurge;
 };
 
 /* Bytes kept free while an op encodes, so a result that does not fit can be replaced by an error.

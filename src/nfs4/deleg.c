@@ -12,6 +12,7 @@
 #include <sys/param.h>
 
 #include "nfs4/callback.h"
+#include "nfs4/deleg_prev.h"
 #include "nfs4/fh.h"
 #include "nfs4/grace.h"
 #include "nfs4/stateid.h"
@@ -89,6 +90,8 @@ static bool nfs4_deleg_refused_locked(struct nfs4_client *clp, struct nfs4_file 
 		if (type == OPEN_DELEGATE_WRITE || dp->type == OPEN_DELEGATE_WRITE)
 			return true;
 	}
+	if (nfs4_deleg_prev_blocks_locked(file, clp, type))
+		return true;
 	/* Recalled lately: whoever made us recall it is likely to come back (a reclaim is owed). */
 	if (!reclaim && file->recalled_ns && now - file->recalled_ns < nfs4_lease_ns(clp->srv))
 		return true;
@@ -122,6 +125,63 @@ static bool nfs4_deleg_protectable(struct backend *be)
 }
 
 static void nfs4_deleg_recall_locked(struct nfs4_deleg *dp, uint64_t now);
+
+struct nfs4_deleg *nfs4_deleg_new_locked(struct nfs4_compound *c, struct nfs4_file *file,
+					 uint32_t type, uint64_t change, void *lease)
+{
+	struct nfs4_client *clp = c->session->client;
+	struct backend *be = file->exp->be;
+	struct nfs4_deleg *dp;
+
+	dp = (struct nfs4_deleg *)nfs4_stid_new_locked(c->srv, clp, NFS4_STID_DELEG, sizeof(*dp),
+						       file, NULL);
+	if (!dp)
+		return NULL;
+	dp->lease = lease;
+	dp->type = type;
+	dp->grant_session = c->session->sessionid;
+	dp->grant_slot = c->slotid;
+	dp->grant_seqid = c->seqid;
+	dp->grant_ns = time_mono_ns();
+	dp->change = change;
+	dp->cb_change = change;
+	CDS_INIT_LIST_HEAD(&dp->recall_link);
+	cds_list_add_tail(&dp->file_link, &file->delegs);
+	atomic_fetch_add(&clp->ndelegs, 1);
+	atomic_fetch_add(&c->srv->ndelegs, 1);
+	/*
+	 * A local open between deleg_get and here found no delegation to
+	 * recall; the backend marked its break before looking, so either it
+	 * sees dp now (it waits for file->lock) or we see the break here.
+	 */
+	if (dp->lease && be->ops->deleg_broken(be, dp->lease))
+		nfs4_deleg_recall_locked(dp, dp->grant_ns);
+	TRACE3(deleg_grant, clp->clientid, xdr_get_be32(dp->stid.other + 8), (int)type);
+	nfs4_stats_inc(&c->srv->stats.deleg_granted);
+	return dp;
+}
+
+void nfs4_deleg_result(const struct nfs4_deleg *dp, struct open_delegation4 *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->delegation_type = dp->type;
+	if (dp->type == OPEN_DELEGATE_READ) {
+		struct open_read_delegation4 *r = &out->u.read;
+
+		memcpy(r->stateid.other, dp->stid.other, 12);
+		r->stateid.seqid = 1;
+		r->permissions.who = xdr_opaque_str("EVERYONE@");
+	} else {
+		struct open_write_delegation4 *w = &out->u.write;
+
+		memcpy(w->stateid.other, dp->stid.other, 12);
+		w->stateid.seqid = 1;
+		/* No space limit: the backend's own limits answer the writes it flushes. */
+		w->space_limit.limitby = NFS_LIMIT_SIZE;
+		w->space_limit.u.filesize = UINT64_MAX;
+		w->permissions.who = xdr_opaque_str("EVERYONE@");
+	}
+}
 
 /*
  * Grants a delegation of type on file to this COMPOUND's client unless the
@@ -166,31 +226,12 @@ static void nfs4_deleg_grant(struct nfs4_compound *c, struct nfs4_file *file, ui
 	pthread_mutex_lock(&clp->state_lock);
 	pthread_mutex_lock(&file->lock);
 	if (!nfs4_deleg_refused_locked(clp, file, type, now, reclaim, &why)) {
-		dp = (struct nfs4_deleg *)nfs4_stid_new_locked(srv, clp, NFS4_STID_DELEG,
-							       sizeof(*dp), file, NULL);
+		dp = nfs4_deleg_new_locked(c, file, type, change, lease);
 		why = WND4_RESOURCE;
 	}
 	if (dp) {
-		dp->lease = lease;
 		lease = NULL;
-		dp->type = type;
-		dp->grant_session = c->session->sessionid;
-		dp->grant_slot = c->slotid;
-		dp->grant_seqid = c->seqid;
-		dp->grant_ns = time_mono_ns();
-		dp->change = change;
-		dp->cb_change = change;
-		CDS_INIT_LIST_HEAD(&dp->recall_link);
-		cds_list_add_tail(&dp->file_link, &file->delegs);
-		atomic_fetch_add(&clp->ndelegs, 1);
-		atomic_fetch_add(&srv->ndelegs, 1);
-		/*
-		 * A local open between deleg_get and here found no delegation to
-		 * recall; the backend marked its break before looking, so either it
-		 * sees dp now (it waits for file->lock) or we see the break here.
-		 */
-		if (dp->lease && be->ops->deleg_broken(be, dp->lease))
-			nfs4_deleg_recall_locked(dp, now);
+		nfs4_deleg_result(dp, out);
 	}
 	pthread_mutex_unlock(&file->lock);
 	pthread_mutex_unlock(&clp->state_lock);
@@ -199,26 +240,6 @@ static void nfs4_deleg_grant(struct nfs4_compound *c, struct nfs4_file *file, ui
 	if (!dp) {
 		nfs4_deleg_none(mask, why, out);
 		return;
-	}
-	TRACE3(deleg_grant, clp->clientid, xdr_get_be32(dp->stid.other + 8), (int)type);
-	nfs4_stats_inc(&srv->stats.deleg_granted);
-	memset(out, 0, sizeof(*out));
-	out->delegation_type = type;
-	if (type == OPEN_DELEGATE_READ) {
-		struct open_read_delegation4 *r = &out->u.read;
-
-		memcpy(r->stateid.other, dp->stid.other, 12);
-		r->stateid.seqid = 1;
-		r->permissions.who = xdr_opaque_str("EVERYONE@");
-	} else {
-		struct open_write_delegation4 *w = &out->u.write;
-
-		memcpy(w->stateid.other, dp->stid.other, 12);
-		w->stateid.seqid = 1;
-		/* No space limit: the backend's own limits answer the writes it flushes. */
-		w->space_limit.limitby = NFS_LIMIT_SIZE;
-		w->space_limit.u.filesize = UINT64_MAX;
-		w->permissions.who = xdr_opaque_str("EVERYONE@");
 	}
 	if (atomic_load(&srv->ndelegs) * 100 >= (long)srv->cfg.max_delegs * NFS4_RECALL_ANY_PCT)
 		nfs4_deleg_recall_any(srv);
@@ -329,6 +350,7 @@ uint32_t nfs4_deleg_break(struct nfs4_compound *c, struct nfs4_file *file, bool 
 		conflict = true;
 		nfs4_deleg_recall_locked(dp, now);
 	}
+	nfs4_deleg_prev_break_locked(file, me, modify);
 	pthread_mutex_unlock(&file->lock);
 	return conflict ? NFS4ERR_DELAY : NFS4_OK;
 }
@@ -558,6 +580,10 @@ static void nfs4_deleg_backend_break(void *ctx, struct backend *be, const struct
 	f = exp ? nfs4_file_find(srv, exp, fh) : NULL;
 	if (!f)
 		return; /* returned meanwhile */
+	/* Kept delegations have nobody to recall: they go at once (deleg_prev.h). */
+	pthread_mutex_lock(&f->lock);
+	nfs4_deleg_prev_break_locked(f, NULL, true);
+	pthread_mutex_unlock(&f->lock);
 	if (forced) {
 		nfs4_deleg_revoke_file(f);
 	} else {

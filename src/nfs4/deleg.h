@@ -27,9 +27,21 @@ void nfs4_deleg_reclaim(struct nfs4_compound *c, struct nfs4_file *file, uint32_
 			uint64_t change, struct open_delegation4 *out);
 
 /*
+ * A delegation of type on file for this COMPOUND's client, in force from now
+ * on, with lease (backend_ops.deleg_get's handle, or NULL) now its own; NULL
+ * when out of memory. Nothing is checked: the caller knows it may. Caller
+ * holds the client's state_lock and file->lock.
+ */
+struct nfs4_deleg *nfs4_deleg_new_locked(struct nfs4_compound *c, struct nfs4_file *file,
+					 uint32_t type, uint64_t change, void *lease);
+/* OPEN's answer for dp, just made. Caller holds its file's lock. */
+void nfs4_deleg_result(const struct nfs4_deleg *dp, struct open_delegation4 *out);
+
+/*
  * Before an operation of this COMPOUND's client on a file: delegations that
  * other clients hold and that it conflicts with are recalled, and it gets
- * NFS4ERR_DELAY until they are returned or revoked. modify: the operation
+ * NFS4ERR_DELAY until they are returned or revoked (kept ones, which nobody
+ * could return, are released at once: deleg_prev.h). modify: the operation
  * changes the file (or opens it for write or with a deny): every delegation
  * conflicts; otherwise (a read) only write delegations do.
  */

@@ -261,7 +261,7 @@ uint32_t nfs4_grace_check_open(struct nfs4_compound *c, uint32_t claim)
 		return nfs4_grace_reclaim(c);
 	case CLAIM_DELEGATE_PREV:
 	case CLAIM_DELEG_PREV_FH:
-		return NFS4_OK; /* answered by nfs4_grace_reclaim_deleg_prev() */
+		return NFS4_OK; /* answered by deleg_prev.c */
 	default:
 		/* CLAIM_DELEGATE_CUR, CLAIM_DELEG_CUR_FH: a delegation of this instance, so
 		 * allowed in grace; still new open state, owed the RECLAIM_COMPLETE rule. */

@@ -54,9 +54,11 @@ uint32_t nfs4_grace_reclaim(struct nfs4_compound *c);
 /* A reclaim that nfs4_grace_reclaim() let in succeeded (an open, or a lock): for the log. */
 void nfs4_grace_reclaimed(struct nfs4_compound *c, bool lock);
 /*
- * CLAIM_DELEGATE_PREV / CLAIM_DELEG_PREV_FH: no delegation survives a restart
- * of either side here, so an allowed reclaim still cannot be honoured:
- * NFS4ERR_RECLAIM_BAD (§15.1.9: this reclaim only), else nfs4_grace_reclaim()'s answer.
+ * CLAIM_DELEGATE_PREV / CLAIM_DELEG_PREV_FH from a client without a window to
+ * reclaim delegations kept since its own restart (deleg_prev.h): none
+ * survives a restart of the server, so a reclaim grace allows still cannot
+ * be honoured: NFS4ERR_RECLAIM_BAD (§15.1.9: this reclaim only), else
+ * nfs4_grace_reclaim()'s answer.
  */
 uint32_t nfs4_grace_reclaim_deleg_prev(struct nfs4_compound *c);
 /*

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "nfs4/deleg.h"
+#include "nfs4/deleg_prev.h"
 #include "nfs4/grace.h"
 #include "nfs4/stateid.h"
 #include "nfs4/status.h"
@@ -119,68 +120,95 @@ static uint32_t nfs4_open_create(struct nfs4_compound *c, const struct nfs4_fh *
 	return NFS4_OK;
 }
 
-/* Finds or creates what OPEN opens, per its claim. */
-static uint32_t nfs4_open_target(struct nfs4_compound *c, const struct OPEN4args *a,
-				 struct nfs4_open_target *t, struct be_cred *cred)
+/* OPEN by name: file in the current filehandle's directory, created as how says with create. */
+static uint32_t nfs4_open_by_name(struct nfs4_compound *c, const struct OPEN4args *a,
+				  const component4 *file, struct nfs4_open_target *t,
+				  struct be_cred *cred)
 {
 	bool create = a->openhow.opentype == OPEN4_CREATE;
-	const component4 *file = &a->claim.u.file;
 	char name[BE_NAME_MAX + 1];
 	struct nfs4_fh *fh;
 	struct be_attr dattr;
 	uint32_t status;
 	int rc;
 
+	status = create ? nfs4_cur_fh_writable(c, &fh, cred) : nfs4_cur_fh(c, &fh, NULL, cred);
+	if (status == NFS4_OK && fh->kind != NFS4_FH_EXPORT)
+		status = create ? NFS4ERR_ROFS : NFS4ERR_NOENT;
+	if (status == NFS4_OK)
+		status = nfs4_component(file, name);
+	if (status != NFS4_OK)
+		return status;
+	if (create)
+		return nfs4_open_create(c, fh, cred, name, &a->openhow.u.how, t);
+	t->fh = *fh;
+	rc = fh->exp->be->ops->lookup(fh->exp->be, cred, &fh->bfh, name, &t->fh.bfh, &t->attr);
+	if (rc == -ENOTDIR)
+		return NFS4ERR_NOTDIR;
+	if (rc < 0)
+		return nfs4_status_from_errno(rc);
+	/* Nothing changed: before and after are the directory's change now. */
+	if (fh->exp->be->ops->getattr(fh->exp->be, cred, &fh->bfh, &dattr) == 0)
+		t->dc.before = t->dc.after = dattr.change;
+	t->dc.atomic = true;
+	return NFS4_OK;
+}
+
+/* OPEN of the current filehandle, which names nothing to create. */
+static uint32_t nfs4_open_by_fh(struct nfs4_compound *c, bool create, struct nfs4_open_target *t,
+				struct be_cred *cred)
+{
+	struct nfs4_fh *fh;
+	uint32_t status;
+
+	if (create)
+		return NFS4ERR_INVAL;
+	status = nfs4_cur_fh(c, &fh, NULL, cred);
+	if (status == NFS4_OK && fh->kind != NFS4_FH_EXPORT)
+		status = NFS4ERR_ISDIR;
+	if (status != NFS4_OK)
+		return status;
+	t->fh = *fh;
+	return nfs4_status_from_errno(
+		fh->exp->be->ops->getattr(fh->exp->be, cred, &fh->bfh, &t->attr));
+}
+
+/* Finds or creates what OPEN opens, per its claim. */
+static uint32_t nfs4_open_target(struct nfs4_compound *c, const struct OPEN4args *a,
+				 struct nfs4_open_target *t, struct be_cred *cred)
+{
+	bool create = a->openhow.opentype == OPEN4_CREATE;
+	uint32_t status;
+
 	switch (a->claim.claim) {
+	case CLAIM_NULL:
+		return nfs4_open_by_name(c, a, &a->claim.u.file, t, cred);
 	case CLAIM_DELEGATE_CUR:
-		/* Opening by name a file this client holds a delegation of (checked by the caller).
+		/* By name, a file this client holds a delegation of (checked by the caller). */
+		if (create)
+			return NFS4ERR_INVAL;
+		return nfs4_open_by_name(c, a, &a->claim.u.delegate_cur_info.file, t, cred);
+	case CLAIM_DELEGATE_PREV:
+		/* By name, a file of a delegation kept since the client's restart (deleg_prev.h).
 		 */
 		if (create)
 			return NFS4ERR_INVAL;
-		file = &a->claim.u.delegate_cur_info.file;
-		/* fall through */
-	case CLAIM_NULL:
-		status = create ? nfs4_cur_fh_writable(c, &fh, cred)
-				: nfs4_cur_fh(c, &fh, NULL, cred);
-		if (status == NFS4_OK && fh->kind != NFS4_FH_EXPORT)
-			status = create ? NFS4ERR_ROFS : NFS4ERR_NOENT;
-		if (status == NFS4_OK)
-			status = nfs4_component(file, name);
-		if (status != NFS4_OK)
-			return status;
-		if (create)
-			return nfs4_open_create(c, fh, cred, name, &a->openhow.u.how, t);
-		t->fh = *fh;
-		rc = fh->exp->be->ops->lookup(fh->exp->be, cred, &fh->bfh, name, &t->fh.bfh,
-					      &t->attr);
-		if (rc == -ENOTDIR)
-			return NFS4ERR_NOTDIR;
-		if (rc < 0)
-			return nfs4_status_from_errno(rc);
-		/* Nothing changed: before and after are the directory's change now. */
-		if (fh->exp->be->ops->getattr(fh->exp->be, cred, &fh->bfh, &dattr) == 0)
-			t->dc.before = t->dc.after = dattr.change;
-		t->dc.atomic = true;
-		return NFS4_OK;
+		status = nfs4_deleg_prev_check(c);
+		return status != NFS4_OK
+			       ? status
+			       : nfs4_open_by_name(c, a, &a->claim.u.file_delegate_prev, t, cred);
 	case CLAIM_PREVIOUS: /* a reclaim of the current filehandle, let in by grace.c */
 		if (a->claim.u.delegate_type > OPEN_DELEGATE_WRITE)
 			return NFS4ERR_INVAL;
-		/* fall through */
-	case CLAIM_FH:
-	case CLAIM_DELEG_CUR_FH:
+		return nfs4_open_by_fh(c, create, t, cred);
+	case CLAIM_DELEG_PREV_FH:
 		if (create)
 			return NFS4ERR_INVAL;
-		status = nfs4_cur_fh(c, &fh, NULL, cred);
-		if (status == NFS4_OK && fh->kind != NFS4_FH_EXPORT)
-			status = NFS4ERR_ISDIR;
-		if (status != NFS4_OK)
-			return status;
-		t->fh = *fh;
-		rc = fh->exp->be->ops->getattr(fh->exp->be, cred, &fh->bfh, &t->attr);
-		return nfs4_status_from_errno(rc);
-	case CLAIM_DELEGATE_PREV:
-	case CLAIM_DELEG_PREV_FH:
-		return nfs4_grace_reclaim_deleg_prev(c);
+		status = nfs4_deleg_prev_check(c);
+		return status != NFS4_OK ? status : nfs4_open_by_fh(c, false, t, cred);
+	case CLAIM_FH:
+	case CLAIM_DELEG_CUR_FH:
+		return nfs4_open_by_fh(c, create, t, cred);
 	default:
 		return NFS4ERR_INVAL;
 	}
@@ -293,7 +321,7 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	struct nfs4_open_target t = {0};
 	struct nfs4_file *file;
 	struct be_cred cred;
-	bool deleg_claim;
+	bool deleg_claim, prev_claim;
 	uint32_t status;
 	int rc = 0;
 
@@ -323,6 +351,7 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 		return nfs4_status_from_errno(rc);
 
 	deleg_claim = a->claim.claim == CLAIM_DELEGATE_CUR || a->claim.claim == CLAIM_DELEG_CUR_FH;
+	prev_claim = a->claim.claim == CLAIM_DELEGATE_PREV || a->claim.claim == CLAIM_DELEG_PREV_FH;
 	if (deleg_claim) {
 		status = nfs4_open_deleg_claim(c, a, &t.fh);
 		if (status != NFS4_OK)
@@ -331,9 +360,12 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	file = nfs4_file_get(c->srv, t.fh.exp, &t.fh.bfh);
 	if (!file)
 		return NFS4ERR_RESOURCE;
+	if (prev_claim)
+		status = nfs4_deleg_prev_find(c, file);
 	/* Other clients' delegations this open conflicts with are recalled first. */
-	status = nfs4_deleg_break(c, file,
-				  (access & OPEN4_SHARE_ACCESS_WRITE) || a->share_deny != 0);
+	if (status == NFS4_OK)
+		status = nfs4_deleg_break(
+			c, file, (access & OPEN4_SHARE_ACCESS_WRITE) || a->share_deny != 0);
 	if (status == NFS4_OK)
 		status = nfs4_open_state(c, file, &a->owner.owner, access, a->share_deny,
 					 &ok->stateid);
@@ -341,6 +373,8 @@ uint32_t nfs4_op_open(struct nfs4_compound *c, void *args, void *res)
 	    a->claim.u.delegate_type != OPEN_DELEGATE_NONE)
 		nfs4_deleg_reclaim(c, file, a->claim.u.delegate_type, t.attr.change,
 				   &ok->delegation);
+	else if (status == NFS4_OK && prev_claim)
+		nfs4_deleg_prev_reclaim(c, file, t.attr.change, &ok->delegation);
 	else if (status == NFS4_OK && !deleg_claim)
 		nfs4_deleg_offer(c, file, access, want, t.attr.change, &ok->delegation);
 	else if (status == NFS4_OK)

@@ -104,6 +104,15 @@ struct nfs4_client {
 	_Atomic uint32_t nrevoked[NFS4_REVOKE_NREASONS];
 	_Atomic uint32_t ndelegs;    /* delegations held (for CB_RECALL_ANY) */
 	_Atomic uint32_t ncallbacks; /* its callbacks alive (callback.c), for nfs4ctl */
+
+	/*
+	 * The delegations of its previous incarnation, kept for it to reclaim
+	 * (deleg_prev.h): struct nfs4_kept_deleg.client_link, under state_lock.
+	 * kept_until_ns: when that window ends (time_mono_ns), 0 if it has none;
+	 * written under state_lock, read anywhere.
+	 */
+	struct cds_list_head kept;
+	_Atomic uint64_t kept_until_ns;
 };
 
 /*
@@ -123,6 +132,7 @@ struct nfs4_file {
 	struct cds_list_head opens;  /* struct nfs4_open.file_link, under lock */
 	struct nfs4_lock_list locks; /* under lock */
 	struct cds_list_head delegs; /* struct nfs4_deleg.file_link, under lock */
+	struct cds_list_head kept;   /* struct nfs4_kept_deleg.file_link, under lock */
 	uint64_t recalled_ns;	     /* when a delegation on it was last recalled, under lock */
 };
 
@@ -203,6 +213,27 @@ struct nfs4_deleg {
 	bool getattr_queued; /* a CB_GETATTR is on its way */
 	void *lease;	     /* backend_ops.deleg_get's handle (vfs), put when it leaves its file */
 	struct cds_list_head recall_link; /* srv->recalls, under srv->recall_lock */
+};
+
+/*
+ * A delegation of a client's previous incarnation, kept across the client's
+ * restart for the new incarnation to reclaim with CLAIM_DELEGATE_PREV or
+ * CLAIM_DELEG_PREV_FH (RFC 8881 §10.2.1; deleg_prev.h). It has no stateid
+ * (the old one died with the old incarnation). On its client's kept list
+ * until reclaimed or the window ends; on its file's kept list while it still
+ * conflicts, which is until then or until a conflicting access releases it
+ * (lost). client is the new incarnation, without a reference: the entry is
+ * taken off both lists before the client can go.
+ */
+struct nfs4_kept_deleg {
+	struct cds_list_head client_link; /* client->kept, under client->state_lock */
+	struct nfs4_client *client;	  /* written under file->lock too (a second restart) */
+	struct nfs4_file *file;		  /* holds a reference */
+	uint32_t type;			  /* OPEN_DELEGATE_READ or OPEN_DELEGATE_WRITE */
+	/* Under file->lock. */
+	struct cds_list_head file_link; /* file->kept unless lost */
+	bool lost;			/* released for a conflicting access */
+	void *lease;			/* the delegation's backend_ops.deleg_get handle, or NULL */
 };
 
 /*
@@ -304,7 +335,8 @@ struct nfs4_server {
 	_Atomic long ncallbacks;   /* callbacks alive: the stress test counts them */
 
 	/* Delegations (deleg.c). */
-	_Atomic long ndelegs;
+	_Atomic long ndelegs; /* in force, kept ones (deleg_prev.h) included */
+	_Atomic long nkept;   /* kept across their client's restart, not yet reclaimed */
 	pthread_mutex_t recall_lock;
 	struct cds_list_head recalls;	/* recalled delegations, oldest first, under recall_lock */
 	_Atomic uint64_t recall_any_ns; /* when CB_RECALL_ANY was last sent */

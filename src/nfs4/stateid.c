@@ -84,6 +84,7 @@ struct nfs4_file *nfs4_file_get(struct nfs4_server *srv, struct nfs4_export *exp
 			pthread_mutex_init(&f->lock, NULL);
 			CDS_INIT_LIST_HEAD(&f->opens);
 			CDS_INIT_LIST_HEAD(&f->delegs);
+			CDS_INIT_LIST_HEAD(&f->kept);
 			nfs4_lock_list_init(&f->locks);
 			atomic_fetch_add(&srv->nfiles, 1);
 			rcu_hash_release(f);
