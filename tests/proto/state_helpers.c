@@ -45,6 +45,7 @@ bool st_status_only(uint32_t op)
 	case OP_OPENATTR:
 	case OP_FREE_STATEID:
 	case OP_DELEGRETURN:
+	case OP_DELEGPURGE:
 	case OP_RECLAIM_COMPLETE:
 		return true;
 	default:
@@ -579,6 +580,19 @@ int st_delegreturn(struct nfs4clnt_session *s, const struct fo_fh *fh, const str
 	if (!x || !xdr_enc_stateid4(x, sid))
 		return st_call_fail(&c);
 	st = st_call_run(s, &c, OP_DELEGRETURN);
+	st_call_end(&c);
+	return st;
+}
+
+int st_delegpurge(struct nfs4clnt_session *s)
+{
+	struct st_call c;
+	struct xdr_enc *x = st_call_start(&c, NULL, OP_DELEGPURGE);
+	int st;
+
+	if (!x || !xdr_enc_u64(x, 0)) /* the server takes the session's client (§18.5.3) */
+		return st_call_fail(&c);
+	st = st_call_run(s, &c, OP_DELEGPURGE);
 	st_call_end(&c);
 	return st;
 }

@@ -162,6 +162,8 @@ int st_test_stateids(struct nfs4clnt_session *s, const struct stateid4 *sids, ui
 		     uint32_t *codes);
 int st_free_stateid(struct nfs4clnt_session *s, const struct stateid4 *sid);
 int st_delegreturn(struct nfs4clnt_session *s, const struct fo_fh *fh, const struct stateid4 *sid);
+/* DELEGPURGE (its clientid 0, which the server ignores). */
+int st_delegpurge(struct nfs4clnt_session *s);
 
 /*
  * The special stateids (RFC 8881 §8.2.3); anonymous (seqid 0, other 0) and
