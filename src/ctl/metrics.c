@@ -101,6 +101,9 @@ static void metrics_render(struct nfs4_server *srv, struct ctl_buf *b)
 	metrics_gauge(b, "nfs4d_stateids", "Open, lock and delegation stateids now.", t.stateids);
 	metrics_gauge(b, "nfs4d_files", "Files with state now.", t.files);
 	metrics_gauge(b, "nfs4d_delegations", "Delegations held now.", t.delegations);
+	metrics_gauge(b, "nfs4d_delegations_kept",
+		      "Delegations kept for restarted clients to reclaim (in nfs4d_delegations).",
+		      t.kept_delegations);
 	metrics_gauge(b, "nfs4d_callbacks", "Callbacks queued or in flight now.", t.callbacks);
 	metrics_counter(b, "nfs4d_callbacks_sent_total", "Callbacks sent (each retry again).",
 			LOAD(s->cb_sent));

@@ -533,27 +533,29 @@ static int ctl_stats(struct nfs4_server *srv, bool json, struct ctl_buf *b)
 	if (json)
 		ctl_printf(b,
 			   "{\"state\":{\"clients\":%ld,\"sessions\":%ld,\"stateids\":%ld,"
-			   "\"files\":%ld,\"delegations\":%ld,\"callbacks\":%ld},\n"
+			   "\"files\":%ld,\"delegations\":%ld,\"kept_delegations\":%ld,"
+			   "\"callbacks\":%ld},\n"
 			   "\"expired_clients\":%ld,\n"
 			   "\"callbacks\":{\"sent\":%" PRIu64 ",\"retried\":%" PRIu64
 			   ",\"failed\":%" PRIu64 "},\n"
 			   "\"delegations\":{\"granted\":%" PRIu64 ",\"recalled\":%" PRIu64
 			   ",\"revoked\":%" PRIu64 "},\n\"ops\":[",
-			   t.clients, t.sessions, t.stateids, t.files, t.delegations, t.callbacks,
-			   t.expired_clients, LOAD(s->cb_sent), LOAD(s->cb_retried),
-			   LOAD(s->cb_failed), LOAD(s->deleg_granted), LOAD(s->deleg_recalled),
-			   LOAD(s->deleg_revoked));
+			   t.clients, t.sessions, t.stateids, t.files, t.delegations,
+			   t.kept_delegations, t.callbacks, t.expired_clients, LOAD(s->cb_sent),
+			   LOAD(s->cb_retried), LOAD(s->cb_failed), LOAD(s->deleg_granted),
+			   LOAD(s->deleg_recalled), LOAD(s->deleg_revoked));
 	else
 		ctl_printf(b,
-			   "clients %ld  sessions %ld  stateids %ld  files %ld  delegations %ld  "
-			   "callbacks %ld  expired clients %ld\n"
+			   "clients %ld  sessions %ld  stateids %ld  files %ld  delegations %ld "
+			   "(kept %ld)  callbacks %ld  expired clients %ld\n"
 			   "callbacks sent %" PRIu64 "  retried %" PRIu64 "  failed %" PRIu64 "\n"
 			   "delegations granted %" PRIu64 "  recalled %" PRIu64 "  revoked %" PRIu64
 			   "\n\n%-22s %12s %10s %9s %9s\n",
-			   t.clients, t.sessions, t.stateids, t.files, t.delegations, t.callbacks,
-			   t.expired_clients, LOAD(s->cb_sent), LOAD(s->cb_retried),
-			   LOAD(s->cb_failed), LOAD(s->deleg_granted), LOAD(s->deleg_recalled),
-			   LOAD(s->deleg_revoked), "OP", "CALLS", "ERRORS", "P50(us)", "P99(us)");
+			   t.clients, t.sessions, t.stateids, t.files, t.delegations,
+			   t.kept_delegations, t.callbacks, t.expired_clients, LOAD(s->cb_sent),
+			   LOAD(s->cb_retried), LOAD(s->cb_failed), LOAD(s->deleg_granted),
+			   LOAD(s->deleg_recalled), LOAD(s->deleg_revoked), "OP", "CALLS", "ERRORS",
+			   "P50(us)", "P99(us)");
 	for (uint32_t op = 0; op < NFS4_STATS_NOPS; op++) {
 		const struct nfs4_op_counter *c = &s->op[op];
 		uint64_t calls = LOAD(c->calls);

@@ -326,6 +326,7 @@ void nfs4_admin_totals(struct nfs4_server *srv, struct nfs4_admin_totals *out)
 	out->stateids = atomic_load(&srv->nstateids);
 	out->files = atomic_load(&srv->nfiles);
 	out->delegations = atomic_load(&srv->ndelegs);
+	out->kept_delegations = atomic_load(&srv->nkept);
 	out->callbacks = atomic_load(&srv->ncallbacks);
 	out->lease_seconds = srv->cfg.lease_seconds;
 }

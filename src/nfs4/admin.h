@@ -178,7 +178,8 @@ const struct nfs4_stats *nfs4_admin_stats(struct nfs4_server *srv);
 /* Clients, sessions, stateids, delegations and callbacks alive now. */
 struct nfs4_admin_totals {
 	long clients, sessions, stateids, files, delegations, callbacks;
-	long expired_clients; /* kept after their lease ran out; not in clients */
+	long kept_delegations; /* of restarted clients, not yet reclaimed; in delegations */
+	long expired_clients;  /* kept after their lease ran out; not in clients */
 	uint32_t lease_seconds;
 };
 void nfs4_admin_totals(struct nfs4_server *srv, struct nfs4_admin_totals *out);

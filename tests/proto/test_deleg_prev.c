@@ -95,6 +95,19 @@ static int want_open(struct holder *h, const struct fo_fh *dir, const char *name
 	return st_open(h->c.cl.sess, o);
 }
 
+/* nfs4ctl stats says what (the count of kept delegations, here). */
+static void ctl_stats_has(const char *what)
+{
+	const char *argv[] = {getenv("NFS4CTL_BIN"), "--state-dir", env.srv->hs->statedir, "stats",
+			      NULL};
+	static char out[65536];
+
+	assert_non_null(argv[0]);
+	assert_int_equal(harness_run_capture(argv, false, out, sizeof(out)), 0);
+	if (!strstr(out, what))
+		fail_msg("nfs4ctl stats without \"%s\": %s", what, out);
+}
+
 static int setup_long(void **state)
 {
 	(void)state;
@@ -159,6 +172,7 @@ static void reclaim_after_restart(void **state)
 	cbc_hold(&a.c, &d, "f2", OPEN4_SHARE_ACCESS_BOTH, OPEN_DELEGATE_WRITE, &o2);
 
 	holder_restart(&a);
+	ctl_stats_has("delegations 2 (kept 2)");
 	/* The old incarnation's stateids died with it. */
 	assert_nfs(st_delegreturn(a.c.cl.sess, &f1, &o1.dsid), NFS4ERR_EXPIRED);
 	assert_nfs(st_test_stateids(a.c.cl.sess, &o2.dsid, 1, &code), NFS4_OK);
@@ -191,6 +205,7 @@ static void reclaim_after_restart(void **state)
 		   NFS4ERR_RECLAIM_BAD);
 	assert_nfs(prev_open(&a, CLAIM_DELEG_PREV_FH, NULL, NULL, &f1, OPEN4_SHARE_ACCESS_READ, &r),
 		   NFS4ERR_RECLAIM_BAD);
+	ctl_stats_has("delegations 2 (kept 0)");
 
 	/* They are delegations like any: the write one covers writes... */
 	assert_nfs(st_write(a.c.cl.sess, &f2, &r2.dsid, 0, "xyz", 3), NFS4_OK);
