@@ -337,6 +337,28 @@ static void conflicting_access_releases_kept(void **state)
 	holder_free(&a);
 }
 
+/* A client that restarts again before it reclaimed: what was kept passes on. */
+static void second_restart_passes_kept_on(void **state)
+{
+	struct holder a;
+	struct fo_fh d, f;
+	struct st_open o, r;
+
+	(void)state;
+	holder_new(&a, "dprev-a");
+	fo_testdir(&env, "twice", &d, NULL, 0);
+	assert_nfs(st_mkfile(B->sess, B->clientid, &d, "f", "abc", 3, &f), NFS4_OK);
+	cbc_hold(&a.c, &d, "f", OPEN4_SHARE_ACCESS_BOTH, OPEN_DELEGATE_WRITE, &o);
+	holder_restart(&a);
+	holder_restart(&a);
+	assert_nfs(prev_open(&a, CLAIM_DELEG_PREV_FH, NULL, NULL, &f, OPEN4_SHARE_ACCESS_BOTH, &r),
+		   NFS4_OK);
+	assert_int_equal(r.deleg, OPEN_DELEGATE_WRITE);
+	assert_nfs(st_delegreturn(a.c.cl.sess, &f, &r.dsid), NFS4_OK);
+	assert_nfs(st_close(a.c.cl.sess, &f, &r.sid, NULL), NFS4_OK);
+	holder_free(&a);
+}
+
 /* DELEGPURGE (§18.5): nothing more will be reclaimed; with nothing kept, nothing to do. */
 static void delegpurge_ends_the_window(void **state)
 {
@@ -494,6 +516,7 @@ int main(void)
 		cmocka_unit_test(reclaim_after_restart),
 		cmocka_unit_test(reclaim_complete_ends_the_window),
 		cmocka_unit_test(conflicting_access_releases_kept),
+		cmocka_unit_test(second_restart_passes_kept_on),
 		cmocka_unit_test(delegpurge_ends_the_window),
 	};
 	const struct CMUnitTest short_lease[] = {
