@@ -92,7 +92,7 @@ void nfs4_deleg_prev_keep_locked(struct nfs4_client *old, struct nfs4_client *cl
 
 	pthread_mutex_lock(&clp->state_lock);
 	cds_list_splice(&moved, &clp->kept);
-	/* At least a lease (§10.2.1), so a client that took its lease to restart has as long. */
+	/* One lease: §10.2.1 asks for no less than lease_time. */
 	atomic_store(&clp->kept_until_ns, time_mono_ns() + lease);
 	pthread_mutex_unlock(&clp->state_lock);
 	log_info("nfs4",

@@ -189,8 +189,7 @@ static uint32_t nfs4_open_target(struct nfs4_compound *c, const struct OPEN4args
 			return NFS4ERR_INVAL;
 		return nfs4_open_by_name(c, a, &a->claim.u.delegate_cur_info.file, t, cred);
 	case CLAIM_DELEGATE_PREV:
-		/* By name, a file of a delegation kept since the client's restart (deleg_prev.h).
-		 */
+		/* By name, the file of a delegation kept since the client's restart. */
 		if (create)
 			return NFS4ERR_INVAL;
 		status = nfs4_deleg_prev_check(c);
