@@ -166,7 +166,11 @@ static struct nfs4_kept_deleg *nfs4_kept_find_locked(struct nfs4_client *clp,
 {
 	struct nfs4_kept_deleg *e;
 
-	cds_list_for_each_entry(e, &clp->kept, client_link) if (e->file == file) return e;
+	cds_list_for_each_entry(e, &clp->kept, client_link)
+	{
+		if (e->file == file)
+			return e;
+	}
 	return NULL;
 }
 
