@@ -5,6 +5,7 @@
  *   vfs_io.c     read, write, commit, readlink, readdir
  *   vfs_handle.c file handles (persistent and volatile) and the export check
  *   vfs_fdcache.c the cache of O_PATH fds by handle
+ *   vfs_gcommit.c group commit of directory syncs
  *   vfs_cred.c   per-thread credential switching
  *   vfs_lease.c  fcntl leases behind delegations, and their thread
  *
@@ -54,8 +55,9 @@ struct vfs_cred_base {
 	gid_t *groups;
 };
 
-struct vfs_vtable; /* vfs_handle.c */
-struct vfs_leases; /* vfs_lease.c */
+struct vfs_vtable;  /* vfs_handle.c */
+struct vfs_gcommit; /* vfs_gcommit.h */
+struct vfs_leases;  /* vfs_lease.c */
 
 struct vfs_change_slot {
 	uint64_t dev;
@@ -85,7 +87,8 @@ struct vfs_backend {
 	struct vfs_cred_base cred;
 	struct vfs_vtable *vt; /* volatile mode only */
 	struct vfs_fdcache *fdc;
-	struct vfs_leases *leases; /* the delegations' leases, under their own lock */
+	struct vfs_leases *leases;   /* the delegations' leases, under their own lock */
+	struct vfs_gcommit *gcommit; /* directory syncs in progress, under its own locks */
 	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
 	struct vfs_change_slot *change; /* VFS_CHANGE_SLOTS */
 };
