@@ -15,11 +15,11 @@
  *
  * Namespace changes are on stable storage before they are reported done:
  * create, remove, rename and link fsync the directories whose names changed
- * (sync_dir), so a reply the client saw survives a crash of the machine;
- * requests that change one directory at the same time share its fsync
- * (vfs_gcommit.h). On
- * the journaling filesystems this runs on (ext4, xfs, btrfs) that also
+ * (sync_dir), so a reply the client saw survives a crash of the machine.
+ * On the journaling filesystems this runs on (ext4, xfs, btrfs) that also
  * commits the new or changed inode, which is part of the same transaction.
+ * Requests that change one directory at the same time share its fsync
+ * (vfs_gcommit.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +36,7 @@
 #include "backend/vfs.h"
 #include "backend/vfs_gcommit.h"
 #include "backend/vfs_internal.h"
+#include "util/blockhint.h"
 #include "util/log.h"
 
 #define EXT4_MAGIC 0xEF53
@@ -162,6 +163,7 @@ static int sync_dir(struct vfs_backend *vb, int dfd, const struct statx *stx)
 {
 	struct dir_sync ds = {.vb = vb, .dfd = dfd};
 
+	block_hint(); /* let the others come and share the sync */
 	return vfs_gcommit_sync(vb->gcommit, makedev(stx->stx_dev_major, stx->stx_dev_minor),
 				stx->stx_ino, sync_dir_now, &ds);
 }

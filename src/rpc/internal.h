@@ -200,6 +200,8 @@ void *rpc_pool_main(void *slot);
 void rpc_slot_begin(struct rpc_slot *s, struct rpc_conn *reader_of);
 /* The call ended; true if the thread is still its connection's reader. */
 bool rpc_slot_end(struct rpc_slot *s);
+/* block_hint() of pool threads (ctx: the thread's slot): its call is slow from now on. */
+void rpc_slot_blocking(void *slot);
 void *rpc_watchdog_main(void *srv);
 /* Makes the watchdog thread see srv->stopping (set before) and return. */
 void rpc_watchdog_stop(struct rpc_server *srv);
