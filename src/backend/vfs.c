@@ -445,10 +445,11 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 	/* The creator sets the other attributes (as if it held the new file open for writing). */
 	rest.mask &= ~(uint32_t)BE_SET_MODE;
 	err = vfs_statx_fd(ofd, &ostx);
-	if (!err)
+	if (!err && rest.mask) {
 		err = vfs_setattr_fd(vb, ofd, &ostx, &rest);
-	if (!err)
-		err = vfs_statx_fd(ofd, &ostx);
+		if (!err)
+			err = vfs_statx_fd(ofd, &ostx); /* the owner may have changed */
+	}
 	/*
 	 * Then the mode, whole, as the server: the caller owns the object (it
 	 * was created exclusively under its fsuid, and only root may have given
@@ -469,8 +470,12 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 			unlinkat(d->fd, name, type == BE_DIR ? AT_REMOVEDIR : 0);
 		goto out;
 	}
-	vfs_change_bump(vb, ofd, NULL);
-	err = describe(vb, ofd, out, attr);
+	/* Its statx after the last change serves the handle and the attributes too. */
+	err = vfs_change_bump(vb, ofd, &ostx);
+	if (!err)
+		err = vfs_handle_make(vb, ofd, &ostx, out);
+	if (!err && attr)
+		vfs_attr_fill(vb, &ostx, attr);
 	dir_changed(vb, d->fd, &dstx, before, dc);
 	if (!err)
 		err = sync_dir(vb, d->fd, &dstx);

@@ -168,8 +168,11 @@ void vfs_attr_fill(struct vfs_backend *vb, const struct statx *stx, struct be_at
 /* lookup of name in the directory open as dfd, as cred (vfs.c). 0 or -errno. */
 int vfs_lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
 		  struct be_fh *out, struct be_attr *attr);
-/* Records a modification of the object open as fd; *stx (if given) gets its fresh statx. */
-void vfs_change_bump(struct vfs_backend *vb, int fd, struct statx *stx);
+/*
+ * Records a modification of the object open as fd; *stx (if given) gets its
+ * fresh statx. 0, or the statx's -errno (then nothing is recorded).
+ */
+int vfs_change_bump(struct vfs_backend *vb, int fd, struct statx *stx);
 uint64_t vfs_change_get(struct vfs_backend *vb, const struct statx *stx);
 int vfs_change_init(struct vfs_backend *vb);
 void vfs_change_fini(struct vfs_backend *vb);
