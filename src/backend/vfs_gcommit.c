@@ -15,11 +15,14 @@
  * One directory's syncs while anyone needs one, all under lock. Syncs are
  * numbered from 1 since the slot was taken: started counts those begun,
  * done those ended (they run one at a time, so started - done is 0 or 1).
+ * A caller waits for sync number target on cond[target % 2]: the end of a
+ * sync wakes all who waited for it, and one of those who wait for the next
+ * to run it, not every waiter.
  */
 struct gc_slot {
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* done changed */
-	unsigned users;	     /* callers inside; 0: the slot is free and its key void */
+	pthread_cond_t cond[2];
+	unsigned users; /* callers inside; 0: the slot is free and its key void */
 	uint64_t dev, ino;
 	uint64_t started, done;
 	uint64_t failed;	/* the number of the latest sync that failed, 0 if none */
@@ -40,7 +43,8 @@ int vfs_gcommit_create(struct vfs_gcommit **out)
 	memset(gc, 0, sizeof(*gc));
 	for (int i = 0; i < VFS_GCOMMIT_SLOTS; i++) {
 		pthread_mutex_init(&gc->slot[i].lock, NULL);
-		pthread_cond_init(&gc->slot[i].cond, NULL);
+		pthread_cond_init(&gc->slot[i].cond[0], NULL);
+		pthread_cond_init(&gc->slot[i].cond[1], NULL);
 	}
 	*out = gc;
 	return 0;
@@ -52,7 +56,8 @@ void vfs_gcommit_destroy(struct vfs_gcommit *gc)
 		return;
 	for (int i = 0; i < VFS_GCOMMIT_SLOTS; i++) {
 		pthread_mutex_destroy(&gc->slot[i].lock);
-		pthread_cond_destroy(&gc->slot[i].cond);
+		pthread_cond_destroy(&gc->slot[i].cond[0]);
+		pthread_cond_destroy(&gc->slot[i].cond[1]);
 	}
 	free(gc);
 }
@@ -90,9 +95,10 @@ int vfs_gcommit_sync(struct vfs_gcommit *gc, uint64_t dev, uint64_t ino, vfs_gco
 				s->failed = s->done;
 				s->err = err;
 			}
-			pthread_cond_broadcast(&s->cond);
+			pthread_cond_broadcast(&s->cond[s->done % 2]);
+			pthread_cond_signal(&s->cond[(s->done + 1) % 2]);
 		} else {
-			pthread_cond_wait(&s->cond, &s->lock);
+			pthread_cond_wait(&s->cond[target % 2], &s->lock);
 		}
 	}
 	/* Ours succeeded unless it failed, or (we cannot tell them apart) a later one did. */

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
@@ -63,7 +64,9 @@ static int fake_sync(void *arg)
 	if (atomic_fetch_add(&d->running, 1) != 0)
 		atomic_fetch_add(&d->overlaps, 1);
 	atomic_fetch_add(&d->syncs, 1);
-	if (a->gate) {
+	if (!a->gate) {
+		sched_yield(); /* a sync takes a while: let others arrive meanwhile */
+	} else {
 		pthread_mutex_lock(&a->gate->lock);
 		a->gate->entered = true;
 		pthread_cond_broadcast(&a->gate->cond);
