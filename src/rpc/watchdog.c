@@ -93,11 +93,13 @@ static bool slot_slow(struct rpc_slot *s)
 	return true;
 }
 
+/* more pool threads may be active: as many parked ones wake (not all of them, to park again). */
 static void pool_allow(struct rpc_server *srv, int more)
 {
 	pthread_mutex_lock(&srv->pool_lock);
 	atomic_fetch_add(&srv->allowed, more);
-	pthread_cond_broadcast(&srv->pool_cond);
+	for (int i = 0; i < more; i++)
+		pthread_cond_signal(&srv->pool_cond);
 	pthread_mutex_unlock(&srv->pool_lock);
 }
 
