@@ -84,8 +84,7 @@ int vfs_gcommit_sync(struct vfs_gcommit *gc, uint64_t dev, uint64_t ino, vfs_gco
 	target = s->started + 1;
 	while (s->done < target) {
 		if (s->started == s->done) {
-			/* None runs, none ended since we came: ours is next (started == target -
-			 * 1). */
+			/* None runs and none ended since we came: ours is next. */
 			s->started++;
 			pthread_mutex_unlock(&s->lock);
 			err = fn(arg);
