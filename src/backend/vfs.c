@@ -15,9 +15,11 @@
  *
  * Namespace changes are on stable storage before they are reported done:
  * create, remove, rename and link fsync the directories whose names changed
- * (sync_dir), so a reply the client saw survives a crash of the machine. On
- * the journaling filesystems this runs on (ext4, xfs, btrfs) that also
+ * (sync_dir), so a reply the client saw survives a crash of the machine.
+ * On the journaling filesystems this runs on (ext4, xfs, btrfs) that also
  * commits the new or changed inode, which is part of the same transaction.
+ * Requests that change one directory at the same time share its fsync
+ * (vfs_gcommit.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +34,9 @@
 #include <unistd.h>
 
 #include "backend/vfs.h"
+#include "backend/vfs_gcommit.h"
 #include "backend/vfs_internal.h"
+#include "util/blockhint.h"
 #include "util/log.h"
 
 #define EXT4_MAGIC 0xEF53
@@ -116,18 +120,25 @@ static void dir_changed(struct vfs_backend *vb, int dfd, struct statx *stx, uint
 	dirchange(dc, before, vfs_change_get(vb, stx));
 }
 
+struct dir_sync {
+	struct vfs_backend *vb;
+	int dfd;
+};
+
 /*
  * Makes the names in the directory open (O_PATH) as dfd durable: fsync needs
  * a real open file, which the server can make of any directory when it is
  * root; an unprivileged server that cannot read the directory syncs the
  * export's whole filesystem instead.
  */
-static int sync_dir(struct vfs_backend *vb, int dfd)
+static int sync_dir_now(void *arg)
 {
+	struct dir_sync *ds = arg;
+	struct vfs_backend *vb = ds->vb;
 	int fd, err = 0;
 
 	vfs_cred_leave(&vb->cred);
-	fd = vfs_reopen(dfd, O_RDONLY | O_DIRECTORY);
+	fd = vfs_reopen(ds->dfd, O_RDONLY | O_DIRECTORY);
 	if (fd >= 0) {
 		if (fsync(fd) != 0)
 			err = -errno;
@@ -141,6 +152,20 @@ static int sync_dir(struct vfs_backend *vb, int dfd)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+/*
+ * sync_dir_now() of the directory open as dfd (stx: its statx), shared with
+ * the other requests that need the same directory synced at the same time
+ * (vfs_gcommit.h): one fsync commits all their changes.
+ */
+static int sync_dir(struct vfs_backend *vb, int dfd, const struct statx *stx)
+{
+	struct dir_sync ds = {.vb = vb, .dfd = dfd};
+
+	block_hint(); /* let the others come and share the sync */
+	return vfs_gcommit_sync(vb->gcommit, makedev(stx->stx_dev_major, stx->stx_dev_minor),
+				stx->stx_ino, sync_dir_now, &ds);
 }
 
 /* Volatile handles: the object stx describes lost a name, perhaps its last. */
@@ -420,10 +445,11 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 	/* The creator sets the other attributes (as if it held the new file open for writing). */
 	rest.mask &= ~(uint32_t)BE_SET_MODE;
 	err = vfs_statx_fd(ofd, &ostx);
-	if (!err)
+	if (!err && rest.mask) {
 		err = vfs_setattr_fd(vb, ofd, &ostx, &rest);
-	if (!err)
-		err = vfs_statx_fd(ofd, &ostx);
+		if (!err)
+			err = vfs_statx_fd(ofd, &ostx); /* the owner may have changed */
+	}
 	/*
 	 * Then the mode, whole, as the server: the caller owns the object (it
 	 * was created exclusively under its fsuid, and only root may have given
@@ -444,11 +470,15 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 			unlinkat(d->fd, name, type == BE_DIR ? AT_REMOVEDIR : 0);
 		goto out;
 	}
-	vfs_change_bump(vb, ofd, NULL);
-	err = describe(vb, ofd, out, attr);
+	/* Its statx after the last change serves the handle and the attributes too. */
+	err = vfs_change_bump(vb, ofd, &ostx);
+	if (!err)
+		err = vfs_handle_make(vb, ofd, &ostx, out);
+	if (!err && attr)
+		vfs_attr_fill(vb, &ostx, attr);
 	dir_changed(vb, d->fd, &dstx, before, dc);
 	if (!err)
-		err = sync_dir(vb, d->fd);
+		err = sync_dir(vb, d->fd, &dstx);
 	if (!err) {
 		/* The next operations are on the new object (WRITE, CLOSE): keep its fd. */
 		vfs_handle_remember(vb, out, ofd, gen, NULL);
@@ -499,7 +529,7 @@ static int vfs_remove(struct backend *be, const struct be_cred *cred, const stru
 		goto out;
 	forget_victim(vb, &vstx);
 	dir_changed(vb, d->fd, &dstx, before, dc);
-	err = sync_dir(vb, d->fd);
+	err = sync_dir(vb, d->fd, &dstx);
 out:
 	vfs_handle_put(d);
 	return err;
@@ -564,10 +594,10 @@ static int vfs_rename(struct backend *be, const struct be_cred *cred, const stru
 		vfs_change_bump(vb, dfd, &dstx);
 		dirchange(sdc, sbefore, vfs_change_get(vb, &sstx));
 		dirchange(ddc, dbefore, vfs_change_get(vb, &dstx));
-		err = sync_dir(vb, sfd);
+		err = sync_dir(vb, sfd, &sstx);
 	}
 	if (!err)
-		err = sync_dir(vb, dfd);
+		err = sync_dir(vb, dfd, &dstx);
 out:
 	if (s)
 		vfs_handle_put(s);
@@ -608,7 +638,7 @@ static int vfs_link(struct backend *be, const struct be_cred *cred, const struct
 		goto out;
 	vfs_change_bump(vb, o->fd, NULL);
 	dir_changed(vb, d->fd, &dstx, before, dc);
-	err = sync_dir(vb, d->fd);
+	err = sync_dir(vb, d->fd, &dstx);
 out:
 	if (o)
 		vfs_handle_put(o);
@@ -631,6 +661,7 @@ static void vfs_destroy(struct backend *be)
 	vfs_lease_fini(vb); /* first: its thread reports into nfs4/ with handles */
 	vfs_handle_fini(vb);
 	vfs_change_fini(vb);
+	vfs_gcommit_destroy(vb->gcommit);
 	vfs_cred_fini(&vb->cred);
 	if (vb->root_fd >= 0)
 		close(vb->root_fd);
@@ -701,6 +732,8 @@ static int vfs_create_backend(const char *path, bool want_persistent, struct bac
 	err = vfs_cred_init(&vb->cred);
 	if (!err)
 		err = vfs_change_init(vb);
+	if (!err)
+		err = vfs_gcommit_create(&vb->gcommit);
 	if (!err)
 		err = vfs_lease_init(vb);
 	if (err)

@@ -108,14 +108,15 @@ uint64_t vfs_change_get(struct vfs_backend *vb, const struct statx *stx)
 	return v;
 }
 
-void vfs_change_bump(struct vfs_backend *vb, int fd, struct statx *out)
+int vfs_change_bump(struct vfs_backend *vb, int fd, struct statx *out)
 {
 	struct statx stx;
 	uint64_t dev, ino, cval;
 	size_t i;
+	int err = vfs_statx_fd(fd, &stx);
 
-	if (vfs_statx_fd(fd, &stx) != 0)
-		return;
+	if (err)
+		return err;
 	dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
 	ino = stx.stx_ino;
 	cval = ctime_value(&stx);
@@ -134,6 +135,7 @@ void vfs_change_bump(struct vfs_backend *vb, int fd, struct statx *out)
 	pthread_mutex_unlock(&vb->change_lock[i % VFS_CHANGE_LOCKS]);
 	if (out)
 		*out = stx;
+	return 0;
 }
 
 void vfs_attr_fill(struct vfs_backend *vb, const struct statx *stx, struct be_attr *a)

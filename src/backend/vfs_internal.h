@@ -5,6 +5,7 @@
  *   vfs_io.c     read, write, commit, readlink, readdir
  *   vfs_handle.c file handles (persistent and volatile) and the export check
  *   vfs_fdcache.c the cache of O_PATH fds by handle
+ *   vfs_gcommit.c group commit of directory syncs
  *   vfs_cred.c   per-thread credential switching
  *   vfs_lease.c  fcntl leases behind delegations, and their thread
  *
@@ -54,8 +55,9 @@ struct vfs_cred_base {
 	gid_t *groups;
 };
 
-struct vfs_vtable; /* vfs_handle.c */
-struct vfs_leases; /* vfs_lease.c */
+struct vfs_vtable;  /* vfs_handle.c */
+struct vfs_gcommit; /* vfs_gcommit.h */
+struct vfs_leases;  /* vfs_lease.c */
 
 struct vfs_change_slot {
 	uint64_t dev;
@@ -85,7 +87,8 @@ struct vfs_backend {
 	struct vfs_cred_base cred;
 	struct vfs_vtable *vt; /* volatile mode only */
 	struct vfs_fdcache *fdc;
-	struct vfs_leases *leases; /* the delegations' leases, under their own lock */
+	struct vfs_leases *leases;   /* the delegations' leases, under their own lock */
+	struct vfs_gcommit *gcommit; /* directory syncs in progress, under its own locks */
 	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
 	struct vfs_change_slot *change; /* VFS_CHANGE_SLOTS */
 };
@@ -165,8 +168,11 @@ void vfs_attr_fill(struct vfs_backend *vb, const struct statx *stx, struct be_at
 /* lookup of name in the directory open as dfd, as cred (vfs.c). 0 or -errno. */
 int vfs_lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
 		  struct be_fh *out, struct be_attr *attr);
-/* Records a modification of the object open as fd; *stx (if given) gets its fresh statx. */
-void vfs_change_bump(struct vfs_backend *vb, int fd, struct statx *stx);
+/*
+ * Records a modification of the object open as fd; *stx (if given) gets its
+ * fresh statx. 0, or the statx's -errno (then nothing is recorded).
+ */
+int vfs_change_bump(struct vfs_backend *vb, int fd, struct statx *stx);
 uint64_t vfs_change_get(struct vfs_backend *vb, const struct statx *stx);
 int vfs_change_init(struct vfs_backend *vb);
 void vfs_change_fini(struct vfs_backend *vb);

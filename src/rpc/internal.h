@@ -19,10 +19,10 @@
  * (the rest are parked, pool.c), so idle ones do not take events from busy
  * ones at the price of a wake-up.
  *
- * Slow calls: a call that runs longer than RPC_CALL_SLOW_US loses its
- * connection, if it still holds it, and lends its place among the active
- * threads: the watchdog (watchdog.c) re-arms the connection, so its next
- * calls go to other threads while the slow one goes on, and unparks a
+ * Slow calls: a call that runs longer than RPC_CALL_SLOW_US, or says it is
+ * about to block (util/blockhint.h), loses its connection, if it still
+ * holds it, and lends its place among the active threads: the watchdog (watchdog.c) re-arms the
+ * connection, so its next calls go to other threads while the slow one goes on, and unparks a
  * thread. So a slow call (fsync, a blocked backend) holds its own thread
  * only — never another connection, never the accept loop, and its own
  * connection for at most about two RPC_CALL_SLOW_US — as long as the pool
@@ -200,6 +200,8 @@ void *rpc_pool_main(void *slot);
 void rpc_slot_begin(struct rpc_slot *s, struct rpc_conn *reader_of);
 /* The call ended; true if the thread is still its connection's reader. */
 bool rpc_slot_end(struct rpc_slot *s);
+/* block_hint() of pool threads (ctx: the thread's slot): its call is slow from now on. */
+void rpc_slot_blocking(void *slot);
 void *rpc_watchdog_main(void *srv);
 /* Makes the watchdog thread see srv->stopping (set before) and return. */
 void rpc_watchdog_stop(struct rpc_server *srv);

@@ -12,6 +12,7 @@
 
 #include "rpc/internal.h"
 #include "rpc/msg.h"
+#include "util/blockhint.h"
 #include "util/clock.h"
 #include "util/limits.h"
 #include "util/log.h"
@@ -135,6 +136,7 @@ void *rpc_pool_main(void *arg)
 
 	th.srv = srv;
 	rcu_register_thread();
+	block_hint_set(rpc_slot_blocking, th.slot);
 	th.reply_cap = (size_t)srv->cfg.max_reply + RPC_RECORD_MARK_LEN;
 	th.reply = malloc(th.reply_cap);
 	arena_init(&th.arena, XDR_ARENA_LIMIT);
@@ -170,6 +172,7 @@ void *rpc_pool_main(void *arg)
 	rpc_buf_put(&srv->bufs, th.own, 0);
 	arena_reset(&th.arena);
 	free(th.reply);
+	block_hint_set(NULL, NULL);
 	rcu_unregister_thread();
 	return NULL;
 }

@@ -10,6 +10,11 @@
  *  - lets one more pool thread be active (pool.c parks the threads beyond
  *    the active limit), so a call that blocks (fsync, a slow disk, a stuck
  *    backend) costs the others no thread, up to the size of the pool.
+ * A call that knows it is about to block (util/blockhint.h: a directory
+ * fsync) is made slow at once by its own thread, the same way: calls that
+ * take a millisecond would otherwise hold the active threads all the time
+ * they block, and calls that could share a flush with them (group commit)
+ * would wait in the socket instead of next to them.
  * It is a thread of its own, not an event in the pool's epoll set, because
  * the threads that would take that event may be the ones that are stuck.
  */
@@ -68,6 +73,48 @@ bool rpc_slot_end(struct rpc_slot *s)
 	return kept;
 }
 
+/*
+ * The call on s (locked) becomes slow: its connection, if it still holds it,
+ * goes back to the pool. True if it was not slow yet (one more active
+ * thread is then wanted: pool_allow).
+ */
+static bool slot_slow(struct rpc_slot *s)
+{
+	if (!s->running || s->slow)
+		return false;
+	s->slow = true;
+	if (s->conn) {
+		log_debug(RPC_MODULE,
+			  "conn=%llu: a call runs long: its connection goes to the pool",
+			  (unsigned long long)s->conn->id);
+		rpc_io_rearm(s->conn);
+		s->conn = NULL;
+	}
+	return true;
+}
+
+/* more pool threads may be active: as many parked ones wake (not all of them, to park again). */
+static void pool_allow(struct rpc_server *srv, int more)
+{
+	pthread_mutex_lock(&srv->pool_lock);
+	atomic_fetch_add(&srv->allowed, more);
+	for (int i = 0; i < more; i++)
+		pthread_cond_signal(&srv->pool_cond);
+	pthread_mutex_unlock(&srv->pool_lock);
+}
+
+void rpc_slot_blocking(void *slot)
+{
+	struct rpc_slot *s = slot;
+	bool now;
+
+	pthread_mutex_lock(&s->lock);
+	now = slot_slow(s);
+	pthread_mutex_unlock(&s->lock);
+	if (now)
+		pool_allow(s->srv, 1);
+}
+
 /* One tick: deals with the calls that became slow; true if any call still runs. */
 static bool watchdog_scan(struct rpc_server *srv)
 {
@@ -80,26 +127,12 @@ static bool watchdog_scan(struct rpc_server *srv)
 
 		pthread_mutex_lock(&s->lock);
 		running |= s->running;
-		if (s->running && !s->slow && now - s->since >= RPC_CALL_SLOW_US * 1000ull) {
-			s->slow = true;
+		if (s->running && now - s->since >= RPC_CALL_SLOW_US * 1000ull && slot_slow(s))
 			more++;
-			if (s->conn) {
-				log_debug(RPC_MODULE,
-					  "conn=%llu: a call runs long: its connection "
-					  "goes to the pool",
-					  (unsigned long long)s->conn->id);
-				rpc_io_rearm(s->conn);
-				s->conn = NULL;
-			}
-		}
 		pthread_mutex_unlock(&s->lock);
 	}
-	if (more) {
-		pthread_mutex_lock(&srv->pool_lock);
-		atomic_fetch_add(&srv->allowed, more);
-		pthread_cond_broadcast(&srv->pool_cond);
-		pthread_mutex_unlock(&srv->pool_lock);
-	}
+	if (more)
+		pool_allow(srv, more);
 	return running;
 }
 

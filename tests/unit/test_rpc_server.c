@@ -1,7 +1,8 @@
 /*
  * The rpc server over real TCP on 127.0.0.1: round trips, fragments,
  * pipelining, large replies, hostile peers, reply routing, server-initiated
- * records, back-pressure and an orderly stop with calls in flight.
+ * records, back-pressure, an orderly stop with calls in flight, and calls
+ * that block (slow, or saying so with block_hint).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,13 +26,19 @@
 
 #include "rpc/record.h"
 #include "rpc/rpc.h"
+#include "util/blockhint.h"
 #include "util/clock.h"
 
 #define PROG 400100
-enum { P_NULL, P_ECHO, P_BIG, P_SLEEP, P_GETCONN, NPROCS };
+enum { P_NULL, P_ECHO, P_BIG, P_SLEEP, P_GETCONN, P_BLOCK, NPROCS };
 
 static atomic_int sleep_started, sleep_done;
 static atomic_int on_close_calls;
+/* P_BLOCK's calls wait until block_open. */
+static atomic_int block_started;
+static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t block_cond = PTHREAD_COND_INITIALIZER;
+static bool block_open;
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rpc_conn *saved_conn; /* a reference taken by P_GETCONN */
 static uint64_t closed_ids[256];
@@ -95,6 +102,15 @@ static enum rpc_accept_stat test_dispatch(void *ctx, struct rpc_call *call, stru
 		nanosleep(&ts, NULL);
 		atomic_fetch_add(&sleep_done, 1);
 		xdr_enc_u32(res, v);
+		return RPC_SUCCESS;
+	case P_BLOCK:
+		block_hint();
+		block_hint(); /* twice: it must count once */
+		atomic_fetch_add(&block_started, 1);
+		pthread_mutex_lock(&block_lock);
+		while (!block_open)
+			pthread_cond_wait(&block_cond, &block_lock);
+		pthread_mutex_unlock(&block_lock);
 		return RPC_SUCCESS;
 	case P_GETCONN:
 		rpc_conn_set_reply_handler(call->conn, test_reply_fn, &reply_count);
@@ -659,6 +675,53 @@ static void test_slow_calls_stall_nothing_else(void **state)
 	tsrv_stop(&t);
 }
 
+static void block_gate(bool open)
+{
+	pthread_mutex_lock(&block_lock);
+	block_open = open;
+	pthread_cond_broadcast(&block_cond);
+	pthread_mutex_unlock(&block_lock);
+}
+
+/*
+ * Calls that say they are about to block (block_hint, as a directory fsync
+ * does) hand their connection and their place among the active threads on
+ * at once, as slow calls do after a while: as many of them as the pool
+ * allows (6 threads; 5 calls of one connection) all run at once, pipelined
+ * on one connection, more than there are cores, while another connection
+ * is answered. Twice, to see the pool come back whole from the first round.
+ * Checked by the calls being inside together, not by timing.
+ */
+static void test_blocking_calls_hand_on_their_thread(void **state)
+{
+	struct tsrv t;
+	int fd, other;
+
+	tsrv_start(&t);
+	fd = cli_connect(&t);
+	other = cli_connect(&t);
+	for (int round = 0; round < 2; round++) {
+		atomic_store(&block_started, 0);
+		block_gate(false);
+		for (uint32_t i = 0; i < 5; i++)
+			send_call(fd, 100 + i, P_BLOCK, NULL, 0);
+		wait_for(&block_started, 5);
+		null_call(other, 1 + (uint32_t)round);
+		block_gate(true);
+		for (uint32_t i = 0; i < 5; i++) {
+			uint8_t rec[64];
+			ssize_t r = recv_record(fd, rec, sizeof(rec));
+
+			assert_true(r >= 24);
+			check_success(rec, r, xdr_get_be32(rec));
+			assert_true(xdr_get_be32(rec) >= 100 && xdr_get_be32(rec) < 105);
+		}
+	}
+	close(fd);
+	close(other);
+	tsrv_stop(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -670,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_reply_routing_and_send),
 		cmocka_unit_test(test_stop_inflight),
 		cmocka_unit_test(test_slow_calls_stall_nothing_else),
+		cmocka_unit_test(test_blocking_calls_hand_on_their_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
