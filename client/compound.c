@@ -102,11 +102,13 @@ static bool enc_head(const struct nfs4clnt_compound *cmp, struct xdr_enc *x, uin
 
 bool nfs4clnt_compound_encode(const struct nfs4clnt_compound *cmp, struct xdr_enc *x)
 {
+	/* The data is padded as it is copied in: its padding in ops is skipped. */
 	size_t at = cmp->data ? cmp->data_at : cmp->ops.len;
+	size_t rest = at + (cmp->data ? XDR_PAD(cmp->data_len) - cmp->data_len : 0);
 
 	return enc_head(cmp, x, 0) && xdr_enc_opaque_fixed(x, cmp->ops.base, at) &&
 	       (!cmp->data || xdr_enc_opaque_fixed(x, cmp->data, cmp->data_len)) &&
-	       xdr_enc_opaque_fixed(x, cmp->ops.base + at, cmp->ops.len - at);
+	       xdr_enc_opaque_fixed(x, cmp->ops.base + rest, cmp->ops.len - rest);
 }
 
 /* Parses COMPOUND4res up to the first result; takes ownership of rpc. */
