@@ -48,6 +48,31 @@ void nfs4clnt_compound_reset(struct nfs4clnt_compound *cmp)
 	xdr_enc_init(&cmp->ops, cmp->ops.base, CMP_OPS_CAP);
 	cmp->numops = 0;
 	cmp->numops_override = -1;
+	cmp->data = NULL;
+	cmp->data_len = 0;
+	cmp->data_at = 0;
+}
+
+bool nfs4clnt_compound_add_data(struct nfs4clnt_compound *cmp, const void *data, uint32_t len)
+{
+	struct xdr_enc *x = &cmp->ops;
+	size_t pad = XDR_PAD(len) - len;
+
+	if (cmp->data) {
+		struct xdr_opaque o = {len, data};
+
+		return xdr_enc_opaque(x, &o, UINT32_MAX);
+	}
+	/* Room for the bytes too, as if copied: the record stays within what ops could hold. */
+	if (x->overflow || (size_t)len + pad + 4 > x->cap - x->len || !xdr_enc_u32(x, len))
+		return false;
+	cmp->data = data;
+	cmp->data_len = len;
+	cmp->data_at = x->len;
+	/* The padding stays in ops: ops' length is then unaligned, the record is not. */
+	memset(x->base + x->len, 0, pad);
+	x->len += pad;
+	return true;
 }
 
 struct xdr_enc *nfs4clnt_compound_add(struct nfs4clnt_compound *cmp, uint32_t opnum)
@@ -77,7 +102,13 @@ static bool enc_head(const struct nfs4clnt_compound *cmp, struct xdr_enc *x, uin
 
 bool nfs4clnt_compound_encode(const struct nfs4clnt_compound *cmp, struct xdr_enc *x)
 {
-	return enc_head(cmp, x, 0) && xdr_enc_opaque_fixed(x, cmp->ops.base, cmp->ops.len);
+	/* The data is padded as it is copied in: its padding in ops is skipped. */
+	size_t at = cmp->data ? cmp->data_at : cmp->ops.len;
+	size_t rest = at + (cmp->data ? XDR_PAD(cmp->data_len) - cmp->data_len : 0);
+
+	return enc_head(cmp, x, 0) && xdr_enc_opaque_fixed(x, cmp->ops.base, at) &&
+	       (!cmp->data || xdr_enc_opaque_fixed(x, cmp->data, cmp->data_len)) &&
+	       xdr_enc_opaque_fixed(x, cmp->ops.base + rest, cmp->ops.len - rest);
 }
 
 /* Parses COMPOUND4res up to the first result; takes ownership of rpc. */
@@ -107,7 +138,8 @@ int clnt_compound_sendv(struct nfs4clnt_conn *c, const struct nfs4clnt_compound 
 	uint8_t hdr[512 + 16];
 	uint8_t *head;
 	struct xdr_enc h, t;
-	struct iovec iov[4];
+	size_t at = cmp->data ? cmp->data_at : cmp->ops.len;
+	struct iovec iov[6];
 	int n = 0, err;
 
 	memset(res, 0, sizeof(*res));
@@ -126,8 +158,12 @@ int clnt_compound_sendv(struct nfs4clnt_conn *c, const struct nfs4clnt_compound 
 	iov[n++] = (struct iovec){head, t.len};
 	if (prefix_len)
 		iov[n++] = (struct iovec){(void *)prefix, prefix_len};
-	if (cmp->ops.len)
-		iov[n++] = (struct iovec){cmp->ops.base, cmp->ops.len};
+	if (at)
+		iov[n++] = (struct iovec){cmp->ops.base, at};
+	if (cmp->data_len)
+		iov[n++] = (struct iovec){(void *)cmp->data, cmp->data_len};
+	if (cmp->ops.len > at)
+		iov[n++] = (struct iovec){cmp->ops.base + at, cmp->ops.len - at};
 	err = nfs4clnt_call_recordv(c, xid, iov, n, timeout_ms, &res->rpc);
 	free(head);
 	if (err) {

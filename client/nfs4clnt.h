@@ -157,6 +157,14 @@ struct nfs4clnt_compound {
 	int32_t numops_override; /* >= 0: sent as numops instead of the real count (tests) */
 	struct xdr_enc ops;	 /* encoded nfs_argop4s */
 	uint8_t *tagbuf;
+	/*
+	 * At most one opaque's bytes (WRITE data) sent from the caller's memory
+	 * instead of copied into ops: they go between ops.base[0..data_at) and
+	 * the rest of ops (which starts with their padding). NULL when none.
+	 */
+	const void *data;
+	uint32_t data_len;
+	size_t data_at;
 };
 
 struct nfs4clnt_compound *nfs4clnt_compound_new(const char *tag, uint32_t minorversion);
@@ -165,6 +173,13 @@ void nfs4clnt_compound_free(struct nfs4clnt_compound *cmp);
 void nfs4clnt_compound_reset(struct nfs4clnt_compound *cmp);
 /* Appends opnum; returns the encoder for its args, or NULL when the buffer is full. */
 struct xdr_enc *nfs4clnt_compound_add(struct nfs4clnt_compound *cmp, uint32_t opnum);
+/*
+ * Encodes opaque data (length, bytes, padding) into the current op's args
+ * without copying the bytes: they are sent from data, which must stay
+ * valid and unchanged until the compound is last sent. A compound takes one
+ * such opaque; a second one is copied. False when the buffer is full.
+ */
+bool nfs4clnt_compound_add_data(struct nfs4clnt_compound *cmp, const void *data, uint32_t len);
 /* Appends an explicit SEQUENCE (tests choose every field). */
 bool nfs4clnt_compound_add_sequence(struct nfs4clnt_compound *cmp, const uint8_t sessionid[16],
 				    uint32_t seqid, uint32_t slotid, uint32_t highest_slotid,

@@ -486,7 +486,7 @@ const char *harness_status_name(int s)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].v == s)
 			return names[i].n;
-	return harness_status_name(s);
+	return s < 0 ? "-errno" : "unknown status";
 }
 
 /*

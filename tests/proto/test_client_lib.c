@@ -356,9 +356,50 @@ static void calls_and_backchannel_interleave(void **state)
 	assert_int_equal(c.got, 55);
 }
 
+/*
+ * Opaque data added in place (nfs4clnt_compound_add_data()) encodes to the
+ * same bytes as copied data, padding included, whatever follows it; a
+ * second in-place opaque in the same compound is copied.
+ */
+static void data_added_in_place_encodes_as_copied(void **state)
+{
+	static const uint8_t data[] = "0123456789abcdef";
+	uint8_t a[512], b[512];
+
+	(void)state;
+	for (uint32_t len = 0; len <= 9; len++) {
+		struct nfs4clnt_compound *in = nfs4clnt_compound_new("t", 1);
+		struct nfs4clnt_compound *cp = nfs4clnt_compound_new("t", 1);
+		struct xdr_opaque o = {len, data}, o2 = {3, data + 5};
+		struct xdr_enc xa, xb;
+
+		assert_non_null(in);
+		assert_non_null(cp);
+		assert_true(xdr_enc_u64(nfs4clnt_compound_add(in, OP_WRITE), 7) &&
+			    nfs4clnt_compound_add_data(in, data, len));
+		assert_true(xdr_enc_u64(nfs4clnt_compound_add(cp, OP_WRITE), 7) &&
+			    xdr_enc_opaque(&cp->ops, &o, UINT32_MAX));
+		assert_non_null(nfs4clnt_compound_add(in, OP_GETFH));
+		assert_non_null(nfs4clnt_compound_add(cp, OP_GETFH));
+		assert_true(nfs4clnt_compound_add_data(in, data + 5, 3));
+		assert_true(xdr_enc_opaque(&cp->ops, &o2, UINT32_MAX));
+		assert_ptr_equal(in->data, data);
+		xdr_enc_init(&xa, a, sizeof(a));
+		xdr_enc_init(&xb, b, sizeof(b));
+		assert_true(nfs4clnt_compound_encode(in, &xa));
+		assert_true(nfs4clnt_compound_encode(cp, &xb));
+		assert_int_equal(xa.len, xb.len);
+		assert_int_equal(xa.len % 4, 0);
+		assert_memory_equal(a, b, xb.len);
+		nfs4clnt_compound_free(in);
+		nfs4clnt_compound_free(cp);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(data_added_in_place_encodes_as_copied),
 		cmocka_unit_test_setup_teardown(replies_out_of_order_reach_their_callers,
 						peer_setup, peer_teardown),
 		cmocka_unit_test_setup_teardown(multi_fragment_reply_is_reassembled, peer_setup,

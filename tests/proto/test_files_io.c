@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fileops.h"
+#include "state_helpers.h"
 
 static struct fo_env env;
 
@@ -153,6 +154,61 @@ static void one_mib_write_in_one_call(void **state)
 	free(back);
 }
 
+/*
+ * WRITE data sent from the caller's buffer (nfs4clnt_compound_add_data(), as
+ * nfs4bench does) with an op after it, in one fragment and in fragments of
+ * odd sizes that cut the data, its padding and the next op: what the server
+ * stores is what was sent. Lengths not a multiple of 4 check the padding.
+ */
+static void in_place_write_data_in_odd_fragments(void **state)
+{
+	static const uint32_t lens[] = {1, 3, 4093, 1024 * 1024 - 1, 1024 * 1024};
+	static const uint32_t frags[] = {0, 7, 4093, 65537, 300000};
+	const uint32_t max = 1024 * 1024;
+	uint8_t *data = malloc(max), *back = malloc(max);
+	struct fo_fh d, f;
+	char dname[64];
+
+	(void)state;
+	assert_non_null(data);
+	assert_non_null(back);
+	fo_testdir(&env, "inplace", &d, dname, sizeof(dname));
+	fo_make_file(&env, dname, "f", NULL, 0, &f);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		uint32_t len = lens[i], frag = frags[i], got = 0, n;
+		struct xdr_enc *x;
+		struct WRITE4resok ok;
+		struct st_call c;
+		bool eof = false;
+
+		for (uint32_t j = 0; j < len; j++)
+			data[j] = (uint8_t)((j + i) * 2654435761u >> 24);
+		x = st_call_start(&c, &f, OP_WRITE);
+		assert_non_null(x);
+		assert_true(xdr_enc_stateid4(x, &fo_anon_stateid) && xdr_enc_u64(x, i) &&
+			    xdr_enc_u32(x, FILE_SYNC4) &&
+			    nfs4clnt_compound_add_data(c.cmp, data, len));
+		assert_non_null(st_call_add(&c, OP_GETFH));
+		nfs4clnt_conn_set_fragment(env.cl.conn, frag);
+		assert_nfs(st_call_run(env.cl.sess, &c, OP_WRITE), NFS4_OK);
+		nfs4clnt_conn_set_fragment(env.cl.conn, 0);
+		assert_true(xdr_dec_WRITE4resok(st_call_body(&c), &ok));
+		assert_int_equal(ok.count, len);
+		assert_nfs(st_call_next(&c, OP_GETFH), NFS4_OK);
+		st_call_end(&c);
+		while (got < len && !eof) {
+			assert_nfs(
+				fo_read(&env, &f, NULL, i + got, 256 * 1024, back + got, &n, &eof),
+				NFS4_OK);
+			got += n;
+		}
+		assert_int_equal(got, len);
+		assert_memory_equal(back, data, len);
+	}
+	free(data);
+	free(back);
+}
+
 static void stable_how_is_honoured(void **state)
 {
 	static const uint32_t how[] = {UNSTABLE4, DATA_SYNC4, FILE_SYNC4};
@@ -236,6 +292,7 @@ int main(void)
 		cmocka_unit_test(write_read_round_trip_at_offsets),
 		cmocka_unit_test(reads_across_the_end),
 		cmocka_unit_test(one_mib_write_in_one_call),
+		cmocka_unit_test(in_place_write_data_in_odd_fragments),
 		cmocka_unit_test(stable_how_is_honoured),
 		cmocka_unit_test(stateid_of_another_server_instance_is_stale),
 		cmocka_unit_test(write_verifier_changes_across_restart),

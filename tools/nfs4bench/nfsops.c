@@ -163,13 +163,11 @@ void nb_add_read(struct nb_call *c, const struct stateid4 *sid, uint64_t off, ui
 void nb_add_write(struct nb_call *c, const struct stateid4 *sid, uint64_t off, const void *data,
 		  uint32_t len, uint32_t stable)
 {
-	struct WRITE4args a = {.stateid = *sid,
-			       .offset = off,
-			       .stable = (enum stable_how4)stable,
-			       .data = {len, data}};
 	struct xdr_enc *x = add(c, OP_WRITE);
 
-	check(c, x && xdr_enc_WRITE4args(x, &a));
+	/* WRITE4args by hand: the data is sent from the caller's buffer, not copied. */
+	check(c, x && xdr_enc_stateid4(x, sid) && xdr_enc_u64(x, off) && xdr_enc_u32(x, stable) &&
+			 nfs4clnt_compound_add_data(c->cmp, data, len));
 }
 
 void nb_add_commit(struct nb_call *c, uint64_t off, uint32_t count)
