@@ -160,7 +160,10 @@ struct backend_ops {
 		       struct be_attr *out);
 	int (*setattr)(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		       const struct be_sattr *sattr, struct be_attr *out);
-	/* May cross into a subdirectory only; ".." is lookupp. */
+	/*
+	 * May cross into a subdirectory only; ".." is lookupp. attr may be NULL
+	 * when only the handle is wanted (vfs may then answer from its name cache).
+	 */
 	int (*lookup)(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		      const char *name, struct be_fh *out, struct be_attr *attr);
 	/* The parent of dir; -ENOENT at the export root. */

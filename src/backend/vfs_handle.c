@@ -580,6 +580,19 @@ int vfs_handle_lookup_cached(struct vfs_backend *vb, int dfd, const char *name, 
 	return same ? 0 : -EAGAIN;
 }
 
+void vfs_handle_found(struct vfs_backend *vb, const struct be_fh *fh, uint64_t gen)
+{
+	struct vfs_fdent *ent;
+
+	if (fh->data[1] != BE_DIR)
+		return;
+	ent = vfs_fdcache_get(vb->fdc, fh);
+	if (ent) {
+		atomic_store(&ent->stamp, gen);
+		vfs_handle_put(ent);
+	}
+}
+
 void vfs_handle_unlinked(struct vfs_backend *vb, int dfd, const char *name, const struct statx *stx)
 {
 	uint64_t dev = stx_dev(stx), gen = 0;
