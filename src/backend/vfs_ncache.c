@@ -270,6 +270,30 @@ static void drain(struct vfs_ncache *nc)
 			read_events(nc);
 }
 
+/*
+ * Per thread: the request in which it last drained which cache, cleared when
+ * it looks at the file system itself (vfs_ncache_saw_fs()).
+ */
+static _Thread_local uint64_t drained_req;
+static _Thread_local const struct vfs_ncache *drained_nc;
+
+void vfs_ncache_saw_fs(void)
+{
+	drained_req = 0;
+}
+
+/* drain(), unless this thread did since its request began and saw nothing newer. Under the lock. */
+static void drain_once(struct vfs_ncache *nc)
+{
+	uint64_t req = be_request_current();
+
+	if (req && req == drained_req && nc == drained_nc)
+		return;
+	drain(nc);
+	drained_req = req;
+	drained_nc = nc;
+}
+
 int vfs_ncache_lookup(struct vfs_ncache *nc, const struct be_fh *dir, const struct be_cred *cred,
 		      const char *name, struct be_fh *out, uint64_t *token)
 {
@@ -278,7 +302,7 @@ int vfs_ncache_lookup(struct vfs_ncache *nc, const struct be_fh *dir, const stru
 	bool allowed = false;
 
 	pthread_mutex_lock(&nc->lock);
-	drain(nc);
+	drain_once(nc);
 	d = dir_find(nc, dir, fh_hash(dir));
 	*token = d ? d->token : 0;
 	if (d) {
@@ -367,6 +391,15 @@ void vfs_ncache_add(struct vfs_ncache *nc, const struct be_fh *dir, uint64_t tok
 	if (cred->ngroups > BE_MAX_GROUPS)
 		return;
 	pthread_mutex_lock(&nc->lock);
+	/*
+	 * What the caller found must still be true now, when it becomes visible
+	 * next to entries drained up to now: any event since its token is applied
+	 * (and refuses it). The cache thus always shows the export as it was at
+	 * its last drain.
+	 */
+	drain(nc);
+	drained_req = be_request_current();
+	drained_nc = nc;
 	d = dir_find(nc, dir, fh_hash(dir));
 	if (!d || d->token != token)
 		goto out; /* something changed while the caller looked */

@@ -11,7 +11,14 @@
  *    before the read has been applied: vfs_ncache_lookup() drains the queue
  *    (epoll_wait with no timeout, then non-blocking reads only when it has
  *    events) under the cache's lock before it answers, so no thread answers
- *    while another holds events it has read but not applied.
+ *    while another holds events it has read but not applied. It does so once
+ *    per request (backend.h: be_request_begin()) and thread, and again after
+ *    the thread looked at the file system itself (vfs_ncache_saw_fs()), so
+ *    that all a request learns of the export moves forward in time: the
+ *    cache always shows the export as it was at its last drain (adds drain
+ *    first, see below), never older than the request's first LOOKUP or
+ *    anything else the request saw. A 4-component LOOKUP costs one
+ *    epoll_wait.
  *  - A name event drops that name; IN_ATTRIB of the directory itself (mode,
  *    owner, ACL) drops the callers known to have search permission on it;
  *    IN_Q_OVERFLOW (events lost) drops every name and verdict; IN_IGNORED
@@ -26,9 +33,9 @@
  *  - What is cached was found by a full lookup under a watch that existed
  *    before that lookup's system calls. Each directory has a token that
  *    changes whenever an event or a flush applies to it; vfs_ncache_add()
- *    takes the token read before the lookup and adds nothing if it changed,
- *    so an event applied while the lookup ran cannot be overtaken by what
- *    it found. An event still queued is applied before any later answer.
+ *    drains, then adds nothing if the token read before the lookup changed,
+ *    so a change made while the lookup ran cannot be overtaken by what it
+ *    found.
  *  - Search permission is per caller: the cache keeps, per directory, the
  *    credentials (exactly: uid, gid, groups) a full lookup succeeded for, and
  *    answers only those. The kernel's verdict is cached, never recomputed.
@@ -76,6 +83,8 @@ uint64_t vfs_ncache_watch(struct vfs_ncache *nc, const struct be_fh *dir, int df
  */
 void vfs_ncache_add(struct vfs_ncache *nc, const struct be_fh *dir, uint64_t token,
 		    const struct be_cred *cred, const char *name, const struct be_fh *child);
+/* This thread looked at the file system itself: its next lookup drains again. */
+void vfs_ncache_saw_fs(void);
 /* Applies one event as the drain does (the unit tests feed events the kernel would not). */
 void vfs_ncache_apply(struct vfs_ncache *nc, const struct inotify_event *ev);
 /* The watch descriptor of dir, or -1 (for the unit tests). */
