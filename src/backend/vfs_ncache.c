@@ -1,6 +1,7 @@
 /* The vfs backend's LOOKUP name cache; the rules are in vfs_ncache.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdbool.h>
@@ -243,6 +244,9 @@ static void read_events(struct vfs_ncache *nc)
 			vfs_ncache_apply(nc, ev);
 			p += sizeof(*ev) + ev->len;
 		}
+		/* Room for another event was left: the queue was empty when this read ended. */
+		if ((size_t)len + sizeof(struct inotify_event) + NAME_MAX + 1 <= sizeof(buf))
+			return;
 	}
 }
 

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,10 +193,8 @@ static void test_overflow_drops_everything(void **state)
 static void test_add_racing_an_event(void **state)
 {
 	struct vfs_ncache *nc;
-	struct {
-		struct inotify_event ev;
-		char name[16];
-	} e = {.ev = {.mask = IN_DELETE, .len = 16}, .name = "other"};
+	alignas(struct inotify_event) char buf[sizeof(struct inotify_event) + 16] = {0};
+	struct inotify_event *ev = (struct inotify_event *)buf;
 	struct be_fh out, d = key(1), c = key(11);
 	char path[256];
 	uint64_t token;
@@ -205,15 +204,18 @@ static void test_add_racing_an_event(void **state)
 	assert_int_equal(vfs_ncache_create(&nc), 0);
 	new_dir("race", path, &fd);
 	token = vfs_ncache_watch(nc, &d, fd);
-	e.ev.wd = vfs_ncache_wd(nc, &d);
-	assert_true(e.ev.wd >= 0);
-	vfs_ncache_apply(nc, &e.ev);
+	ev->wd = vfs_ncache_wd(nc, &d);
+	ev->mask = IN_DELETE;
+	ev->len = 16;
+	strcpy(ev->name, "other");
+	assert_true(ev->wd >= 0);
+	vfs_ncache_apply(nc, ev);
 	vfs_ncache_add(nc, &d, token, &root, "a", &c);
 	assert_int_equal(lookup(nc, 1, &root, "a", &out), -EAGAIN);
 	/* A child's IN_ATTRIB changes no name, and no token. */
 	token = vfs_ncache_watch(nc, &d, fd);
-	e.ev.mask = IN_ATTRIB;
-	vfs_ncache_apply(nc, &e.ev);
+	ev->mask = IN_ATTRIB;
+	vfs_ncache_apply(nc, ev);
 	vfs_ncache_add(nc, &d, token, &root, "a", &c);
 	assert_int_equal(lookup(nc, 1, &root, "a", &out), 0);
 	close(fd);
