@@ -6,9 +6,13 @@
  * expects the very next LOOKUP to see the change: rename, unlink, replace
  * (rename over), mkdir of a cached name, a hard link, a rename in the
  * middle of a 4-component path, nfs4d's own REMOVE inside one COMPOUND, and
- * a chmod that takes a non-root caller's search permission away.
+ * a chmod that takes a non-root caller's search permission away. And
+ * LOOKUPs on two connections racing local renames (for TSan, and: never an
+ * object that was not under the name, and the last answer is the truth).
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -288,6 +292,99 @@ static void local_chmod_denies_search(void **state)
 	harness_client_free(&other, false);
 }
 
+#define RACE_LOOKUPS 400
+#define RACE_SWAPS 300
+
+struct racer {
+	struct harness_client cl;
+	const struct fo_fh *d, *x, *y;
+	atomic_int *running;
+	int bad; /* answers that were neither x, y nor NOENT, or transport failures */
+};
+
+/* LOOKUP "a" over and over; the answer must be x, y or NOENT (mid-swap). */
+static void *racer_run(void *arg)
+{
+	struct racer *r = arg;
+
+	for (int i = 0; i < RACE_LOOKUPS; i++) {
+		struct nfs4clnt_compound *cmp = nfs4clnt_compound_new("race", 1);
+		struct nfs4clnt_res res;
+		component4 n = xdr_opaque_str("a");
+		struct GETFH4resok ok;
+		uint32_t op = 0, st;
+
+		if (!cmp) {
+			r->bad++;
+			break;
+		}
+		xdr_enc_nfs_fh4(nfs4clnt_compound_add(cmp, OP_PUTFH),
+				&(nfs_fh4){.len = r->d->len, .data = (uint8_t *)r->d->data});
+		xdr_enc_component4(nfs4clnt_compound_add(cmp, OP_LOOKUP), &n);
+		nfs4clnt_compound_add(cmp, OP_GETFH);
+		if (nfs4clnt_session_compound(r->cl.sess, cmp, false, 20000, &res, NULL) < 0) {
+			r->bad++;
+			nfs4clnt_compound_free(cmp);
+			break;
+		}
+		/* PUTFH's status, then LOOKUP's (both results are a status only). */
+		st = NFS4ERR_SERVERFAULT;
+		while (op != OP_LOOKUP && nfs4clnt_res_next(&res, &op, &st))
+			nfs4clnt_res_body(&res);
+		if (op == OP_LOOKUP && st == NFS4_OK && nfs4clnt_res_next(&res, &op, &st) &&
+		    st == NFS4_OK && xdr_dec_GETFH4resok(nfs4clnt_res_body(&res), &ok)) {
+			struct fo_fh got = {.len = ok.object.len};
+
+			memcpy(got.data, ok.object.data, got.len);
+			if (!same_fh(&got, r->x) && !same_fh(&got, r->y))
+				r->bad++;
+		} else if (st != NFS4ERR_NOENT) {
+			r->bad++;
+		}
+		nfs4clnt_res_free(&res);
+		nfs4clnt_compound_free(cmp);
+	}
+	atomic_fetch_sub(r->running, 1);
+	return NULL;
+}
+
+static void lookups_racing_local_renames(void **state)
+{
+	struct nfs4clnt_auth rootauth = nfs4clnt_auth_sys(0, 0);
+	struct racer r[2];
+	pthread_t th[2];
+	atomic_int running = 2;
+	struct fo_fh d, x, y, now;
+	char path[512];
+	int swaps = 0;
+
+	(void)state;
+	testdir("nc-race", &d, path);
+	local_file(path, "a");
+	local_file(path, "b");
+	cached(&d, "a", &x);
+	cached(&d, "b", &y);
+	for (int i = 0; i < 2; i++) {
+		r[i] = (struct racer){.d = &d, .x = &x, .y = &y, .running = &running};
+		fo_client_new(&env, &r[i].cl, &rootauth);
+		assert_int_equal(pthread_create(&th[i], NULL, racer_run, &r[i]), 0);
+	}
+	/* Swap which object "a" names, while the racers look it up. */
+	for (; swaps < RACE_SWAPS && atomic_load(&running) > 0; swaps++) {
+		local_rename(path, "a", "t");
+		local_rename(path, "b", "a");
+		local_rename(path, "t", "b");
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(r[i].bad, 0);
+		harness_client_free(&r[i].cl, false);
+	}
+	/* Quiet now: the answer is the truth. */
+	assert_nfs(fo_lookup(&env, &d, "a", &now), NFS4_OK);
+	assert_true(same_fh(&now, swaps % 2 ? &y : &x));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +396,7 @@ int main(void)
 		cmocka_unit_test(rename_in_a_cached_path),
 		cmocka_unit_test(remove_then_lookup_in_one_compound),
 		cmocka_unit_test(local_chmod_denies_search),
+		cmocka_unit_test(lookups_racing_local_renames),
 	};
 
 	return fo_run_one("files_ncache", tests, sizeof(tests) / sizeof(tests[0]), &env, FO_VFS);
