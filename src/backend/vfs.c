@@ -251,12 +251,13 @@ static int vfs_lookup(struct backend *be, const struct be_cred *cred, const stru
 	if (d) {
 		/* Only the handle asked for: the name cache may know it (vfs_ncache.h). */
 		if (!attr && vb->nc) {
-			if (vfs_ncache_lookup(vb->nc, dir, cred, name, out, &token) == 0) {
+			err = vfs_ncache_lookup(vb->nc, dir, cred, name, out, &token);
+			if (!err) {
 				vfs_handle_found(vb, out, gen);
 				vfs_handle_put(d);
 				return 0;
 			}
-			if (!token) {
+			if (err == -EAGAIN && !token) {
 				vfs_cred_leave(&vb->cred);
 				token = vfs_ncache_watch(vb->nc, dir, d->fd);
 			}

@@ -47,8 +47,8 @@ struct nc_dir {
 	struct cds_list_head lru_link;
 	struct cds_list_head names;
 	uint64_t hash;
-	uint64_t token; /* new whenever an event or a flush applies to the directory */
-	int wd;
+	uint64_t token; /* new whenever an event or a flush applies to the directory; 0: refused */
+	int wd;		/* -1: the kernel would not watch it (refused), nothing is cached */
 	uint32_t ncreds;
 	uint32_t next_cred; /* the slot the next verdict replaces when all are full */
 	struct be_cred creds[VFS_NCACHE_CREDS];
@@ -140,7 +140,8 @@ static void dir_flush(struct vfs_ncache *nc, struct nc_dir *d, bool verdicts)
 	cds_list_for_each_entry_safe(n, tmp, &d->names, dir_link) name_free(nc, n);
 	if (verdicts)
 		d->ncreds = 0;
-	d->token = nc->next_token++;
+	if (d->wd >= 0)
+		d->token = nc->next_token++;
 }
 
 /* Forgets d; its watch is removed first when unwatch (it is gone already otherwise). */
@@ -152,14 +153,16 @@ static void dir_free(struct vfs_ncache *nc, struct nc_dir *d, bool unwatch)
 	for (pp = &nc->dirs[d->hash % NC_DIR_BUCKETS]; *pp != d; pp = &(*pp)->hnext)
 		;
 	*pp = d->hnext;
-	for (pp = &nc->wds[(unsigned)d->wd % NC_DIR_BUCKETS]; *pp != d; pp = &(*pp)->wnext)
-		;
-	*pp = d->wnext;
+	if (d->wd >= 0) {
+		for (pp = &nc->wds[(unsigned)d->wd % NC_DIR_BUCKETS]; *pp != d; pp = &(*pp)->wnext)
+			;
+		*pp = d->wnext;
+	}
 	cds_list_del(&d->lru_link);
 	nc->ndirs--;
 	/* Queued events of the old wd are ignored: inotify does not reuse a wd soon (cyclic ids).
 	 */
-	if (unwatch)
+	if (unwatch && d->wd >= 0)
 		inotify_rm_watch(nc->ifd, d->wd);
 	free(d);
 }
@@ -309,6 +312,10 @@ int vfs_ncache_lookup(struct vfs_ncache *nc, const struct be_fh *dir, const stru
 	drain_once(nc);
 	d = dir_find(nc, dir, fh_hash(dir));
 	*token = d ? d->token : 0;
+	if (d && d->wd < 0) {
+		pthread_mutex_unlock(&nc->lock);
+		return -EPERM;
+	}
 	if (d) {
 		for (uint32_t i = 0; i < d->ncreds && !allowed; i++)
 			allowed = cred_equal(&d->creds[i], cred);
@@ -338,25 +345,28 @@ uint64_t vfs_ncache_watch(struct vfs_ncache *nc, const struct be_fh *dir, int df
 	}
 	if (nc->ndirs >= VFS_NCACHE_DIRS)
 		evict_one(nc, NULL);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		goto out;
 	vfs_proc_path(dfd, path);
 	wd = inotify_add_watch(nc->ifd, path, NC_MASK);
-	/* Another handle of a directory already watched (the kernel has one watch per inode). */
-	if (wd < 0 || dir_of_wd(nc, wd))
-		goto out;
-	d = calloc(1, sizeof(*d));
-	if (!d) {
-		inotify_rm_watch(nc->ifd, wd);
-		goto out;
+	/*
+	 * Refused (ENOSPC: fs.inotify.max_user_watches), or another handle of
+	 * a directory already watched (the kernel has one watch per inode):
+	 * remembered as refused, so its lookups do not ask the kernel again
+	 * until it ages out of the cache.
+	 */
+	d->wd = wd < 0 || dir_of_wd(nc, wd) ? -1 : wd;
+	if (d->wd >= 0) {
+		d->token = token = nc->next_token++;
+		d->wnext = nc->wds[(unsigned)wd % NC_DIR_BUCKETS];
+		nc->wds[(unsigned)wd % NC_DIR_BUCKETS] = d;
 	}
 	d->fh = *dir;
 	d->hash = h;
-	d->wd = wd;
-	d->token = token = nc->next_token++;
 	CDS_INIT_LIST_HEAD(&d->names);
 	d->hnext = nc->dirs[h % NC_DIR_BUCKETS];
 	nc->dirs[h % NC_DIR_BUCKETS] = d;
-	d->wnext = nc->wds[(unsigned)wd % NC_DIR_BUCKETS];
-	nc->wds[(unsigned)wd % NC_DIR_BUCKETS] = d;
 	cds_list_add(&d->lru_link, &nc->lru);
 	nc->ndirs++;
 out:
@@ -405,7 +415,7 @@ void vfs_ncache_add(struct vfs_ncache *nc, const struct be_fh *dir, uint64_t tok
 	drained_req = be_request_current();
 	drained_nc = nc;
 	d = dir_find(nc, dir, fh_hash(dir));
-	if (!d || d->token != token)
+	if (!d || d->wd < 0 || d->token != token)
 		goto out; /* something changed while the caller looked */
 	add_verdict(d, cred);
 	n = name_find(nc, d, name);

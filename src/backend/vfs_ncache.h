@@ -45,7 +45,8 @@
  * Bounded: at most VFS_NCACHE_DIRS watched directories and VFS_NCACHE_NAMES
  * names (util/limits.h); past either, the least recently used directory is
  * unwatched with its names. A directory inotify_add_watch refuses (ENOSPC:
- * fs.inotify.max_user_watches) is simply not cached.
+ * fs.inotify.max_user_watches) is not cached, and not asked for again until
+ * its record ages out.
  *
  * Concurrency: one mutex per cache (per export) over the tables and the
  * drain; a hit holds it for the epoll_wait and two hash probes.
@@ -67,7 +68,8 @@ void vfs_ncache_destroy(struct vfs_ncache *nc);
 /*
  * After applying every queued change: 0 and *out, the handle of name in dir
  * as cred would find it; -EAGAIN when the cache does not know, with *token
- * the directory's token if it is watched (for vfs_ncache_add), else 0.
+ * the directory's token if it is watched (for vfs_ncache_add), else 0 (the
+ * caller may watch it); -EPERM when the kernel refused to watch it lately.
  */
 int vfs_ncache_lookup(struct vfs_ncache *nc, const struct be_fh *dir, const struct be_cred *cred,
 		      const char *name, struct be_fh *out, uint64_t *token);

@@ -3,7 +3,8 @@
  * hits only for callers known to may search, what each inotify event drops
  * (fed by the kernel from real changes, and by hand for those a test cannot
  * make the kernel send: IN_Q_OVERFLOW, IN_IGNORED), that an add racing with
- * an event adds nothing, the bound on names, and — where the test may make
+ * an event adds nothing, the bound on names, a directory the kernel will
+ * not watch, and — where the test may make
  * a mount namespace of its own — that a mount drops everything.
  */
 #include <setjmp.h>
@@ -292,6 +293,33 @@ static void test_bound(void **state)
 	vfs_ncache_destroy(nc);
 }
 
+/* A directory that cannot be watched is remembered as such, and never cached. */
+static void test_refused_watch(void **state)
+{
+	struct vfs_ncache *nc;
+	struct be_fh out, d1 = key(1), d2 = key(2), c = key(11);
+	char path[256];
+	uint64_t token;
+	int fd;
+
+	(void)state;
+	assert_int_equal(vfs_ncache_create(&nc), 0);
+	new_dir("refused", path, &fd);
+	assert_true(vfs_ncache_watch(nc, &d1, fd) != 0);
+	/* Another handle of the same directory: the kernel's one watch is d1's. */
+	assert_int_equal(vfs_ncache_watch(nc, &d2, fd), 0);
+	assert_int_equal(vfs_ncache_lookup(nc, &d2, &root, "a", &out, &token), -EPERM);
+	assert_int_equal(token, 0);
+	assert_int_equal(vfs_ncache_watch(nc, &d2, fd), 0);
+	vfs_ncache_add(nc, &d2, 0, &root, "a", &c);
+	assert_int_equal(vfs_ncache_count(nc), 0);
+	/* d1 still works, and d2's record goes without touching d1's watch. */
+	cache(nc, 1, fd, &root, "a", 11);
+	assert_int_equal(lookup(nc, 1, &root, "a", &out), 0);
+	close(fd);
+	vfs_ncache_destroy(nc);
+}
+
 /* A mount is no inotify event: the mount table's poll drops everything. */
 static void test_mount_drops_everything(void **state)
 {
@@ -348,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_add_racing_an_event),
 		cmocka_unit_test(test_self_events),
 		cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_refused_watch),
 		cmocka_unit_test(test_mount_drops_everything),
 	};
 
