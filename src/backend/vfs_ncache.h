@@ -23,6 +23,10 @@
  *    owner, ACL) drops the callers known to have search permission on it;
  *    IN_Q_OVERFLOW (events lost) drops every name and verdict; IN_IGNORED
  *    (the directory is gone, or its filesystem) forgets the directory.
+ *    Nothing relies on IN_DELETE_SELF (it comes only when the last
+ *    reference to the directory goes, and the fd cache may hold one): a
+ *    directory is empty when removed, and each of its names went with an
+ *    event; LOOKUP in it then misses and answers NFS4ERR_STALE the full way.
  *    IN_MOVE_SELF voids every "inside the export" verdict at once
  *    (vfs_inside_moved()) rather than within VFS_INSIDE_TTL_MS.
  *  - A mount or unmount anywhere in nfs4d's mount namespace is not an inotify
