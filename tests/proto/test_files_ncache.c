@@ -4,7 +4,7 @@
  * name by looking it up (twice: the first lookup may only set up the cache),
  * changes the export behind the server's back as a local user would, and
  * expects the very next LOOKUP to see the change: rename, unlink, replace
- * (rename over), mkdir of a cached name, a hard link, a rename in the
+ * (rename over), mkdir of a cached name, rmdir, a hard link, a rename in the
  * middle of a 4-component path, nfs4d's own REMOVE inside one COMPOUND, and
  * a chmod that takes a non-root caller's search permission away. And
  * LOOKUPs on two connections racing local renames (for TSan, and: never an
@@ -131,6 +131,26 @@ static void local_mkdir_is_seen(void **state)
 	assert_false(same_fh(&now, &old));
 	assert_nfs(fo_stat(&env, &now, &at), NFS4_OK);
 	assert_int_equal(at.type, NF4DIR);
+}
+
+/* A cached directory emptied and removed locally: LOOKUP in it is NFS4ERR_STALE, as before. */
+static void removed_directory_is_stale(void **state)
+{
+	struct fo_fh d, sub, a;
+	char path[512], p[768], f[800];
+
+	(void)state;
+	testdir("nc-rmdir", &d, path);
+	snprintf(p, sizeof(p), "%s/sub", path);
+	assert_int_equal(mkdir(p, 0755), 0);
+	local_file(p, "a");
+	cached(&d, "sub", &sub);
+	cached(&sub, "a", &a);
+	snprintf(f, sizeof(f), "%s/a", p);
+	assert_int_equal(unlink(f), 0);
+	assert_int_equal(rmdir(p), 0);
+	assert_nfs(fo_lookup(&env, &sub, "a", NULL), NFS4ERR_STALE);
+	assert_nfs(fo_lookup(&env, &d, "sub", NULL), NFS4ERR_NOENT);
 }
 
 static void hard_links(void **state)
@@ -392,6 +412,7 @@ int main(void)
 		cmocka_unit_test(local_unlink_is_seen),
 		cmocka_unit_test(local_replace_is_seen),
 		cmocka_unit_test(local_mkdir_is_seen),
+		cmocka_unit_test(removed_directory_is_stale),
 		cmocka_unit_test(hard_links),
 		cmocka_unit_test(rename_in_a_cached_path),
 		cmocka_unit_test(remove_then_lookup_in_one_compound),
