@@ -160,7 +160,10 @@ struct backend_ops {
 		       struct be_attr *out);
 	int (*setattr)(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		       const struct be_sattr *sattr, struct be_attr *out);
-	/* May cross into a subdirectory only; ".." is lookupp. */
+	/*
+	 * May cross into a subdirectory only; ".." is lookupp. attr may be NULL
+	 * when only the handle is wanted (vfs may then answer from its name cache).
+	 */
 	int (*lookup)(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		      const char *name, struct be_fh *out, struct be_attr *attr);
 	/* The parent of dir; -ENOENT at the export root. */
@@ -255,6 +258,19 @@ struct backend_ops {
 struct backend {
 	const struct backend_ops *ops;
 };
+
+/*
+ * One request (a COMPOUND) runs on the calling thread from be_request_begin()
+ * to be_request_end(). Within it a backend may answer from what it learnt
+ * earlier in the same request without checking again for changes others
+ * made since (vfs: its name cache drains inotify once per request, not once
+ * per LOOKUP): a request's operations can all be placed at that one moment.
+ * Outside a request every call checks afresh.
+ */
+void be_request_begin(void);
+void be_request_end(void);
+/* This thread's request (unique on the thread), or 0 outside one. */
+uint64_t be_request_current(void);
 
 /* Creates a backend over a directory (vfs) or an empty tree (mem; path names it only). */
 int be_vfs_create(const char *path, struct backend **out);

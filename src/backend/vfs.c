@@ -259,7 +259,7 @@ static int vfs_lookup(struct backend *be, const struct be_cred *cred, const stru
 {
 	struct vfs_backend *vb = vfs_of(be);
 	/* From before dir is proven inside: the child is inside as long as dir is. */
-	uint64_t gen = vfs_inside_gen();
+	uint64_t gen = vfs_inside_gen(), token = 0;
 	struct vfs_fdent *d;
 	struct statx stx;
 	int err;
@@ -274,6 +274,19 @@ static int vfs_lookup(struct backend *be, const struct be_cred *cred, const stru
 	 */
 	d = vfs_handle_proven_dir(vb, dir);
 	if (d) {
+		/* Only the handle asked for: the name cache may know it (vfs_ncache.h). */
+		if (!attr && vb->nc) {
+			err = vfs_ncache_lookup(vb->nc, dir, cred, name, out, &token);
+			if (!err) {
+				vfs_handle_found(vb, out, gen);
+				vfs_handle_put(d);
+				return 0;
+			}
+			if (err == -EAGAIN && !token) {
+				vfs_cred_leave(&vb->cred);
+				token = vfs_ncache_watch(vb->nc, dir, d->fd);
+			}
+		}
 		err = vfs_cred_enter(&vb->cred, cred);
 		if (!err)
 			err = vfs_handle_lookup_cached(vb, d->fd, name, gen, out, &stx);
@@ -281,7 +294,7 @@ static int vfs_lookup(struct backend *be, const struct be_cred *cred, const stru
 		if (!err) {
 			if (attr)
 				vfs_attr_fill(vb, &stx, attr);
-			return 0;
+			goto found;
 		}
 	}
 	err = open_dir(vb, dir, &d, &stx);
@@ -290,7 +303,13 @@ static int vfs_lookup(struct backend *be, const struct be_cred *cred, const stru
 	/* The next operation is usually on what was looked up: keep its fd. */
 	err = lookup_at(vb, cred, d->fd, name, out, attr, &gen);
 	vfs_handle_put(d);
-	return err;
+	if (err)
+		return err;
+found:
+	/* Found under a watch set before the lookup began (token): the cache may keep it. */
+	if (token)
+		vfs_ncache_add(vb->nc, dir, token, cred, name, out);
+	return 0;
 }
 
 static int vfs_lookupp(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
@@ -659,6 +678,7 @@ static void vfs_destroy(struct backend *be)
 	if (!vb)
 		return;
 	vfs_lease_fini(vb); /* first: its thread reports into nfs4/ with handles */
+	vfs_ncache_destroy(vb->nc);
 	vfs_handle_fini(vb);
 	vfs_change_fini(vb);
 	vfs_gcommit_destroy(vb->gcommit);
@@ -758,9 +778,12 @@ static int vfs_create_backend(const char *path, bool want_persistent, struct bac
 	err = vfs_handle_init(vb, want_persistent);
 	if (err)
 		goto fail;
-	log_info("vfs", "export=%s handles=%s openat2=%s cookies=%s", path,
+	/* Names are cached under persistent handles only; without inotify, nothing is. */
+	if (vb->persistent && vfs_ncache_create(&vb->nc) != 0)
+		log_warn("vfs", "export=%s: no name cache (inotify unavailable)", path);
+	log_info("vfs", "export=%s handles=%s openat2=%s cookies=%s namecache=%s", path,
 		 vb->persistent ? "persistent" : "volatile", vb->have_openat2 ? "yes" : "no",
-		 vb->stable_cookies ? "stable" : "verified");
+		 vb->stable_cookies ? "stable" : "verified", vb->nc ? "yes" : "no");
 	*out = &vb->be;
 	return 0;
 fail:

@@ -477,6 +477,8 @@ int vfs_handle_get(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fd
 	struct vfs_fdent *ent;
 	int err = handle_check_form(vb, fh);
 
+	/* Every operation comes here to see the file system (vfs_ncache.h). */
+	vfs_ncache_saw_fs();
 	if (!err)
 		err = handle_lookup(vb, fh, &ent);
 	if (err)
@@ -553,6 +555,7 @@ int vfs_handle_lookup_cached(struct vfs_backend *vb, int dfd, const char *name, 
 	/* Volatile handles are made by entering an open fd in their table. */
 	if (!vb->persistent)
 		return -EAGAIN;
+	vfs_ncache_saw_fs();
 	err = vfs_statx(dfd, name, AT_NO_AUTOMOUNT, stx);
 	if (err)
 		return err == -ENOENT ? err : -EAGAIN;
@@ -578,6 +581,19 @@ int vfs_handle_lookup_cached(struct vfs_backend *vb, int dfd, const char *name, 
 		atomic_store(&ent->stamp, gen);
 	vfs_handle_put(ent);
 	return same ? 0 : -EAGAIN;
+}
+
+void vfs_handle_found(struct vfs_backend *vb, const struct be_fh *fh, uint64_t gen)
+{
+	struct vfs_fdent *ent;
+
+	if (fh->data[1] != BE_DIR)
+		return;
+	ent = vfs_fdcache_get(vb->fdc, fh);
+	if (ent) {
+		atomic_store(&ent->stamp, gen);
+		vfs_handle_put(ent);
+	}
 }
 
 void vfs_handle_unlinked(struct vfs_backend *vb, int dfd, const char *name, const struct statx *stx)

@@ -6,6 +6,7 @@
  *   vfs_handle.c file handles (persistent and volatile) and the export check
  *   vfs_fdcache.c the cache of O_PATH fds by handle
  *   vfs_gcommit.c group commit of directory syncs
+ *   vfs_ncache.c  the LOOKUP name cache, kept right by inotify
  *   vfs_cred.c   per-thread credential switching
  *   vfs_lease.c  fcntl leases behind delegations, and their thread
  *
@@ -32,6 +33,7 @@
 
 #include "backend/backend.h"
 #include "backend/vfs_fdcache.h"
+#include "backend/vfs_ncache.h"
 
 #define VFS_KEY_LEN 16
 /* Bound on the ".." walk that proves a directory is inside the export. */
@@ -87,6 +89,7 @@ struct vfs_backend {
 	struct vfs_cred_base cred;
 	struct vfs_vtable *vt; /* volatile mode only */
 	struct vfs_fdcache *fdc;
+	struct vfs_ncache *nc;	   /* persistent handles only; NULL without (vfs_ncache.h) */
 	struct vfs_leases *leases;   /* the delegations' leases, under their own lock */
 	struct vfs_gcommit *gcommit; /* directory syncs in progress, under its own locks */
 	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
@@ -137,6 +140,8 @@ struct vfs_fdent *vfs_handle_proven_dir(struct vfs_backend *vb, const struct be_
  */
 int vfs_handle_lookup_cached(struct vfs_backend *vb, int dfd, const char *name, uint64_t gen,
 			     struct be_fh *out, struct statx *stx);
+/* fh was found by name in a directory proven inside at gen: if a directory, so is it. */
+void vfs_handle_found(struct vfs_backend *vb, const struct be_fh *fh, uint64_t gen);
 /* The object named name in dfd lost that name: drop its cached fd (stx: its statx). */
 void vfs_handle_unlinked(struct vfs_backend *vb, int dfd, const char *name,
 			 const struct statx *stx);

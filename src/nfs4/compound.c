@@ -413,6 +413,7 @@ enum rpc_accept_stat nfs4_compound_dispatch(void *ctx, struct rpc_call *call, st
 	/* Export pointers and rules stay valid across a reload until the end. */
 	rcu_read_begin();
 	c.tab = rcu_fetch(c.srv->table);
+	be_request_begin();
 	for (c.opidx = 0; status == NFS4_OK && c.opidx < c.numops; c.opidx++) {
 		status = nfs4_run_op(&c, args, res);
 		done++;
@@ -438,6 +439,7 @@ enum rpc_accept_stat nfs4_compound_dispatch(void *ctx, struct rpc_call *call, st
 		if (c.slot_held)
 			nfs4_release_slot(&c, res);
 	}
+	be_request_end();
 	rcu_read_end();
 	if (c.session)
 		nfs4_session_put(c.session);

@@ -169,7 +169,6 @@ static uint32_t nfs4_lookup_name(struct nfs4_compound *c, const struct nfs4_fh *
 				 const struct be_cred *cred, const char *name, struct nfs4_fh *out)
 {
 	const struct nfs4_pseudo *ps = &c->tab->pseudo;
-	struct be_attr attr;
 	uint32_t child;
 	int rc;
 
@@ -180,7 +179,8 @@ static uint32_t nfs4_lookup_name(struct nfs4_compound *c, const struct nfs4_fh *
 		return nfs4_status_from_errno(nfs4_fh_of_node(ps, child, out));
 	}
 	*out = *fh;
-	rc = fh->exp->be->ops->lookup(fh->exp->be, cred, &fh->bfh, name, &out->bfh, &attr);
+	/* Only the handle: a backend may answer that from its name cache. */
+	rc = fh->exp->be->ops->lookup(fh->exp->be, cred, &fh->bfh, name, &out->bfh, NULL);
 	if (rc == -ENOTDIR)
 		return nfs4_notdir_status(c, fh, cred);
 	return nfs4_status_from_errno(rc);

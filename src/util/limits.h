@@ -37,6 +37,11 @@
 /* File I/O */
 #define NFS4_MAX_IO (1u * 1024 * 1024) /* maxread and maxwrite we announce */
 
+/* vfs backend: the LOOKUP name cache (backend/vfs_ncache.h), per export */
+#define VFS_NCACHE_DIRS 4096   /* directories watched (inotify watches) */
+#define VFS_NCACHE_NAMES 65536 /* names cached */
+#define VFS_NCACHE_CREDS 4     /* callers remembered per directory as allowed to search it */
+
 /* Defaults */
 #define NFS4_DEFAULT_LEASE 90	      /* seconds */
 #define NFS4_DEFAULT_MAX_DELEGS 10000 /* delegations granted at once (--max-delegations) */
