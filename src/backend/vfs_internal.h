@@ -89,7 +89,7 @@ struct vfs_backend {
 	struct vfs_cred_base cred;
 	struct vfs_vtable *vt; /* volatile mode only */
 	struct vfs_fdcache *fdc;
-	struct vfs_ncache *nc;	   /* persistent handles only; NULL without (vfs_ncache.h) */
+	struct vfs_ncache *nc;	     /* persistent handles only; NULL without (vfs_ncache.h) */
 	struct vfs_leases *leases;   /* the delegations' leases, under their own lock */
 	struct vfs_gcommit *gcommit; /* directory syncs in progress, under its own locks */
 	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
