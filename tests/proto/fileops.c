@@ -108,6 +108,38 @@ void fo_write_tmpfile(const char *text, char *path)
 	close(fd);
 }
 
+static void *fo_local_open_run(void *arg)
+{
+	struct fo_local_open *lo = arg;
+
+	lo->fd = open(lo->path, lo->flags | O_CLOEXEC);
+	lo->err = lo->fd < 0 ? errno : 0;
+	atomic_store(&lo->done, 1);
+	return NULL;
+}
+
+void fo_local_open_start(struct fo_local_open *lo, const struct fo_srv *srv, const char *dir,
+			 const char *name, int flags)
+{
+	memset(lo, 0, sizeof(*lo));
+	snprintf(lo->path, sizeof(lo->path), "%s/%s/%s", srv->tmpdir, dir, name);
+	lo->flags = flags;
+	assert_int_equal(pthread_create(&lo->thread, NULL, fo_local_open_run, lo), 0);
+}
+
+void fo_local_open_end(struct fo_local_open *lo, int max_ms)
+{
+	for (int waited = 0; max_ms && !atomic_load(&lo->done); waited += 50) {
+		if (waited > max_ms)
+			fail_msg("local open of %s still waits after %d ms", lo->path, max_ms);
+		harness_sleep_ms(50);
+	}
+	assert_int_equal(pthread_join(lo->thread, NULL), 0);
+	if (lo->fd < 0)
+		fail_msg("local open of %s: %s", lo->path, strerror(lo->err));
+	close(lo->fd);
+}
+
 /* ------------------------------------------------------- environment */
 
 const char *fo_be_name(enum fo_backend be)

@@ -19,6 +19,8 @@
 #ifndef NFS4D_TESTS_PROTO_FILEOPS_H
 #define NFS4D_TESTS_PROTO_FILEOPS_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,6 +47,25 @@ void fo_srv_stop(struct fo_srv *srv);
 void fo_srv_restart(struct fo_srv *srv);
 /* Writes text to a new temporary file; its path goes to path (≥ 64 bytes). */
 void fo_write_tmpfile(const char *text, char *path);
+
+/* A local process's open(2) of a file in a vfs export, in a thread: it blocks while a lease holds.
+ */
+struct fo_local_open {
+	pthread_t thread;
+	char path[512];
+	int flags;
+	atomic_int done; /* 1 once open(2) returned */
+	int fd, err;
+};
+
+/* Starts open(2) of dir/name in srv's exported directory with flags. */
+void fo_local_open_start(struct fo_local_open *lo, const struct fo_srv *srv, const char *dir,
+			 const char *name, int flags);
+/*
+ * Waits for the open (max_ms at most, else the test fails; 0: as long as the
+ * kernel holds it, lease-break-time at the latest), joins it and closes it.
+ */
+void fo_local_open_end(struct fo_local_open *lo, int max_ms);
 
 /* ------------------------------------------------------- environment */
 

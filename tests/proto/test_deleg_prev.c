@@ -428,47 +428,6 @@ static void window_ends_after_a_lease(void **state)
 	holder_free(&a);
 }
 
-/* A local process's open(2) of an exported file, in a thread: it blocks while a lease holds. */
-struct local_open {
-	pthread_t thread;
-	char path[512];
-	int flags;
-	atomic_int done; /* 1 once open(2) returned */
-	int fd, err;
-};
-
-static void *local_open_run(void *arg)
-{
-	struct local_open *lo = arg;
-
-	lo->fd = open(lo->path, lo->flags | O_CLOEXEC);
-	lo->err = lo->fd < 0 ? errno : 0;
-	atomic_store(&lo->done, 1);
-	return NULL;
-}
-
-static void local_open_start(struct local_open *lo, const char *dir, const char *name, int flags)
-{
-	memset(lo, 0, sizeof(*lo));
-	snprintf(lo->path, sizeof(lo->path), "%s/%s/%s", env.srv->tmpdir, dir, name);
-	lo->flags = flags;
-	assert_int_equal(pthread_create(&lo->thread, NULL, local_open_run, lo), 0);
-}
-
-/* Waits (10 s at most, far below lease-break-time) for the open, joins it and closes it. */
-static void local_open_end(struct local_open *lo)
-{
-	for (int waited = 0; !atomic_load(&lo->done); waited += 50) {
-		if (waited > 10000)
-			fail_msg("local open of %s still waits after 10 s", lo->path);
-		harness_sleep_ms(50);
-	}
-	assert_int_equal(pthread_join(lo->thread, NULL), 0);
-	if (lo->fd < 0)
-		fail_msg("local open of %s: %s", lo->path, strerror(lo->err));
-	close(lo->fd);
-}
-
 /*
  * On vfs a kept delegation keeps its lease: a reclaimed one is recalled by a
  * local writer like any (from the new incarnation); a local writer releases
@@ -477,7 +436,7 @@ static void local_open_end(struct local_open *lo)
 static void vfs_kept_leases(void **state)
 {
 	struct holder a;
-	struct local_open lo;
+	struct fo_local_open lo;
 	struct fo_fh d, f1, f2;
 	struct st_open o1, o2, r;
 	char dname[64];
@@ -494,16 +453,16 @@ static void vfs_kept_leases(void **state)
 	assert_nfs(prev_open(&a, CLAIM_DELEG_PREV_FH, NULL, NULL, &f1, OPEN4_SHARE_ACCESS_READ, &r),
 		   NFS4_OK);
 	assert_int_equal(r.deleg, OPEN_DELEGATE_READ);
-	local_open_start(&lo, dname, "f1", O_WRONLY);
+	fo_local_open_start(&lo, env.srv, dname, "f1", O_WRONLY);
 	assert_int_equal(cba_wait(&a.c.ag, &a.c.ag.recalls, 1, 10000), 1);
 	assert_true(st_sid_same_other(&a.c.ag.recall_sid, &r.dsid));
 	assert_int_equal(atomic_load(&lo.done), 0); /* the lease holds until DELEGRETURN */
 	assert_nfs(st_delegreturn(a.c.cl.sess, &f1, &r.dsid), NFS4_OK);
-	local_open_end(&lo);
+	fo_local_open_end(&lo, 10000); /* far below lease-break-time: the release let it in */
 	assert_nfs(st_close(a.c.cl.sess, &f1, &r.sid, NULL), NFS4_OK);
 
-	local_open_start(&lo, dname, "f2", O_WRONLY);
-	local_open_end(&lo);
+	fo_local_open_start(&lo, env.srv, dname, "f2", O_WRONLY);
+	fo_local_open_end(&lo, 10000); /* far below lease-break-time: the release let it in */
 	assert_int_equal(cba_count(&a.c.ag, &a.c.ag.recalls), 1);
 	assert_nfs(prev_open(&a, CLAIM_DELEG_PREV_FH, NULL, NULL, &f2, OPEN4_SHARE_ACCESS_READ, &r),
 		   NFS4ERR_RECLAIM_CONFLICT);

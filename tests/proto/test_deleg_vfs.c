@@ -63,48 +63,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A local process's open(2) of an exported file, in a thread: it blocks while a lease holds. */
-struct local_open {
-	pthread_t thread;
-	char path[512];
-	int flags;
-	atomic_int done; /* 1 once open(2) returned */
-	int fd, err;
-};
-
-static void *local_open_run(void *arg)
-{
-	struct local_open *lo = arg;
-
-	lo->fd = open(lo->path, lo->flags | O_CLOEXEC);
-	lo->err = lo->fd < 0 ? errno : 0;
-	atomic_store(&lo->done, 1);
-	return NULL;
-}
-
-static void local_open_start(struct local_open *lo, struct fo_env *e, const char *dir,
-			     const char *name, int flags)
-{
-	memset(lo, 0, sizeof(*lo));
-	snprintf(lo->path, sizeof(lo->path), "%s/%s/%s", e->srv->tmpdir, dir, name);
-	lo->flags = flags;
-	assert_int_equal(pthread_create(&lo->thread, NULL, local_open_run, lo), 0);
-}
-
-/* Joins the open (the kernel lets it in after lease-break-time at the latest) and closes it. */
-static void local_open_end(struct local_open *lo)
-{
-	assert_int_equal(pthread_join(lo->thread, NULL), 0);
-	if (lo->fd < 0)
-		fail_msg("local open of %s: %s", lo->path, strerror(lo->err));
-	close(lo->fd);
-}
-
 /* A's recall, while the local open waits; it completes once A returns the delegation. */
 static void local_open_recalls(int flags, uint32_t access, uint32_t type)
 {
 	struct cb_client a;
-	struct local_open lo;
+	struct fo_local_open lo;
 	struct fo_fh d, f;
 	struct st_open ao;
 	char dname[64];
@@ -114,7 +77,7 @@ static void local_open_recalls(int flags, uint32_t access, uint32_t type)
 	assert_nfs(st_mkfile(B->sess, B->clientid, &d, "f", "abc", 3, &f), NFS4_OK);
 	cbc_hold(&a, &d, "f", access, type, &ao);
 
-	local_open_start(&lo, &env, dname, "f", flags);
+	fo_local_open_start(&lo, env.srv, dname, "f", flags);
 	assert_int_equal(cba_wait(&a.ag, &a.ag.recalls, 1, 10000), 1);
 	assert_true(st_sid_same_other(&a.ag.recall_sid, &ao.dsid));
 	assert_int_equal(a.ag.recall_fh_len, f.len);
@@ -122,7 +85,7 @@ static void local_open_recalls(int flags, uint32_t access, uint32_t type)
 	/* The lease holds until the delegation goes. */
 	assert_int_equal(atomic_load(&lo.done), 0);
 	assert_nfs(st_delegreturn(a.cl.sess, &f, &ao.dsid), NFS4_OK);
-	local_open_end(&lo);
+	fo_local_open_end(&lo, 0);
 	assert_int_equal(cba_count(&a.ag, &a.ag.recalls), 1);
 	assert_nfs(st_close(a.cl.sess, &f, &ao.sid, NULL), NFS4_OK);
 	cbc_free(&a, false);
@@ -265,7 +228,7 @@ static void assert_revoked_then_free(struct cb_client *a, const struct fo_fh *f,
 static void unreturned_delegation_is_revoked(void **state)
 {
 	struct cb_client a;
-	struct local_open lo;
+	struct fo_local_open lo;
 	struct fo_fh d, f;
 	struct st_open ao;
 	char dname[64];
@@ -277,14 +240,14 @@ static void unreturned_delegation_is_revoked(void **state)
 	cbc_hold(&a, &d, "f", OPEN4_SHARE_ACCESS_READ, OPEN_DELEGATE_READ, &ao);
 	cba_set_mode(&a.ag, CBA_SILENT);
 
-	local_open_start(&lo, &env, dname, "f", O_WRONLY);
+	fo_local_open_start(&lo, env.srv, dname, "f", O_WRONLY);
 	/* A keeps its lease (renews) but not its delegation. */
 	while (!atomic_load(&lo.done)) {
 		cbc_renew(&a.cl);
 		cbc_renew(B);
 		harness_sleep_ms(200);
 	}
-	local_open_end(&lo);
+	fo_local_open_end(&lo, 0);
 	assert_true(cba_count(&a.ag, &a.ag.compounds) >= 1); /* it was asked */
 	assert_revoked_then_free(&a, &f, &ao);
 }
@@ -323,7 +286,7 @@ static void kernel_break_time_revokes(void **state)
 {
 	struct fo_env v;
 	struct cb_client a;
-	struct local_open lo;
+	struct fo_local_open lo;
 	struct fo_fh d, f;
 	struct st_open ao;
 	char dname[64];
@@ -343,7 +306,7 @@ static void kernel_break_time_revokes(void **state)
 
 	cbc_renew(B); /* env's client outlives this test: its lease is short */
 	assert_true(write_break_time(2));
-	local_open_start(&lo, &v, dname, "f", O_RDONLY);
+	fo_local_open_start(&lo, v.srv, dname, "f", O_RDONLY);
 	pthread_join(lo.thread, NULL); /* within 2 s, by the kernel or by nfs4d's revocation */
 	write_break_time(saved);
 	cbc_renew(B);
@@ -369,7 +332,7 @@ static void delegation_reclaimed_after_restart(void **state)
 {
 	struct fo_env v;
 	struct cb_client a;
-	struct local_open lo;
+	struct fo_local_open lo;
 	struct fo_fh d, f;
 	struct st_open ao, o;
 	char dname[64], owner[64];
@@ -402,12 +365,12 @@ static void delegation_reclaimed_after_restart(void **state)
 	assert_int_equal(o.deleg, OPEN_DELEGATE_READ);
 	assert_nfs(nfs4clnt_reclaim_complete(a.cl.sess), NFS4_OK);
 
-	local_open_start(&lo, &v, dname, "f", O_WRONLY);
+	fo_local_open_start(&lo, v.srv, dname, "f", O_WRONLY);
 	assert_int_equal(cba_wait(&a.ag, &a.ag.recalls, 1, 10000), 1);
 	assert_true(st_sid_same_other(&a.ag.recall_sid, &o.dsid));
 	assert_int_equal(atomic_load(&lo.done), 0);
 	assert_nfs(st_delegreturn(a.cl.sess, &f, &o.dsid), NFS4_OK);
-	local_open_end(&lo);
+	fo_local_open_end(&lo, 0);
 	assert_nfs(st_close(a.cl.sess, &f, &o.sid, NULL), NFS4_OK);
 	cbc_free(&a, false);
 	cbc_new_plain(v.srv->hs, &v.cl, "plain-b2");
