@@ -591,7 +591,9 @@ void vfs_handle_found(struct vfs_backend *vb, const struct be_fh *fh, uint64_t g
 		return;
 	ent = vfs_fdcache_get(vb->fdc, fh);
 	if (ent) {
-		atomic_store(&ent->stamp, gen);
+		/* Usually so already (a path walked again): spare the barrier of a store. */
+		if (atomic_load(&ent->stamp) != gen)
+			atomic_store(&ent->stamp, gen);
 		vfs_handle_put(ent);
 	}
 }

@@ -38,7 +38,7 @@ struct nfs4_server;
 struct nfs4_op_counter {
 	_Atomic uint64_t calls;	   /* times the op's handler ran */
 	_Atomic uint64_t errors;   /* of which it returned an error */
-	_Atomic uint64_t total_ns; /* time spent in the handler, all calls together */
+	_Atomic uint64_t total_ns; /* decode, handler and encode, all calls together */
 	_Atomic uint64_t lat[NFS4_STATS_LAT_BUCKETS];
 };
 

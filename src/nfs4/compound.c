@@ -32,6 +32,8 @@ struct nfs4_op {
 	bool (*encode)(struct xdr_enc *x, const void *res);
 	nfs4_op_fn fn;
 	uint32_t flags;
+	/* Bytes of its decoded arguments and of its <OP>4res: only those are zeroed per op. */
+	size_t args_size, res_size;
 };
 
 /* Typed codec wrappers, so the table calls each generated codec with its own type. */
@@ -48,11 +50,20 @@ struct nfs4_op {
 #define NFS4_OP_CODECS(op) NFS4_OP_DECODE(op) NFS4_OP_ENCODE(op)
 
 /* Arguments and <OP>4res both generated. */
-#define NFS4_OP(num, op, handler, fl) [num] = {#op, op##_decode, op##_encode, handler, fl}
+#define NFS4_OP(num, op, handler, fl)      \
+	[num] = {#op,                      \
+		 op##_decode,              \
+		 op##_encode,              \
+		 handler,                  \
+		 fl,                       \
+		 sizeof(struct op##4args), \
+		 sizeof(struct op##4res)}
 /* No arguments. */
-#define NFS4_OP_NOARGS(num, op, handler) [num] = {#op, NULL, op##_encode, handler, 0}
+#define NFS4_OP_NOARGS(num, op, handler) \
+	[num] = {#op, NULL, op##_encode, handler, 0, 0, sizeof(struct op##4res)}
 /* The handler encodes its own result body. */
-#define NFS4_OP_SELF(num, op, handler) [num] = {#op, op##_decode, NULL, handler, 0}
+#define NFS4_OP_SELF(num, op, handler) \
+	[num] = {#op, op##_decode, NULL, handler, 0, sizeof(struct op##4args), 0}
 
 NFS4_OP_CODECS(EXCHANGE_ID)
 NFS4_OP_CODECS(CREATE_SESSION)
@@ -117,7 +128,10 @@ static const struct nfs4_op nfs4_ops[OP_RECLAIM_COMPLETE + 1] = {
 	NFS4_OP(OP_LOOKUP, LOOKUP, nfs4_op_lookup, 0),
 	NFS4_OP_NOARGS(OP_LOOKUPP, LOOKUPP, nfs4_op_lookupp),
 	NFS4_OP(OP_SECINFO, SECINFO, nfs4_op_secinfo, 0),
-	NFS4_OP(OP_SECINFO_NO_NAME, SECINFO_NO_NAME, nfs4_op_secinfo_no_name, 0),
+	/* Its argument is an enum, its result a typedef: no struct tags to take sizes of. */
+	[OP_SECINFO_NO_NAME] = {"SECINFO_NO_NAME", SECINFO_NO_NAME_decode, SECINFO_NO_NAME_encode,
+				nfs4_op_secinfo_no_name, 0, sizeof(SECINFO_NO_NAME4args),
+				sizeof(SECINFO_NO_NAME4res)},
 	NFS4_OP_SELF(OP_GETATTR, GETATTR, nfs4_op_getattr),
 	NFS4_OP(OP_SETATTR, SETATTR, nfs4_op_setattr, 0),
 	NFS4_OP(OP_VERIFY, VERIFY, nfs4_op_verify, 0),
@@ -151,15 +165,37 @@ const char *nfs4_op_name(uint32_t opnum)
 		       : NULL;
 }
 
-/* Runs op's handler, counting it and its latency (admin.h). */
+/*
+ * Runs op's handler. It is counted, with its latency (admin.h), once the op's
+ * result is encoded: nfs4_count_op().
+ */
 static uint32_t nfs4_call_op(struct nfs4_compound *c, const struct nfs4_op *op, uint32_t opnum,
 			     void *args, void *res)
 {
-	uint64_t start = time_mono_ns();
 	uint32_t status = op->fn(c, args, res);
 
-	nfs4_stats_op(&c->srv->stats, opnum, status, time_mono_ns() - start);
+	c->called_opnum = opnum;
+	c->called_status = status;
+	c->called = true;
 	return status;
+}
+
+/*
+ * Counts the op just run, if its handler ran. Its latency runs from the end
+ * of the op before (or the COMPOUND's start) to now, so it includes its
+ * decode and encode, and one clock read per op serves as the end of one and
+ * the start of the next.
+ */
+static void nfs4_count_op(struct nfs4_compound *c)
+{
+	uint64_t now;
+
+	if (!c->called)
+		return; /* refused before its handler: not counted, and the COMPOUND ends */
+	c->called = false;
+	now = time_mono_ns();
+	nfs4_stats_op(&c->srv->stats, c->called_opnum, c->called_status, now - c->op_start_ns);
+	c->op_start_ns = now;
 }
 
 /* Per-op scratch for decoded arguments and results, on the worker's stack. */
@@ -322,8 +358,9 @@ static uint32_t nfs4_run_op(struct nfs4_compound *c, struct xdr_dec *args, struc
 		return status;
 	}
 
-	memset(&a, 0, sizeof(a));
-	memset(&r, 0, sizeof(r));
+	/* Only what this op's codecs and handler use (a whole union costs a rep stos each). */
+	memset(&a, 0, op->args_size);
+	memset(&r, 0, op->res_size);
 	if (op->decode && !op->decode(args, &a)) {
 		nfs4_encode_op_status(res, opnum, NFS4ERR_BADXDR);
 		return NFS4ERR_BADXDR;
@@ -414,8 +451,10 @@ enum rpc_accept_stat nfs4_compound_dispatch(void *ctx, struct rpc_call *call, st
 	rcu_read_begin();
 	c.tab = rcu_fetch(c.srv->table);
 	be_request_begin();
+	c.op_start_ns = time_mono_ns();
 	for (c.opidx = 0; status == NFS4_OK && c.opidx < c.numops; c.opidx++) {
 		status = nfs4_run_op(&c, args, res);
+		nfs4_count_op(&c);
 		done++;
 		if (c.replay == NFS4_SLOT_REPLAY)
 			break;

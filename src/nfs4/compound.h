@@ -39,6 +39,12 @@ struct nfs4_compound {
 	bool slot_held; /* slot is ours: must be released with the reply */
 	bool cachethis;
 	enum nfs4_slot_verdict replay; /* NFS4_SLOT_NEW, or which kind of retry this is */
+
+	/* Op statistics (admin.h): the op whose handler ran last, not counted yet. */
+	uint64_t op_start_ns; /* time_mono_ns() at the end of the op before */
+	uint32_t called_opnum;
+	uint32_t called_status;
+	bool called;
 };
 
 /* rpc_dispatch_fn for program 100003 version 4: NULL is answered by rpc/, 1 is COMPOUND. */
