@@ -21,10 +21,11 @@
  *
  * Slow calls: a call that runs longer than RPC_CALL_SLOW_US, or says it is
  * about to block (util/blockhint.h), loses its connection, if it still
- * holds it, and lends its place among the active threads: the watchdog (watchdog.c) re-arms the
- * connection, so its next calls go to other threads while the slow one goes on, and unparks a
- * thread. So a slow call (fsync, a blocked backend) holds its own thread
- * only — never another connection, never the accept loop, and its own
+ * holds it, and lends its place among the active threads: the watchdog
+ * (watchdog.c) re-arms the connection, so its next calls go to other
+ * threads while the slow one goes on, and unparks a thread. So a slow call
+ * (fsync, a blocked backend) holds its own thread only — never another
+ * connection, never the accept loop, and its own
  * connection for at most about two RPC_CALL_SLOW_US — as long as the pool
  * has threads to spare.
  *

@@ -93,7 +93,7 @@ static bool slot_slow(struct rpc_slot *s)
 	return true;
 }
 
-/* more pool threads may be active: as many parked ones wake (not all of them, to park again). */
+/* More pool threads may be active: as many parked ones wake (not all of them, to park again). */
 static void pool_allow(struct rpc_server *srv, int more)
 {
 	pthread_mutex_lock(&srv->pool_lock);
