@@ -25,9 +25,8 @@
  * (watchdog.c) re-arms the connection, so its next calls go to other
  * threads while the slow one goes on, and unparks a thread. So a slow call
  * (fsync, a blocked backend) holds its own thread only — never another
- * connection, never the accept loop, and its own
- * connection for at most about two RPC_CALL_SLOW_US — as long as the pool
- * has threads to spare.
+ * connection, never the accept loop, and its own connection for at most
+ * about two RPC_CALL_SLOW_US — as long as the pool has threads to spare.
  *
  * A connection's reading state (rec, torn_down) belongs to whoever holds its
  * read_lock: its reader, the thread that tears it down after its last call,
