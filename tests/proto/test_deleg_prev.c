@@ -95,6 +95,21 @@ static int want_open(struct holder *h, const struct fo_fh *dir, const char *name
 	return st_open(h->c.cl.sess, o);
 }
 
+/* Nothing kept stands in its way: h gets a new read delegation of dir/name (f), returns it, closes.
+ */
+static void fresh_read_deleg(struct holder *h, const struct fo_fh *dir, const char *name,
+			     const struct fo_fh *f)
+{
+	struct st_open r;
+
+	assert_nfs(want_open(h, dir, name, OPEN4_SHARE_ACCESS_READ,
+			     OPEN4_SHARE_ACCESS_WANT_READ_DELEG, &r),
+		   NFS4_OK);
+	assert_int_equal(r.deleg, OPEN_DELEGATE_READ);
+	assert_nfs(st_delegreturn(h->c.cl.sess, f, &r.dsid), NFS4_OK);
+	assert_nfs(st_close(h->c.cl.sess, f, &r.sid, NULL), NFS4_OK);
+}
+
 /* nfs4ctl stats says what (the count of kept delegations, here). */
 static void ctl_stats_has(const char *what)
 {
@@ -273,12 +288,7 @@ static void reclaim_complete_ends_the_window(void **state)
 	assert_nfs(prev_open(&a, CLAIM_DELEGATE_PREV, &d, "f", NULL, OPEN4_SHARE_ACCESS_READ, &r),
 		   NFS4ERR_NO_GRACE);
 	/* Gone: A may have a new one, C a write one, and B writes without waiting. */
-	assert_nfs(want_open(&a, &d, "f", OPEN4_SHARE_ACCESS_READ,
-			     OPEN4_SHARE_ACCESS_WANT_READ_DELEG, &r),
-		   NFS4_OK);
-	assert_int_equal(r.deleg, OPEN_DELEGATE_READ);
-	assert_nfs(st_delegreturn(a.c.cl.sess, &f, &r.dsid), NFS4_OK);
-	assert_nfs(st_close(a.c.cl.sess, &f, &r.sid, NULL), NFS4_OK);
+	fresh_read_deleg(&a, &d, "f", &f);
 	assert_nfs(want_open(&c, &d, "f", OPEN4_SHARE_ACCESS_BOTH,
 			     OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG, &co),
 		   NFS4_OK);
@@ -378,12 +388,7 @@ static void delegpurge_ends_the_window(void **state)
 	assert_nfs(prev_open(&a, CLAIM_DELEG_PREV_FH, NULL, NULL, &f, OPEN4_SHARE_ACCESS_READ, &r),
 		   NFS4ERR_NO_GRACE);
 	/* Released: A may have a new one. */
-	assert_nfs(want_open(&a, &d, "f", OPEN4_SHARE_ACCESS_READ,
-			     OPEN4_SHARE_ACCESS_WANT_READ_DELEG, &r),
-		   NFS4_OK);
-	assert_int_equal(r.deleg, OPEN_DELEGATE_READ);
-	assert_nfs(st_delegreturn(a.c.cl.sess, &f, &r.dsid), NFS4_OK);
-	assert_nfs(st_close(a.c.cl.sess, &f, &r.sid, NULL), NFS4_OK);
+	fresh_read_deleg(&a, &d, "f", &f);
 	holder_free(&a);
 }
 
@@ -419,12 +424,7 @@ static void window_ends_after_a_lease(void **state)
 	assert_nfs(st, NFS4ERR_NO_GRACE);
 	assert_nfs(prev_open(&a, CLAIM_DELEG_PREV_FH, NULL, NULL, &f, OPEN4_SHARE_ACCESS_READ, &r),
 		   NFS4ERR_NO_GRACE);
-	assert_nfs(want_open(&a, &d, "f", OPEN4_SHARE_ACCESS_READ,
-			     OPEN4_SHARE_ACCESS_WANT_READ_DELEG, &r),
-		   NFS4_OK);
-	assert_int_equal(r.deleg, OPEN_DELEGATE_READ);
-	assert_nfs(st_delegreturn(a.c.cl.sess, &f, &r.dsid), NFS4_OK);
-	assert_nfs(st_close(a.c.cl.sess, &f, &r.sid, NULL), NFS4_OK);
+	fresh_read_deleg(&a, &d, "f", &f);
 	holder_free(&a);
 }
 
