@@ -213,26 +213,15 @@ static int vfs_root(struct backend *be, struct be_fh *out)
 }
 
 /*
- * vfs_lookup_at(); with gen (dfd is proven inside at it), an object already
- * cached is found without opening it, and one that is not gets cached.
+ * The open half of lookup_at(): opens name in dfd (as the caller entered) and
+ * describes it; with gen, its fd is cached under its handle.
  */
-static int lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
-		     struct be_fh *out, struct be_attr *attr, const uint64_t *gen)
+static int open_found(struct vfs_backend *vb, int dfd, const char *name, struct be_fh *out,
+		      struct be_attr *attr, const uint64_t *gen)
 {
 	struct statx stx;
 	int cfd, err;
 
-	err = vfs_cred_enter(&vb->cred, cred);
-	if (err)
-		return err;
-	if (gen && out) {
-		err = vfs_handle_lookup_cached(vb, dfd, name, *gen, out, &stx);
-		if (err != -EAGAIN) {
-			if (!err && attr)
-				vfs_attr_fill(vb, &stx, attr);
-			return err;
-		}
-	}
 	cfd = open_child(vb, dfd, name, 0);
 	if (cfd < 0)
 		return cfd;
@@ -246,6 +235,30 @@ static int lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd
 	else
 		close(cfd);
 	return err;
+}
+
+/*
+ * vfs_lookup_at(); with gen (dfd is proven inside at it), an object already
+ * cached is found without opening it, and one that is not gets cached.
+ */
+static int lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
+		     struct be_fh *out, struct be_attr *attr, const uint64_t *gen)
+{
+	struct statx stx;
+	int err;
+
+	err = vfs_cred_enter(&vb->cred, cred);
+	if (err)
+		return err;
+	if (gen && out) {
+		err = vfs_handle_lookup_cached(vb, dfd, name, *gen, out, &stx);
+		if (err != -EAGAIN) {
+			if (!err && attr)
+				vfs_attr_fill(vb, &stx, attr);
+			return err;
+		}
+	}
+	return open_found(vb, dfd, name, out, attr, gen);
 }
 
 int vfs_lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, const char *name,
@@ -290,12 +303,18 @@ static int vfs_lookup(struct backend *be, const struct be_cred *cred, const stru
 		err = vfs_cred_enter(&vb->cred, cred);
 		if (!err)
 			err = vfs_handle_lookup_cached(vb, d->fd, name, gen, out, &stx);
+		if (!err && attr)
+			vfs_attr_fill(vb, &stx, attr);
+		/*
+		 * Not known to the fd cache (not cached, a mount point, an error
+		 * open_child() will name): open it from the directory held, not
+		 * by opening the directory again and repeating that miss.
+		 */
+		if (err == -EAGAIN)
+			err = open_found(vb, d->fd, name, out, attr, &gen);
 		vfs_handle_put(d);
-		if (!err) {
-			if (attr)
-				vfs_attr_fill(vb, &stx, attr);
+		if (!err)
 			goto found;
-		}
 	}
 	err = open_dir(vb, dir, &d, &stx);
 	if (err)
