@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,11 +38,36 @@ struct holder {
 };
 
 /* EXCHANGE_ID with h's owner and a verifier of this moment, and a session with a back channel. */
+/*
+ * Waits until nfs4d has h's back channel UP: its probe runs apart from the
+ * client's requests, and no delegation is offered before it is (the tests
+ * here expect an OPEN's answer at once, not after retries).
+ */
+static void holder_wait_up(struct holder *h)
+{
+	char id[17];
+	const char *argv[] = {getenv("NFS4CTL_BIN"), "--state-dir", env.srv->hs->statedir,
+			      "--json", "client", id, NULL};
+	static char out[65536];
+
+	assert_non_null(argv[0]);
+	snprintf(id, sizeof(id), "%016" PRIx64, h->c.cl.clientid);
+	for (int waited = 0;; waited += 20) {
+		assert_int_equal(harness_run_capture(argv, false, out, sizeof(out)), 0);
+		if (strstr(out, "\"backchannel\":\"UP\""))
+			return;
+		if (waited > 5000)
+			fail_msg("back channel of %s not UP after 5 s: %s", id, out);
+		harness_sleep_ms(20);
+	}
+}
+
 static void holder_connect(struct holder *h)
 {
 	cba_init(&h->c.ag, CBA_OK);
 	harness_client_new(env.srv->hs, &h->c.cl, h->owner, 8);
 	cba_attach(&h->c.ag, h->c.cl.conn, nfs4clnt_session_id(h->c.cl.sess));
+	holder_wait_up(h);
 }
 
 static void holder_new(struct holder *h, const char *prefix)
