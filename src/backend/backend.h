@@ -44,6 +44,14 @@ struct be_cred {
 	uint32_t gid;
 	uint32_t ngroups;
 	uint32_t groups[BE_MAX_GROUPS];
+	/*
+	 * Not an identity but the other thing the export rule decides per
+	 * caller (`async`, docs/exports.md): this caller's changes to names
+	 * and attributes (create, remove, rename, link, setattr) may be
+	 * answered before they are on stable storage. Data keeps its promises:
+	 * write's how and commit sync as always.
+	 */
+	bool async;
 };
 
 enum be_ftype {
@@ -145,6 +153,13 @@ struct be_dirent {
 
 /* Returns true to continue, false to stop (the entry was not consumed). */
 typedef bool (*be_readdir_fn)(void *ctx, const struct be_dirent *ent);
+
+/* What a backend has done so far for durability (backend_ops.stats). */
+struct be_stats {
+	uint64_t meta_syncs; /* syncs of names and attributes: create, remove, rename, link, setattr
+			      */
+	uint64_t data_syncs; /* syncs of data: write with BE_DATA_SYNC/BE_FILE_SYNC, commit */
+};
 
 struct backend;
 
@@ -251,6 +266,8 @@ struct backend_ops {
 	bool (*deleg_broken)(struct backend *be, void *handle);
 	void (*deleg_put)(struct backend *be, void *handle);
 	void (*deleg_watch)(struct backend *be, be_deleg_break_fn fn, void *ctx);
+	/* Optional (NULL where nothing is ever synced, as in mem): counters since creation. */
+	void (*stats)(struct backend *be, struct be_stats *out);
 	void (*destroy)(struct backend *be);
 };
 

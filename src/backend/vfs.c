@@ -19,11 +19,13 @@
  * On the journaling filesystems this runs on (ext4, xfs, btrfs) that also
  * commits the new or changed inode, which is part of the same transaction.
  * Requests that change one directory at the same time share its fsync
- * (vfs_gcommit.h).
+ * (vfs_gcommit.h). A caller whose export rule is `async` (be_cred.async)
+ * is answered without it: the kernel writes the change back in its own time.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +140,7 @@ static int sync_dir_now(void *arg)
 	int fd, err = 0;
 
 	vfs_cred_leave(&vb->cred);
+	atomic_fetch_add_explicit(&vb->meta_syncs, 1, memory_order_relaxed);
 	fd = vfs_reopen(ds->dfd, O_RDONLY | O_DIRECTORY);
 	if (fd >= 0) {
 		if (fsync(fd) != 0)
@@ -157,12 +160,16 @@ static int sync_dir_now(void *arg)
 /*
  * sync_dir_now() of the directory open as dfd (stx: its statx), shared with
  * the other requests that need the same directory synced at the same time
- * (vfs_gcommit.h): one fsync commits all their changes.
+ * (vfs_gcommit.h): one fsync commits all their changes. Nothing for an
+ * `async` caller.
  */
-static int sync_dir(struct vfs_backend *vb, int dfd, const struct statx *stx)
+static int sync_dir(struct vfs_backend *vb, const struct be_cred *cred, int dfd,
+		    const struct statx *stx)
 {
 	struct dir_sync ds = {.vb = vb, .dfd = dfd};
 
+	if (cred->async)
+		return 0;
 	block_hint(); /* let the others come and share the sync */
 	return vfs_gcommit_sync(vb->gcommit, makedev(stx->stx_dev_major, stx->stx_dev_minor),
 				stx->stx_ino, sync_dir_now, &ds);
@@ -484,7 +491,7 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 	rest.mask &= ~(uint32_t)BE_SET_MODE;
 	err = vfs_statx_fd(ofd, &ostx);
 	if (!err && rest.mask) {
-		err = vfs_setattr_fd(vb, ofd, &ostx, &rest);
+		err = vfs_setattr_fd(vb, ofd, &ostx, &rest, !cred->async);
 		if (!err)
 			err = vfs_statx_fd(ofd, &ostx); /* the owner may have changed */
 	}
@@ -500,7 +507,7 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 				     .mode = create_mode(&dstx, &ostx, cred, rest.mode)};
 
 		vfs_cred_leave(&vb->cred);
-		err = vfs_setattr_fd(vb, ofd, &ostx, &m);
+		err = vfs_setattr_fd(vb, ofd, &ostx, &m, !cred->async);
 	}
 	if (err) {
 		/* Undo: the name was created exclusively by this call. */
@@ -516,7 +523,7 @@ static int vfs_create(struct backend *be, const struct be_cred *cred, const stru
 		vfs_attr_fill(vb, &ostx, attr);
 	dir_changed(vb, d->fd, &dstx, before, dc);
 	if (!err)
-		err = sync_dir(vb, d->fd, &dstx);
+		err = sync_dir(vb, cred, d->fd, &dstx);
 	if (!err) {
 		/* The next operations are on the new object (WRITE, CLOSE): keep its fd. */
 		vfs_handle_remember(vb, out, ofd, gen, NULL);
@@ -567,7 +574,7 @@ static int vfs_remove(struct backend *be, const struct be_cred *cred, const stru
 		goto out;
 	forget_victim(vb, &vstx);
 	dir_changed(vb, d->fd, &dstx, before, dc);
-	err = sync_dir(vb, d->fd, &dstx);
+	err = sync_dir(vb, cred, d->fd, &dstx);
 out:
 	vfs_handle_put(d);
 	return err;
@@ -632,10 +639,10 @@ static int vfs_rename(struct backend *be, const struct be_cred *cred, const stru
 		vfs_change_bump(vb, dfd, &dstx);
 		dirchange(sdc, sbefore, vfs_change_get(vb, &sstx));
 		dirchange(ddc, dbefore, vfs_change_get(vb, &dstx));
-		err = sync_dir(vb, sfd, &sstx);
+		err = sync_dir(vb, cred, sfd, &sstx);
 	}
 	if (!err)
-		err = sync_dir(vb, dfd, &dstx);
+		err = sync_dir(vb, cred, dfd, &dstx);
 out:
 	if (s)
 		vfs_handle_put(s);
@@ -676,13 +683,21 @@ static int vfs_link(struct backend *be, const struct be_cred *cred, const struct
 		goto out;
 	vfs_change_bump(vb, o->fd, NULL);
 	dir_changed(vb, d->fd, &dstx, before, dc);
-	err = sync_dir(vb, d->fd, &dstx);
+	err = sync_dir(vb, cred, d->fd, &dstx);
 out:
 	if (o)
 		vfs_handle_put(o);
 	if (d)
 		vfs_handle_put(d);
 	return err;
+}
+
+static void vfs_stats(struct backend *be, struct be_stats *out)
+{
+	struct vfs_backend *vb = vfs_of(be);
+
+	out->meta_syncs = atomic_load_explicit(&vb->meta_syncs, memory_order_relaxed);
+	out->data_syncs = atomic_load_explicit(&vb->data_syncs, memory_order_relaxed);
 }
 
 static bool vfs_persistent_handles(struct backend *be)
@@ -736,6 +751,7 @@ static const struct backend_ops vfs_ops = {
 	.deleg_broken = vfs_deleg_broken,
 	.deleg_put = vfs_deleg_put,
 	.deleg_watch = vfs_deleg_watch,
+	.stats = vfs_stats,
 	.destroy = vfs_destroy,
 };
 

@@ -189,7 +189,7 @@ static struct timespec sattr_time(uint32_t mask, uint32_t set, uint32_t now,
  * explicit times). Not atomic: a failure leaves what was done before it.
  */
 int vfs_setattr_fd(struct vfs_backend *vb, int fd, const struct statx *stx,
-		   const struct be_sattr *sa)
+		   const struct be_sattr *sa, bool durable)
 {
 	char path[32];
 
@@ -211,11 +211,14 @@ int vfs_setattr_fd(struct vfs_backend *vb, int fd, const struct statx *stx,
 		if (wfd < 0)
 			return wfd;
 		/* Durable before the reply (docs/recovery.md): no COMMIT covers a
-		 * SETATTR, so a size change the client saw must survive a crash. */
+		 * SETATTR, so a size change the client saw must survive a crash
+		 * (unless its export rule is `async`). */
 		int r = ftruncate(wfd, (off_t)sa->size);
 
-		if (r == 0)
+		if (r == 0 && durable) {
+			atomic_fetch_add_explicit(&vb->meta_syncs, 1, memory_order_relaxed);
 			r = fsync(wfd);
+		}
 		int err = r ? -errno : 0;
 
 		close(wfd);
@@ -248,7 +251,6 @@ int vfs_setattr_fd(struct vfs_backend *vb, int fd, const struct statx *stx,
 		if (utimensat(fd, "", ts, AT_EMPTY_PATH) != 0)
 			return -errno;
 	}
-	(void)vb;
 	return 0;
 }
 
@@ -283,7 +285,7 @@ int vfs_setattr(struct backend *be, const struct be_cred *cred, const struct be_
 	err = vfs_cred_enter(&vb->cred, cred);
 	if (err)
 		goto out;
-	err = vfs_setattr_fd(vb, e->fd, &stx, sattr);
+	err = vfs_setattr_fd(vb, e->fd, &stx, sattr, !cred->async);
 	if (sattr->mask)
 		vfs_change_bump(vb, e->fd, &stx);
 	if (out)

@@ -26,6 +26,7 @@
 #define NFS4D_BACKEND_VFS_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -92,6 +93,8 @@ struct vfs_backend {
 	struct vfs_ncache *nc;	     /* persistent handles only; NULL without (vfs_ncache.h) */
 	struct vfs_leases *leases;   /* the delegations' leases, under their own lock */
 	struct vfs_gcommit *gcommit; /* directory syncs in progress, under its own locks */
+	_Atomic uint64_t meta_syncs; /* be_stats: relaxed adds, one per fsync done */
+	_Atomic uint64_t data_syncs;
 	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
 	struct vfs_change_slot *change; /* VFS_CHANGE_SLOTS */
 };
@@ -181,8 +184,9 @@ int vfs_change_bump(struct vfs_backend *vb, int fd, struct statx *stx);
 uint64_t vfs_change_get(struct vfs_backend *vb, const struct statx *stx);
 int vfs_change_init(struct vfs_backend *vb);
 void vfs_change_fini(struct vfs_backend *vb);
+/* durable: a size change is on stable storage before it returns (not for `async` callers). */
 int vfs_setattr_fd(struct vfs_backend *vb, int fd, const struct statx *stx,
-		   const struct be_sattr *sa);
+		   const struct be_sattr *sa, bool durable);
 int vfs_getattr(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		struct be_attr *out);
 int vfs_setattr(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,

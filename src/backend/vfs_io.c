@@ -158,6 +158,8 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 		flags = RWF_DSYNC;
 	else if (how == BE_FILE_SYNC)
 		flags = RWF_SYNC;
+	if (flags)
+		atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
 	while (done < len) {
 		struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = len - done};
 		ssize_t n = pwritev2(fd, &iov, 1, (off_t)(offset + done), flags);
@@ -213,6 +215,7 @@ int vfs_commit(struct backend *be, const struct be_cred *cred, const struct be_f
 		err = fd;
 		goto out;
 	}
+	atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
 	if (fsync(fd) != 0)
 		err = -errno;
 	close(fd);

@@ -443,8 +443,8 @@ static void ctl_rule_opts(const struct nfs4_export_rule *r, char *out, size_t le
 	bool sys = r->sec_flavors & (1u << RPC_AUTH_SYS);
 	bool none = r->sec_flavors & (1u << RPC_AUTH_NONE);
 
-	snprintf(out, len, "%s,%s%s,sec=%s,anonuid=%u,anongid=%u", r->rw ? "rw" : "ro",
-		 r->secure ? "secure," : "", squash[r->squash],
+	snprintf(out, len, "%s,%s,%s%s,sec=%s,anonuid=%u,anongid=%u", r->rw ? "rw" : "ro",
+		 r->async ? "async" : "sync", r->secure ? "secure," : "", squash[r->squash],
 		 sys && none ? "sys:none"
 		 : none	     ? "none"
 			     : "sys",
@@ -455,6 +455,7 @@ static int ctl_exports(struct nfs4_server *srv, bool json, struct ctl_buf *b)
 {
 	const struct nfs4_export_table *e;
 	char who[INET6_ADDRSTRLEN + 8], opts[128];
+	struct be_stats bs;
 
 	rcu_read_begin(); /* the table, and each export's rules, until the end */
 	e = nfs4_admin_exports(srv);
@@ -462,17 +463,25 @@ static int ctl_exports(struct nfs4_server *srv, bool json, struct ctl_buf *b)
 	if (json)
 		ctl_printf(b, "{\"exports\":[");
 	else
-		ctl_printf(b, "%-10s  %-30s  %s\n", "ID", "PATH", "CLIENTS");
+		ctl_printf(b, "%-10s  %-30s  %10s  %10s  %s\n", "ID", "PATH", "META_SYNCS",
+			   "DATA_SYNCS", "CLIENTS");
 	for (int i = 0; i < e->n; i++) {
 		const struct nfs4_export *x = e->v[i];
 		const struct nfs4_export_rules *rules = rcu_fetch(x->rules);
 
+		memset(&bs, 0, sizeof(bs)); /* a backend that never syncs (mem) has no counters */
+		if (x->be->ops->stats)
+			x->be->ops->stats(x->be, &bs);
 		if (json) {
 			ctl_printf(b, "%s\n{\"id\":%u,\"path\":", i ? "," : "", x->id);
 			ctl_json_str(b, x->path);
-			ctl_printf(b, ",\"clients\":[");
+			ctl_printf(b,
+				   ",\"meta_syncs\":%" PRIu64 ",\"data_syncs\":%" PRIu64
+				   ",\"clients\":[",
+				   bs.meta_syncs, bs.data_syncs);
 		} else {
-			ctl_printf(b, "%-10u  %-30s ", x->id, x->path);
+			ctl_printf(b, "%-10u  %-30s  %10" PRIu64 "  %10" PRIu64 " ", x->id, x->path,
+				   bs.meta_syncs, bs.data_syncs);
 		}
 		for (int j = 0; j < rules->n; j++) {
 			ctl_rule_who(&rules->v[j], who, sizeof(who));

@@ -87,6 +87,7 @@ void nfs4_export_cred(const struct nfs4_export_rule *r, const struct rpc_cred *i
 		      struct be_cred *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->async = r->async;
 	/* AUTH_NONE (and anything that is not AUTH_SYS) carries no identity: anonymous. */
 	if (in->flavor != RPC_AUTH_SYS || r->squash == NFS4_ALL_SQUASH) {
 		out->uid = r->anonuid;

@@ -46,6 +46,7 @@ struct nfs4_export_rule {
 	uint32_t anongid;     /* default 65534 */
 	uint32_t sec_flavors; /* bit (1 << flavor): RPC_AUTH_SYS (sec=sys, default), RPC_AUTH_NONE
 				 (sec=none) */
+	bool async; /* directory and attribute changes answered before they are durable (be_cred) */
 };
 
 /* An export's client specs, in the order written. */
@@ -98,7 +99,10 @@ void nfs4_exports_free(struct nfs4_exports *exps);
  */
 const struct nfs4_export_rule *nfs4_export_match(const struct nfs4_export *e,
 						 const struct sockaddr_storage *peer);
-/* The credentials a request runs with on this export: the caller's, squashed by the rule. */
+/*
+ * The credentials a request runs with on this export: the caller's, squashed
+ * by the rule, and the rule's `async`.
+ */
 void nfs4_export_cred(const struct nfs4_export_rule *r, const struct rpc_cred *in,
 		      struct be_cred *out);
 /* Whether the rule admits the call's flavor and (for `secure`) its source port. */

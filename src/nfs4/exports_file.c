@@ -284,8 +284,8 @@ static int exports_parse_opt(struct exports_opts *o, const char *s, size_t n, ch
 			     size_t errlen)
 {
 	static const char *const flags_ignored[] = {
-		"sync",	     "async", "no_subtree_check", "subtree_check", "wdelay",
-		"no_wdelay", "hide",  "nohide",		  "crossmnt",	   "no_acl",
+		"no_subtree_check", "subtree_check", "wdelay", "no_wdelay", "hide",
+		"nohide",	    "crossmnt",	     "no_acl",
 	};
 	const char *eq = memchr(s, '=', n);
 	size_t kn = eq ? (size_t)(eq - s) : n;
@@ -338,6 +338,10 @@ static int exports_parse_opt(struct exports_opts *o, const char *s, size_t n, ch
 		o->rule.secure = true;
 	else if (exports_slice_is(s, kn, "insecure"))
 		o->rule.secure = false;
+	else if (exports_slice_is(s, kn, "sync"))
+		o->rule.async = false;
+	else if (exports_slice_is(s, kn, "async"))
+		o->rule.async = true;
 	else {
 		known = false;
 		for (size_t i = 0; i < sizeof(flags_ignored) / sizeof(flags_ignored[0]); i++)

@@ -410,7 +410,10 @@ static void every_subcommand_shows_the_state(void **state)
 	o = jarr(&arr->kids[0], "clients");
 	assert_int_equal(o->n, 1);
 	assert_string_equal(jstr(&o->kids[0], "who"), "*");
-	assert_non_null(strstr(jstr(&o->kids[0], "options"), "rw,no_root_squash"));
+	assert_non_null(strstr(jstr(&o->kids[0], "options"), "rw,sync,no_root_squash"));
+	/* mem keeps nothing on disk: no syncs (vfs's counts: test_async). */
+	assert_int_equal(jnum(&arr->kids[0], "meta_syncs"), 0);
+	assert_int_equal(jnum(&arr->kids[0], "data_syncs"), 0);
 	jfree(&v);
 
 	/* stats: what the clients did so far, and the state alive now. */

@@ -289,18 +289,40 @@ static void test_opt_fsid(void **state)
 	add_err("/f *(fsid)", "option fsid needs a value");
 }
 
+static void test_opt_sync_async(void **state)
+{
+	const struct nfs4_export *e;
+
+	assert_false(rule1("/a")->async); /* sync is the default, as in knfsd */
+	assert_false(rule1("/b *(rw)")->async);
+	assert_true(rule1("/c *(async)")->async);
+	assert_false(rule1("/d *(sync)")->async);
+	assert_false(rule1("/e *(async,sync)")->async); /* the last one wins */
+	assert_true(rule1("/f *(sync,rw,async)")->async);
+	/* Per client, as every option but fsid=; -async sets the line's default. */
+	e = add_ok("/g 10.0.0.1(rw,async) 10.0.0.2(rw) -async 10.0.0.3 10.0.0.4(sync)");
+	assert_int_equal(e->rules->n, 4);
+	assert_true(e->rules->v[0].async);
+	assert_false(e->rules->v[1].async);
+	assert_true(e->rules->v[2].async);
+	assert_false(e->rules->v[3].async);
+	add_err("/h *(async=1)", "option async takes no value");
+	add_err("/h *(sync=1)", "option sync takes no value");
+}
+
 static void test_opt_ignored(void **state)
 {
 	const struct nfs4_export_rule *r =
-		rule1("/a *(sync,async,no_subtree_check,subtree_check,wdelay,no_wdelay,hide,nohide,"
+		rule1("/a *(no_subtree_check,subtree_check,wdelay,no_wdelay,hide,nohide,"
 		      "crossmnt,no_acl)");
 
 	/* Nothing changed from the defaults. */
 	assert_false(r->rw);
 	assert_false(r->secure);
+	assert_false(r->async);
 	assert_int_equal(r->squash, NFS4_ROOT_SQUASH);
 	assert_int_equal(r->sec_flavors, SYS);
-	add_err("/b *(sync=1)", "option sync takes no value");
+	add_err("/b *(wdelay=1)", "option wdelay takes no value");
 }
 
 static void test_opt_errors(void **state)
@@ -699,6 +721,26 @@ static void test_cred_all_squash(void **state)
 	assert_int_equal(out.uid, 65534);
 }
 
+/* The rule's async reaches the backend with the credentials, whatever the squash. */
+static void test_cred_carries_async(void **state)
+{
+	const uint32_t gids[] = {1};
+	struct rpc_cred in = sys_cred(1000, 1000, 1, gids);
+	struct be_cred out;
+
+	nfs4_export_cred(rule1("/a *(rw)"), &in, &out);
+	assert_false(out.async);
+	nfs4_export_cred(rule1("/b *(rw,async)"), &in, &out);
+	assert_true(out.async);
+	nfs4_export_cred(rule1("/c *(rw,async,all_squash)"), &in, &out);
+	assert_true(out.async);
+	memset(&in, 0, sizeof(in));
+	in.flavor = RPC_AUTH_NONE;
+	nfs4_export_cred(rule1("/d *(async,sec=none)"), &in, &out);
+	assert_true(out.async);
+	assert_int_equal(out.uid, 65534);
+}
+
 static void test_cred_auth_none_is_anonymous(void **state)
 {
 	const struct nfs4_export_rule *r =
@@ -988,6 +1030,7 @@ int main(void)
 		T_(test_opt_sec),
 		T_(test_opt_secure),
 		T_(test_opt_fsid),
+		T_(test_opt_sync_async),
 		T_(test_opt_ignored),
 		T_(test_opt_errors),
 		T_(test_opt_list_spacing_and_empty),
@@ -1008,6 +1051,7 @@ int main(void)
 		T_(test_match_odd_prefixes),
 		T_(test_cred_root_squash),
 		T_(test_cred_no_root_squash),
+		T_(test_cred_carries_async),
 		T_(test_cred_all_squash),
 		T_(test_cred_auth_none_is_anonymous),
 		T_(test_cred_all_groups_copied),
