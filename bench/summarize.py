@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Summary of a bench/compare run: medians per workload and server, the ratio
 nfs4d/Ganesha against the issue's targets, the loopback ceilings and memory.
-Usage: summarize.py RESULTS_DIR ROUNDS WORKLOAD..."""
+Usage: summarize.py RESULTS_DIR ROUNDS WORKLOAD... [--async WORKLOAD...]
+The workloads after --async also ran against nfs4d on an `async` export
+(server "nfs4d-async"); each gets a row of its own, "WORKLOAD (nfs4d async)",
+with its ratio to Ganesha's rounds of that workload. The issue's targets are
+for nfs4d as it runs by default (sync), so those rows show no verdict."""
 import json
 import os
 import statistics
@@ -38,33 +42,39 @@ def med(rs, key, sub=None):
 
 
 def main():
-    d, rounds, workloads = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    d, rounds, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    cut = args.index("--async") if "--async" in args else len(args)
+    workloads, async_workloads = args[:cut], args[cut + 1:]
+    # (label, nfs4d's server name, workload, target or None)
+    rows = [(w, "nfs4d", w, TARGETS.get(w)) for w in workloads]
+    rows += [(f"{w} (nfs4d async)", "nfs4d-async", w, None) for w in async_workloads]
+    lw = max([11] + [len(r[0]) for r in rows])  # the label column
     print(f"Medians of {rounds} rounds. ops/s is what nfs4bench calls an op (see docs/benchmarks.md);")
     print("latency in microseconds, p50/p99/p99.9; 'failed' counts rounds with errors or no result.\n")
-    hdr = (f"{'workload':<11} {'nfs4d ops/s':>12} {'Ganesha ops/s':>14} {'ratio':>6} {'target':>7}  "
+    hdr = (f"{'workload':<{lw}} {'nfs4d ops/s':>12} {'Ganesha ops/s':>14} {'ratio':>6} {'target':>7}  "
            f"{'nfs4d MiB/s':>11} {'Gan. MiB/s':>10}  {'nfs4d latency':>20}  {'Ganesha latency':>20}  failed")
     print(hdr)
     print("-" * len(hdr))
     med_of = {}
-    for w in workloads:
-        n, nf = runs(d, "nfs4d", w, rounds)
+    for label, server, w, t in rows:
+        n, nf = runs(d, server, w, rounds)
         g, gf = runs(d, "ganesha", w, rounds)
         no, go = med(n, "ops_per_sec"), med(g, "ops_per_sec")
-        med_of[w] = (no, med(n, "mib_per_sec"), go, med(g, "mib_per_sec"))
+        if server == "nfs4d":
+            med_of[w] = (no, med(n, "mib_per_sec"), go, med(g, "mib_per_sec"))
         ratio = no / go if go and go == go else float("nan")
-        t = TARGETS.get(w)
         verdict = "-" if t is None else (f">={t}x " + ("met" if ratio >= t else "MISSED"))
         lat = lambda rs: "/".join(f"{med(rs, 'latency_us', q):.0f}" for q in ("p50", "p99", "p999"))
         fail = f"{nf}/{gf}" + ("  <-- FAILURES" if nf or gf else "")
-        print(f"{w:<11} {no:12.0f} {go:14.0f} {ratio:6.2f} {verdict:>12}  {med(n, 'mib_per_sec'):11.1f} "
+        print(f"{label:<{lw}} {no:12.0f} {go:14.0f} {ratio:6.2f} {verdict:>12}  {med(n, 'mib_per_sec'):11.1f} "
               f"{med(g, 'mib_per_sec'):10.1f}  {lat(n):>20}  {lat(g):>20}  {fail}")
 
     print("\nops/s of each round (nfs4d | Ganesha), to judge the noise:")
-    for w in workloads:
-        n, _ = runs(d, "nfs4d", w, rounds)
+    for label, server, w, _ in rows:
+        n, _ = runs(d, server, w, rounds)
         g, _ = runs(d, "ganesha", w, rounds)
         fmt = lambda rs: " ".join(f"{x['ops_per_sec']:8.0f}" for x in rs)
-        print(f"  {w:<11} {fmt(n)}  | {fmt(g)}")
+        print(f"  {label:<{lw}} {fmt(n)}  | {fmt(g)}")
 
     print("\nCeilings (loopback, same machine):")
     ts, ec = load(os.path.join(d, "tcpstream.json")), load(os.path.join(d, "rpcecho.json"))
