@@ -156,9 +156,8 @@ typedef bool (*be_readdir_fn)(void *ctx, const struct be_dirent *ent);
 
 /* What a backend has done so far for durability (backend_ops.stats). */
 struct be_stats {
-	uint64_t meta_syncs; /* syncs of names and attributes: create, remove, rename, link, setattr
-			      */
-	uint64_t data_syncs; /* syncs of data: write with BE_DATA_SYNC/BE_FILE_SYNC, commit */
+	uint64_t meta_syncs; /* of names and attributes: create, remove, rename, link, setattr */
+	uint64_t data_syncs; /* of data: write with BE_DATA_SYNC or BE_FILE_SYNC, commit */
 };
 
 struct backend;

@@ -93,8 +93,8 @@ struct vfs_backend {
 	struct vfs_ncache *nc;	     /* persistent handles only; NULL without (vfs_ncache.h) */
 	struct vfs_leases *leases;   /* the delegations' leases, under their own lock */
 	struct vfs_gcommit *gcommit; /* directory syncs in progress, under its own locks */
-	_Atomic uint64_t meta_syncs; /* be_stats: relaxed adds, one per fsync done */
-	_Atomic uint64_t data_syncs;
+	_Atomic uint64_t meta_syncs; /* be_stats, relaxed adds: directory and size fsyncs */
+	_Atomic uint64_t data_syncs; /* stable writes and commits */
 	pthread_mutex_t change_lock[VFS_CHANGE_LOCKS];
 	struct vfs_change_slot *change; /* VFS_CHANGE_SLOTS */
 };
