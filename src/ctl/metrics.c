@@ -13,7 +13,10 @@
 
 #include "ctl/listener.h"
 #include "ctl/render.h"
+#include "backend/backend.h"
 #include "nfs4/admin.h"
+#include "nfs4/fh.h"
+#include "util/rcu.h"
 #include "util/log.h"
 
 #define METRICS_MAX_REQUEST 4096
@@ -87,6 +90,45 @@ static void metrics_ops(struct ctl_buf *b, const struct nfs4_stats *s)
 	}
 }
 
+/* A label value in the text format: backslash, double quote and newline escaped. */
+static void metrics_label_value(struct ctl_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			ctl_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			ctl_printf(b, "\\n");
+		else
+			ctl_printf(b, "%c", *s);
+	}
+}
+
+/* Per export: the syncs its backend did (docs/exports.md, sync and async). */
+static void metrics_export_syncs(struct nfs4_server *srv, struct ctl_buf *b)
+{
+	const struct nfs4_export_table *e;
+
+	ctl_printf(b, "# HELP nfs4d_export_syncs_total Syncs to stable storage done for an "
+		      "export: kind meta (directories, sizes), data (stable WRITEs, COMMITs).\n"
+		      "# TYPE nfs4d_export_syncs_total counter\n");
+	rcu_read_begin(); /* the table, until the end */
+	e = nfs4_admin_exports(srv);
+	for (int i = 0; i < e->n; i++) {
+		const struct nfs4_export *x = e->v[i];
+		struct be_stats bs = {0}; /* a backend that never syncs (mem) has no counters */
+
+		if (x->be->ops->stats)
+			x->be->ops->stats(x->be, &bs);
+		for (int kind = 0; kind < 2; kind++) {
+			ctl_printf(b, "nfs4d_export_syncs_total{export=\"");
+			metrics_label_value(b, x->path);
+			ctl_printf(b, "\",kind=\"%s\"} %" PRIu64 "\n", kind ? "data" : "meta",
+				   kind ? bs.data_syncs : bs.meta_syncs);
+		}
+	}
+	rcu_read_end();
+}
+
 static void metrics_render(struct nfs4_server *srv, struct ctl_buf *b)
 {
 	const struct nfs4_stats *s = nfs4_admin_stats(srv);
@@ -118,6 +160,7 @@ static void metrics_render(struct nfs4_server *srv, struct ctl_buf *b)
 	metrics_counter(b, "nfs4d_delegations_revoked_total",
 			"Delegations revoked (not returned within a lease).",
 			LOAD(s->deleg_revoked));
+	metrics_export_syncs(srv, b);
 	metrics_ops(b, s);
 }
 
