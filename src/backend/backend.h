@@ -264,7 +264,9 @@ struct backend {
  * to be_request_end(). Within it a backend may answer from what it learnt
  * earlier in the same request without checking again for changes others
  * made since (vfs: its name cache drains inotify once per request, not once
- * per LOOKUP): a request's operations can all be placed at that one moment.
+ * per LOOKUP; a statx of an object seen earlier in the request stands for a
+ * new one until the thread changes something, vfs_seen.c): a request's
+ * operations can all be placed at that one moment.
  * Outside a request every call checks afresh.
  */
 void be_request_begin(void);

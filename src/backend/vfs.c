@@ -228,6 +228,8 @@ static int open_found(struct vfs_backend *vb, int dfd, const char *name, struct 
 	err = vfs_statx_fd(cfd, &stx);
 	if (!err && out)
 		err = vfs_handle_make(vb, cfd, &stx, out);
+	if (!err && out)
+		vfs_seen_put(vb, out, &stx); /* as in vfs_handle_lookup_cached() */
 	if (!err && attr)
 		vfs_attr_fill(vb, &stx, attr);
 	if (!err && gen)
