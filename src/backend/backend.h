@@ -237,7 +237,9 @@ struct backend_ops {
 	 * leases). deleg_get takes what keeps local users off fh while a
 	 * delegation is out (write: no other opens at all; else: no opens for
 	 * writing) and returns -EAGAIN when someone has the file open in a way
-	 * that conflicts. When a local user wants the file, the backend calls the
+	 * that conflicts; *attr gets the file's attributes, read once the
+	 * lease is in place (so a local change before it is in them, and any
+	 * after it breaks it). When a local user wants the file, the backend calls the
 	 * watcher's fn with the file's handle (forced false: recall the
 	 * delegations on it); when the kernel is about to let that user in anyway
 	 * (vfs: lease-break-time), once more with forced true (revoke them).
@@ -247,7 +249,8 @@ struct backend_ops {
 	 * thread, holding none of its locks, and not any more once
 	 * deleg_watch(be, NULL, NULL) has returned.
 	 */
-	int (*deleg_get)(struct backend *be, const struct be_fh *fh, bool write, void **handle);
+	int (*deleg_get)(struct backend *be, const struct be_fh *fh, bool write, void **handle,
+			 struct be_attr *attr);
 	bool (*deleg_broken)(struct backend *be, void *handle);
 	void (*deleg_put)(struct backend *be, void *handle);
 	void (*deleg_watch)(struct backend *be, be_deleg_break_fn fn, void *ctx);

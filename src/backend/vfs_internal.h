@@ -258,7 +258,8 @@ void vfs_lease_fini(struct vfs_backend *vb);
  * a read lease, -ENOENT when nothing stands in the way.
  */
 int vfs_lease_fd(struct vfs_backend *vb, const struct statx *stx, int flags);
-int vfs_deleg_get(struct backend *be, const struct be_fh *fh, bool write, void **handle);
+int vfs_deleg_get(struct backend *be, const struct be_fh *fh, bool write, void **handle,
+		  struct be_attr *attr);
 bool vfs_deleg_broken(struct backend *be, void *handle);
 void vfs_deleg_put(struct backend *be, void *handle);
 void vfs_deleg_watch(struct backend *be, be_deleg_break_fn fn, void *ctx);
