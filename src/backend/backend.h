@@ -162,7 +162,8 @@ struct backend_ops {
 		       const struct be_sattr *sattr, struct be_attr *out);
 	/*
 	 * May cross into a subdirectory only; ".." is lookupp. attr may be NULL
-	 * when only the handle is wanted (vfs may then answer from its name cache).
+	 * when only the handle is wanted (vfs may answer from its name cache,
+	 * and then, when attr is wanted, with a statx of the object's cached fd).
 	 */
 	int (*lookup)(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		      const char *name, struct be_fh *out, struct be_attr *attr);
