@@ -176,7 +176,8 @@ struct backend_ops {
 		       const struct be_sattr *sattr, struct be_attr *out);
 	/*
 	 * May cross into a subdirectory only; ".." is lookupp. attr may be NULL
-	 * when only the handle is wanted (vfs may then answer from its name cache).
+	 * when only the handle is wanted (vfs may answer from its name cache,
+	 * and then, when attr is wanted, with a statx of the object's cached fd).
 	 */
 	int (*lookup)(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		      const char *name, struct be_fh *out, struct be_attr *attr);
@@ -251,7 +252,9 @@ struct backend_ops {
 	 * leases). deleg_get takes what keeps local users off fh while a
 	 * delegation is out (write: no other opens at all; else: no opens for
 	 * writing) and returns -EAGAIN when someone has the file open in a way
-	 * that conflicts. When a local user wants the file, the backend calls the
+	 * that conflicts; *attr gets the file's attributes, read once the
+	 * lease is in place (so a local change before it is in them, and any
+	 * after it breaks it). When a local user wants the file, the backend calls the
 	 * watcher's fn with the file's handle (forced false: recall the
 	 * delegations on it); when the kernel is about to let that user in anyway
 	 * (vfs: lease-break-time), once more with forced true (revoke them).
@@ -261,7 +264,8 @@ struct backend_ops {
 	 * thread, holding none of its locks, and not any more once
 	 * deleg_watch(be, NULL, NULL) has returned.
 	 */
-	int (*deleg_get)(struct backend *be, const struct be_fh *fh, bool write, void **handle);
+	int (*deleg_get)(struct backend *be, const struct be_fh *fh, bool write, void **handle,
+			 struct be_attr *attr);
 	bool (*deleg_broken)(struct backend *be, void *handle);
 	void (*deleg_put)(struct backend *be, void *handle);
 	void (*deleg_watch)(struct backend *be, be_deleg_break_fn fn, void *ctx);
@@ -280,7 +284,9 @@ struct backend {
  * to be_request_end(). Within it a backend may answer from what it learnt
  * earlier in the same request without checking again for changes others
  * made since (vfs: its name cache drains inotify once per request, not once
- * per LOOKUP): a request's operations can all be placed at that one moment.
+ * per LOOKUP; a statx of an object seen earlier in the request stands for a
+ * new one until the thread changes something, vfs_seen.c): a request's
+ * operations can all be placed at that one moment.
  * Outside a request every call checks afresh.
  */
 void be_request_begin(void);

@@ -235,6 +235,8 @@ static int open_found(struct vfs_backend *vb, int dfd, const char *name, struct 
 	err = vfs_statx_fd(cfd, &stx);
 	if (!err && out)
 		err = vfs_handle_make(vb, cfd, &stx, out);
+	if (!err && out)
+		vfs_seen_put(vb, out, &stx); /* as in vfs_handle_lookup_cached() */
 	if (!err && attr)
 		vfs_attr_fill(vb, &stx, attr);
 	if (!err && gen)
@@ -274,6 +276,24 @@ int vfs_lookup_at(struct vfs_backend *vb, const struct be_cred *cred, int dfd, c
 	return lookup_at(vb, cred, dfd, name, out, attr, NULL);
 }
 
+/*
+ * The attributes of a child the name cache knew: a statx of its cached fd
+ * (no path walk), or one seen earlier in the request. -errno (e.g. removed
+ * since): the caller looks the name up the full way, which says what is wrong.
+ */
+static int cached_child_attr(struct vfs_backend *vb, const struct be_fh *fh, struct be_attr *attr)
+{
+	struct vfs_fdent *e;
+	struct statx stx;
+	int err = vfs_handle_get_seen(vb, fh, &e, &stx);
+
+	if (err)
+		return err;
+	vfs_attr_fill(vb, &stx, attr);
+	vfs_handle_put(e);
+	return 0;
+}
+
 static int vfs_lookup(struct backend *be, const struct be_cred *cred, const struct be_fh *dir,
 		      const char *name, struct be_fh *out, struct be_attr *attr)
 {
@@ -294,10 +314,11 @@ static int vfs_lookup(struct backend *be, const struct be_cred *cred, const stru
 	 */
 	d = vfs_handle_proven_dir(vb, dir);
 	if (d) {
-		/* Only the handle asked for: the name cache may know it (vfs_ncache.h). */
-		if (!attr && vb->nc) {
+		/* The name cache may know the handle (vfs_ncache.h); attributes are then its fd's.
+		 */
+		if (vb->nc) {
 			err = vfs_ncache_lookup(vb->nc, dir, cred, name, out, &token);
-			if (!err) {
+			if (!err && (!attr || cached_child_attr(vb, out, attr) == 0)) {
 				vfs_handle_found(vb, out, gen);
 				vfs_handle_put(d);
 				return 0;

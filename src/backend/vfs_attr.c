@@ -263,7 +263,7 @@ int vfs_getattr(struct backend *be, const struct be_cred *cred, const struct be_
 	int err;
 
 	/* GETATTR needs no permission on the object itself (as in knfsd). */
-	err = vfs_handle_get(vb, fh, &e, &stx);
+	err = vfs_handle_get_seen(vb, fh, &e, &stx);
 	if (err)
 		return err;
 	vfs_attr_fill(vb, &stx, out);
@@ -326,7 +326,8 @@ int vfs_access(struct backend *be, const struct be_cred *cred, const struct be_f
 
 	if (mode & ~(R_OK | W_OK | X_OK))
 		return -EINVAL;
-	err = vfs_handle_get(vb, fh, &e, &stx);
+	/* The kernel's check below reads the inode itself: the statx only proves fh valid. */
+	err = vfs_handle_get_seen(vb, fh, &e, &stx);
 	if (err)
 		return err;
 	err = vfs_cred_enter(&vb->cred, cred);

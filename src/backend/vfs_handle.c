@@ -471,10 +471,12 @@ static int handle_lookup(struct vfs_backend *vb, const struct be_fh *fh, struct 
 	return 0;
 }
 
-int vfs_handle_get(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **entp,
-		   struct statx *stx)
+/* vfs_handle_get(), and with seen_ok the statx may be one seen earlier in the request. */
+static int handle_get(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **entp,
+		      struct statx *stx, bool seen_ok)
 {
 	struct vfs_fdent *ent;
+	bool fresh = false;
 	int err = handle_check_form(vb, fh);
 
 	/* Every operation comes here to see the file system (vfs_ncache.h). */
@@ -483,10 +485,17 @@ int vfs_handle_get(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fd
 		err = handle_lookup(vb, fh, &ent);
 	if (err)
 		return err;
-	/* Fresh attributes on every use, and a cached fd may outlive its object's names. */
-	err = vfs_statx_fd(ent->fd, stx);
-	if (err)
-		goto fail;
+	/*
+	 * Fresh attributes on every use, and a cached fd may outlive its
+	 * object's names — or, for a pure read, what this request saw of them
+	 * (vfs_seen.c), checked again below as a fresh statx would be.
+	 */
+	if (!seen_ok || !vfs_seen_get(vb, fh, stx)) {
+		err = vfs_statx_fd(ent->fd, stx);
+		if (err)
+			goto fail;
+		fresh = true;
+	}
 	err = -ESTALE;
 	if (stx_dev(stx) != vb->root_dev || (uint8_t)vfs_ftype(stx->stx_mode) != fh->data[1])
 		goto fail;
@@ -507,6 +516,8 @@ int vfs_handle_get(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fd
 			atomic_store(&ent->stamp, gen);
 		}
 	}
+	if (seen_ok && fresh)
+		vfs_seen_put(vb, fh, stx);
 	*entp = ent;
 	return 0;
 fail:
@@ -514,6 +525,20 @@ fail:
 	vfs_fdcache_drop_ent(vb->fdc, ent);
 	vfs_handle_put(ent);
 	return err;
+}
+
+int vfs_handle_get(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **entp,
+		   struct statx *stx)
+{
+	/* The caller may be about to change something: nothing seen before stays (vfs_seen.c). */
+	vfs_seen_forget();
+	return handle_get(vb, fh, entp, stx, false);
+}
+
+int vfs_handle_get_seen(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **entp,
+			struct statx *stx)
+{
+	return handle_get(vb, fh, entp, stx, true);
 }
 
 void vfs_handle_remember(struct vfs_backend *vb, const struct be_fh *fh, int fd, uint64_t gen,
@@ -580,7 +605,11 @@ int vfs_handle_lookup_cached(struct vfs_backend *vb, int dfd, const char *name, 
 	if (same && S_ISDIR(stx->stx_mode))
 		atomic_store(&ent->stamp, gen);
 	vfs_handle_put(ent);
-	return same ? 0 : -EAGAIN;
+	if (!same)
+		return -EAGAIN;
+	/* The OPEN that looked it up checks access and answers GETATTR with it (vfs_seen.c). */
+	vfs_seen_put(vb, out, stx);
+	return 0;
 }
 
 void vfs_handle_found(struct vfs_backend *vb, const struct be_fh *fh, uint64_t gen)

@@ -8,6 +8,7 @@
  *   vfs_gcommit.c group commit of directory syncs
  *   vfs_ncache.c  the LOOKUP name cache, kept right by inotify
  *   vfs_cred.c   per-thread credential switching
+ *   vfs_seen.c   attributes seen earlier in the same request, and when they may be reused
  *   vfs_lease.c  fcntl leases behind delegations, and their thread
  *
  * Rules every operation follows:
@@ -21,6 +22,10 @@
  *     what must run on the server's authority calls vfs_cred_leave() first.
  *  3. Nothing is ever resolved through a symlink inside the export:
  *     O_NOFOLLOW / AT_SYMLINK_NOFOLLOW / openat2(RESOLVE_NO_SYMLINKS).
+ *  4. An operation that may change anything (data, attributes, names) or
+ *     takes a lease resolves its handles with vfs_handle_get() before it
+ *     does; only pure reads use vfs_handle_get_seen(), which may answer with
+ *     a statx seen earlier in the request (vfs_seen.c has the rule).
  */
 #ifndef NFS4D_BACKEND_VFS_INTERNAL_H
 #define NFS4D_BACKEND_VFS_INTERNAL_H
@@ -112,9 +117,14 @@ int vfs_handle_make(struct vfs_backend *vb, int fd, const struct statx *stx, str
 /*
  * The object of fh as a cached O_PATH fd ((*ent)->fd, the caller puts *ent
  * with vfs_handle_put) and a fresh statx of it, checked to be in the export.
+ * Every operation that may change anything calls it before it does: it
+ * forgets what this thread saw in the request (vfs_seen_forget()).
  */
 int vfs_handle_get(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **ent,
 		   struct statx *stx);
+/* The same for an operation that only reads (getattr, access): the statx may be one seen. */
+int vfs_handle_get_seen(struct vfs_backend *vb, const struct be_fh *fh, struct vfs_fdent **ent,
+			struct statx *stx);
 static inline void vfs_handle_put(struct vfs_fdent *ent)
 {
 	vfs_fdcache_put(ent);
@@ -156,6 +166,14 @@ void vfs_handle_forget(struct vfs_backend *vb, uint64_t dev, uint64_t ino);
 uint64_t vfs_inside_gen(void);
 /* A directory may have moved (RENAME through any export): every verdict is void. */
 void vfs_inside_moved(void);
+
+/* vfs_seen.c: attributes seen earlier in this thread's request; the rule is in vfs_seen.c. */
+/* Records stx, just read, as fh's (nothing outside a request). */
+void vfs_seen_put(const struct vfs_backend *vb, const struct be_fh *fh, const struct statx *stx);
+/* fh's statx recorded in this request since the last vfs_seen_forget(): true and *stx. */
+bool vfs_seen_get(const struct vfs_backend *vb, const struct be_fh *fh, struct statx *stx);
+/* Forgets all: this thread is about to change something, or to take a lease. */
+void vfs_seen_forget(void);
 
 /* vfs_cred.c */
 int vfs_cred_init(struct vfs_cred_base *base);
@@ -244,7 +262,8 @@ void vfs_lease_fini(struct vfs_backend *vb);
  * a read lease, -ENOENT when nothing stands in the way.
  */
 int vfs_lease_fd(struct vfs_backend *vb, const struct statx *stx, int flags);
-int vfs_deleg_get(struct backend *be, const struct be_fh *fh, bool write, void **handle);
+int vfs_deleg_get(struct backend *be, const struct be_fh *fh, bool write, void **handle,
+		  struct be_attr *attr);
 bool vfs_deleg_broken(struct backend *be, void *handle);
 void vfs_deleg_put(struct backend *be, void *handle);
 void vfs_deleg_watch(struct backend *be, be_deleg_break_fn fn, void *ctx);

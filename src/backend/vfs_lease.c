@@ -236,7 +236,8 @@ static int vfs_lease_start_locked(struct vfs_backend *vb)
 	return 0;
 }
 
-int vfs_deleg_get(struct backend *be, const struct be_fh *fh, bool write, void **handle)
+int vfs_deleg_get(struct backend *be, const struct be_fh *fh, bool write, void **handle,
+		  struct be_attr *attr)
 {
 	struct vfs_backend *vb = vfs_of(be);
 	struct vfs_leases *vl = vb->leases;
@@ -288,6 +289,18 @@ int vfs_deleg_get(struct backend *be, const struct be_fh *fh, bool write, void *
 		free(l);
 		return err;
 	}
+	/*
+	 * The delegation's attributes, read only now that the lease keeps local
+	 * users off: a write before it is in them, one after it breaks the
+	 * lease. The GETATTR after the OPEN may answer with them (vfs_seen.c).
+	 */
+	err = vfs_statx_fd(fd, &stx);
+	if (err) {
+		vfs_deleg_put(be, l);
+		return err;
+	}
+	vfs_attr_fill(vb, &stx, attr);
+	vfs_seen_put(vb, fh, &stx);
 	*handle = l;
 	return 0;
 }

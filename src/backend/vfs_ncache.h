@@ -1,8 +1,8 @@
 /*
  * The vfs backend's name cache: (directory handle, name) -> child handle, so
- * that a LOOKUP of a name seen before costs no path walk. It is kept exactly
- * right against every change to the export, by nfs4d or by local processes,
- * with inotify:
+ * that a LOOKUP (or OPEN) of a name seen before costs no path walk. It is
+ * kept exactly right against every change to the export, by nfs4d or by
+ * local processes, with inotify:
  *
  *  - A directory gets a watch (IN_CREATE, IN_DELETE, IN_MOVED_FROM/TO,
  *    IN_ATTRIB, IN_DELETE_SELF, IN_MOVE_SELF) before anything is cached under

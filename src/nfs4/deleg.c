@@ -214,10 +214,19 @@ static void nfs4_deleg_grant(struct nfs4_compound *c, struct nfs4_file *file, ui
 		pthread_mutex_unlock(&clp->state_lock);
 	}
 	if (!refused && nfs4_deleg_needs_lease(be)) {
-		int rc = be->ops->deleg_get(be, &file->bfh, type == OPEN_DELEGATE_WRITE, &lease);
+		struct be_attr attr;
+		int rc = be->ops->deleg_get(be, &file->bfh, type == OPEN_DELEGATE_WRITE, &lease,
+					    &attr);
 
 		refused = rc < 0;
 		why = rc == -EAGAIN ? WND4_CONTENTION : WND4_RESOURCE;
+		/*
+		 * The change OPEN read came before the lease: a local write in
+		 * between would be missed for the delegation's life. The
+		 * backend's, read under the lease, is the delegation's.
+		 */
+		if (!refused)
+			change = attr.change;
 	}
 	if (refused) {
 		nfs4_deleg_none(mask, why, out);

@@ -165,6 +165,93 @@ static void holder_io_keeps_the_lease(void **state)
 	cbc_free(&a, false);
 }
 
+/*
+ * An OPEN that grants a delegation, with GETFH and GETATTR in its COMPOUND
+ * (as a client opens): the GETATTR's size and change are the file's under
+ * the lease — a local write just before the OPEN is in them, and they are
+ * what the holder reads afterwards with nothing changed — and a local open
+ * right after still breaks the lease. The OPEN read the file's attributes
+ * before it took the lease; only those read after it may be answered.
+ */
+static void open_getattr_under_the_lease(uint32_t access, uint32_t type, int local_flags)
+{
+	struct fo_mask m = fo_mask_of(FATTR4_SIZE, FATTR4_CHANGE, -1);
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct nfs4clnt_res res;
+	struct fo_local_open lo;
+	struct fo_attrs before, in, after;
+	struct cb_client a;
+	struct fo_env holder;
+	struct fo_fh d, f, p, got;
+	struct st_open o;
+	char dname[64], path[512];
+	int fd;
+
+	cbc_new(env.srv->hs, &a, "dv-ga", CBA_OK);
+	holder = env;
+	holder.cl = a.cl; /* GETATTRs of the holder: no CB_GETATTR for its own write delegation */
+	fo_testdir(&env, "ga", &d, dname, sizeof(dname));
+	assert_nfs(st_mkfile(B->sess, B->clientid, &d, "f", "abc", 3, &f), NFS4_OK);
+	/* A's back channel up (a delegation on another file proves it): the OPEN below gets one. */
+	assert_nfs(st_mkfile(B->sess, B->clientid, &d, "probe", "x", 1, &p), NFS4_OK);
+	cbc_hold(&a, &d, "probe", OPEN4_SHARE_ACCESS_READ, OPEN_DELEGATE_READ, &o);
+	assert_nfs(st_delegreturn(a.cl.sess, &o.ofh, &o.dsid), NFS4_OK);
+	assert_nfs(st_close(a.cl.sess, &o.ofh, &o.sid, NULL), NFS4_OK);
+
+	assert_nfs(fo_getattr(&env, &f, &m, &before), NFS4_OK);
+	assert_int_equal(before.size, 3);
+	snprintf(path, sizeof(path), "%s/%s/f", env.srv->tmpdir, dname);
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "defg", 4), 4);
+	close(fd);
+
+	memset(&o, 0, sizeof(o));
+	o.dir = &d;
+	o.name = "f";
+	o.clientid = a.cl.clientid;
+	o.owner = "holder";
+	o.access = access;
+	fo_add_putfh(cmp, &d);
+	assert_true(st_add_open(cmp, &o));
+	fo_add(cmp, OP_GETFH);
+	fo_add_getattr(cmp, &m);
+	assert_nfs(fo_send(&holder, &a.cl, cmp, &res), NFS4_OK);
+	assert_nfs(fo_res(&res, OP_PUTFH), NFS4_OK);
+	assert_nfs(fo_res(&res, OP_OPEN), NFS4_OK);
+	assert_true(st_dec_open(nfs4clnt_res_body(&res), &o));
+	assert_nfs(fo_res_getfh(&res, &got), NFS4_OK);
+	assert_nfs(fo_res_getattr(&res, &in), NFS4_OK);
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	assert_int_equal(o.deleg, type);
+	assert_int_equal(in.size, 7);
+	assert_nfs(fo_getattr(&holder, &f, &m, &after), NFS4_OK);
+	assert_int_equal(after.size, 7);
+	assert_int_equal(after.change, in.change);
+
+	fo_local_open_start(&lo, env.srv, dname, "f", local_flags);
+	assert_int_equal(cba_wait(&a.ag, &a.ag.recalls, 1, 10000), 1);
+	assert_true(st_sid_same_other(&a.ag.recall_sid, &o.dsid));
+	assert_int_equal(atomic_load(&lo.done), 0);
+	assert_nfs(st_delegreturn(a.cl.sess, &f, &o.dsid), NFS4_OK);
+	fo_local_open_end(&lo, 0);
+	assert_nfs(st_close(a.cl.sess, &f, &o.sid, NULL), NFS4_OK);
+	cbc_free(&a, false);
+}
+
+static void open_getattr_read_delegation(void **state)
+{
+	(void)state;
+	open_getattr_under_the_lease(OPEN4_SHARE_ACCESS_READ, OPEN_DELEGATE_READ, O_WRONLY);
+}
+
+static void open_getattr_write_delegation(void **state)
+{
+	(void)state;
+	open_getattr_under_the_lease(OPEN4_SHARE_ACCESS_BOTH, OPEN_DELEGATE_WRITE, O_RDONLY);
+}
+
 /* A file a local process has open for writing gets no delegation (the kernel refuses the lease). */
 static void local_writer_means_no_delegation(void **state)
 {
@@ -384,6 +471,8 @@ int main(void)
 		cmocka_unit_test(read_delegation_recalled_by_local_writer),
 		cmocka_unit_test(write_delegation_recalled_by_local_reader),
 		cmocka_unit_test(holder_io_keeps_the_lease),
+		cmocka_unit_test(open_getattr_read_delegation),
+		cmocka_unit_test(open_getattr_write_delegation),
 		cmocka_unit_test(local_writer_means_no_delegation),
 		cmocka_unit_test(unreturned_delegation_is_revoked),
 		cmocka_unit_test(kernel_break_time_revokes),

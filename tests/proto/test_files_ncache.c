@@ -6,9 +6,11 @@
  * expects the very next LOOKUP to see the change: rename, unlink, replace
  * (rename over), mkdir of a cached name, rmdir, a hard link, a rename in the
  * middle of a 4-component path, nfs4d's own REMOVE inside one COMPOUND, and
- * a chmod that takes a non-root caller's search permission away. And
- * LOOKUPs on two connections racing local renames (for TSan, and: never an
- * object that was not under the name, and the last answer is the truth).
+ * a chmod that takes a non-root caller's search permission away. OPEN by
+ * name asks the cache too (and reads the attributes from the file itself):
+ * the same local changes show in its answers. And LOOKUPs on two
+ * connections racing local renames (for TSan, and: never an object that was
+ * not under the name, and the last answer is the truth).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "fileops.h"
+#include "state_helpers.h"
 
 static struct fo_env env;
 
@@ -312,6 +315,79 @@ static void local_chmod_denies_search(void **state)
 	harness_client_free(&other, false);
 }
 
+/*
+ * As cl (NULL: env's client): OPEN d/name for reading (PUTFH, OPEN, GETFH),
+ * its handle into fh and GETATTR's size into size, then CLOSE. OPEN's status.
+ */
+static uint32_t open_as(struct harness_client *cl, const struct fo_fh *d, const char *name,
+			struct fo_fh *fh, uint64_t *size)
+{
+	struct fo_mask m = fo_mask_of(FATTR4_SIZE, -1);
+	struct stateid4 sid;
+	struct fo_attrs a;
+	uint32_t st;
+
+	if (!cl)
+		cl = &env.cl;
+	st = st_open_simple(cl->sess, cl->clientid, d, name, "nc-open", OPEN4_SHARE_ACCESS_READ,
+			    OPEN4_SHARE_DENY_NONE, false, &sid, fh);
+	if (st != NFS4_OK)
+		return st;
+	assert_nfs(fo_getattr(&env, fh, &m, &a), NFS4_OK);
+	*size = a.size;
+	assert_nfs(st_close(cl->sess, fh, &sid, NULL), NFS4_OK);
+	return st;
+}
+
+/* OPEN of a cached name after local replace, unlink, re-create and chmod of its directory. */
+static void open_sees_local_changes(void **state)
+{
+	struct nfs4clnt_auth u = nfs4clnt_auth_sys(1000, 1000);
+	struct harness_client other;
+	struct fo_fh d, a, b, got;
+	char path[512], p[768];
+	uint64_t size;
+	int fd;
+
+	(void)state;
+	testdir("nc-open", &d, path);
+	assert_int_equal(chmod(path, 0755), 0);
+	local_file(path, "a");
+	local_file(path, "b");
+	snprintf(p, sizeof(p), "%s/b", path);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "xyz", 3), 3);
+	close(fd);
+	cached(&d, "a", &a);
+	cached(&d, "b", &b);
+	assert_nfs(open_as(NULL, &d, "a", &got, &size), NFS4_OK);
+	assert_nfs(open_as(NULL, &d, "a", &got, &size), NFS4_OK);
+	assert_true(same_fh(&got, &a));
+	assert_int_equal(size, 0);
+
+	local_rename(path, "b", "a");
+	assert_nfs(open_as(NULL, &d, "a", &got, &size), NFS4_OK);
+	assert_true(same_fh(&got, &b));
+	assert_int_equal(size, 3);
+	snprintf(p, sizeof(p), "%s/a", path);
+	assert_int_equal(unlink(p), 0);
+	assert_nfs(open_as(NULL, &d, "a", &got, &size), NFS4ERR_NOENT);
+	local_file(path, "a");
+	assert_nfs(open_as(NULL, &d, "a", &got, &size), NFS4_OK);
+	assert_false(same_fh(&got, &b));
+	assert_int_equal(size, 0);
+
+	/* Search permission is the caller's, and a local chmod takes it away at once. */
+	fo_client_new(&env, &other, &u);
+	assert_nfs(open_as(&other, &d, "a", &got, &size), NFS4_OK);
+	assert_nfs(open_as(&other, &d, "a", &got, &size), NFS4_OK);
+	assert_int_equal(chmod(path, 0700), 0);
+	assert_nfs(open_as(&other, &d, "a", &got, &size), NFS4ERR_ACCESS);
+	assert_nfs(open_as(NULL, &d, "a", &got, &size), NFS4_OK);
+	harness_client_free(&other, false);
+}
+
 #define RACE_LOOKUPS 400
 #define RACE_SWAPS 300
 
@@ -417,6 +493,7 @@ int main(void)
 		cmocka_unit_test(rename_in_a_cached_path),
 		cmocka_unit_test(remove_then_lookup_in_one_compound),
 		cmocka_unit_test(local_chmod_denies_search),
+		cmocka_unit_test(open_sees_local_changes),
 		cmocka_unit_test(lookups_racing_local_renames),
 	};
 

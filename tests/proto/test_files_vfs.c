@@ -1,13 +1,17 @@
 /*
  * vfs backend only: handles that outlive the server process, and containment —
  * symbolic links pointing out of the export are never followed by the server,
- * LOOKUPP never leaves the pseudo filesystem, and forged handles are refused.
+ * LOOKUPP never leaves the pseudo filesystem, and forged handles are refused;
+ * and a local process's changes between two COMPOUNDs are seen by the second.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileops.h"
+#include "state_helpers.h"
 
 static struct fo_env env;
 
@@ -174,6 +178,92 @@ static void forged_handles_are_refused(void **state)
 	assert_nfs2(fo_getattr(&env, &f, &m, &a), NFS4ERR_BADHANDLE, NFS4ERR_STALE);
 }
 
+/*
+ * As cl: PUTFH dir, OPEN name for reading, GETFH, GETATTR m into a, then
+ * CLOSE. The OPEN's status.
+ */
+static uint32_t open_getattr(struct harness_client *cl, const struct fo_fh *dir, const char *name,
+			     const struct fo_mask *m, struct fo_attrs *a)
+{
+	struct nfs4clnt_compound *cmp = fo_cmp();
+	struct st_open o = {.dir = dir,
+			    .name = name,
+			    .clientid = cl->clientid,
+			    .owner = "local",
+			    .access = OPEN4_SHARE_ACCESS_READ};
+	struct nfs4clnt_res res;
+	struct fo_fh f;
+	uint32_t st;
+
+	fo_add_putfh(cmp, dir);
+	assert_true(st_add_open(cmp, &o));
+	fo_add(cmp, OP_GETFH);
+	fo_add_getattr(cmp, m);
+	fo_send(&env, cl, cmp, &res);
+	assert_nfs(fo_res(&res, OP_PUTFH), NFS4_OK);
+	st = fo_res(&res, OP_OPEN);
+	if (st == NFS4_OK) {
+		assert_true(st_dec_open(nfs4clnt_res_body(&res), &o));
+		assert_nfs(fo_res_getfh(&res, &f), NFS4_OK);
+		assert_nfs(fo_res_getattr(&res, a), NFS4_OK);
+	}
+	nfs4clnt_res_free(&res);
+	nfs4clnt_compound_free(cmp);
+	if (st == NFS4_OK)
+		assert_nfs(st_close(cl->sess, &f, &o.sid, NULL), NFS4_OK);
+	return st;
+}
+
+/*
+ * What one COMPOUND read of a file is never an answer in the next: a local
+ * append and a local chmod between two OPEN+GETATTR COMPOUNDs show in the
+ * second one's size and mode, and in its access check (a non-owner).
+ */
+static void local_changes_between_compounds_are_seen(void **state)
+{
+	struct fo_mask m = fo_mask_of(FATTR4_SIZE, FATTR4_MODE, -1);
+	struct nfs4clnt_auth u = nfs4clnt_auth_sys(1000, 1000);
+	struct harness_client other;
+	struct fo_attrs a;
+	struct fo_fh d, f;
+	char dname[64], path[512];
+	uint32_t supp, acc;
+	int fd;
+
+	(void)state;
+	fo_testdir(&env, "local", &d, dname, sizeof(dname));
+	fo_make_file(&env, dname, "f", "abc", 3, &f);
+	snprintf(path, sizeof(path), "%s/%s", env.srv->tmpdir, dname);
+	assert_int_equal(chmod(path, 0755), 0); /* other may look names up in it */
+	snprintf(path, sizeof(path), "%s/%s/f", env.srv->tmpdir, dname);
+	assert_int_equal(chmod(path, 0644), 0);
+	fo_client_new(&env, &other, &u);
+	assert_nfs(open_getattr(&other, &d, "f", &m, &a), NFS4_OK);
+	assert_int_equal(a.size, 3);
+	assert_int_equal(a.mode, 0644);
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "defg", 4), 4);
+	close(fd);
+	assert_nfs(open_getattr(&other, &d, "f", &m, &a), NFS4_OK);
+	assert_int_equal(a.size, 7);
+	/* GETATTR and ACCESS by handle alone, right after such a COMPOUND, read afresh too. */
+	assert_int_equal(truncate(path, 2), 0);
+	assert_nfs(fo_getattr(&env, &f, &m, &a), NFS4_OK);
+	assert_int_equal(a.size, 2);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_nfs(fo_access(&env, &other, &f, ACCESS4_READ, &supp, &acc), NFS4_OK);
+	assert_int_equal(acc, 0);
+	assert_nfs(open_getattr(&other, &d, "f", &m, &a), NFS4ERR_ACCESS);
+	assert_nfs(open_getattr(&env.cl, &d, "f", &m, &a), NFS4_OK); /* root may */
+	assert_int_equal(a.mode, 0600);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_nfs(open_getattr(&env.cl, &d, "f", &m, &a), NFS4_OK);
+	assert_int_equal(a.mode, 0640);
+	harness_client_free(&other, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +272,7 @@ int main(void)
 		cmocka_unit_test(lookupp_chain_stops_at_the_pseudo_root),
 		cmocka_unit_test(forged_handles_are_refused),
 		cmocka_unit_test(handles_survive_a_restart),
+		cmocka_unit_test(local_changes_between_compounds_are_seen),
 	};
 
 	return fo_run_one("files_vfs", tests, sizeof(tests) / sizeof(tests[0]), &env, FO_VFS);
