@@ -524,6 +524,23 @@ void harness_assert_status(int got, int want, const char *expr, const char *file
 			     harness_status_name(got), got, harness_status_name(want), want);
 }
 
+int harness_ctl(const char *statedir, bool with_stderr, char *out, size_t len, ...)
+{
+	const char *argv[16] = {getenv("NFS4CTL_BIN"), "--state-dir", statedir};
+	int argc = 3;
+	va_list ap;
+
+	assert_non_null(argv[0]);
+	va_start(ap, len);
+	for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
+		assert_true(argc < 15);
+		argv[argc++] = a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	return harness_run_capture(argv, with_stderr, out, len);
+}
+
 int harness_run_capture(const char *const *argv, bool with_stderr, char *out, size_t len)
 {
 	size_t got = 0;

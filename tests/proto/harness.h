@@ -100,6 +100,11 @@ int harness_exit_code(int cmocka_failed);
  * status (128 + the signal if one killed it).
  */
 int harness_run_capture(const char *const *argv, bool with_stderr, char *out, size_t len);
+/*
+ * Runs nfs4ctl (NFS4CTL_BIN) --state-dir statedir with the arguments after
+ * len (NULL-terminated, at most 12), as harness_run_capture().
+ */
+int harness_ctl(const char *statedir, bool with_stderr, char *out, size_t len, ...);
 /* Asserts an NFS status (or negative errno) with names in the failure message. */
 #define assert_status(got, want) \
 	harness_assert_status((int)(got), (int)(want), #got, __FILE__, __LINE__)

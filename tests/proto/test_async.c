@@ -27,15 +27,8 @@ static char *out;
 /* Runs nfs4ctl [--json] CMD against the server; stdout into out. Its exit status. */
 static int ctl(bool json, const char *cmd)
 {
-	const char *bin = getenv("NFS4CTL_BIN");
-	const char *argv[] = {bin, "--state-dir", env.srv->hs->statedir, cmd, NULL, NULL};
-
-	assert_non_null(bin);
-	if (json) {
-		argv[3] = "--json";
-		argv[4] = cmd;
-	}
-	return harness_run_capture(argv, false, out, OUT_MAX);
+	return harness_ctl(env.srv->hs->statedir, false, out, OUT_MAX, json ? "--json" : cmd,
+			   json ? cmd : NULL, NULL);
 }
 
 /* Replaces the exports file with one line for the export (rules: its clients) and reloads. */

@@ -37,7 +37,6 @@ struct holder {
 	char owner[64];
 };
 
-/* EXCHANGE_ID with h's owner and a verifier of this moment, and a session with a back channel. */
 /*
  * Waits until nfs4d has h's back channel UP: its probe runs apart from the
  * client's requests, and no delegation is offered before it is (the tests
@@ -46,14 +45,13 @@ struct holder {
 static void holder_wait_up(struct holder *h)
 {
 	char id[17];
-	const char *argv[] = {getenv("NFS4CTL_BIN"), "--state-dir", env.srv->hs->statedir,
-			      "--json", "client", id, NULL};
 	static char out[65536];
 
-	assert_non_null(argv[0]);
 	snprintf(id, sizeof(id), "%016" PRIx64, h->c.cl.clientid);
 	for (int waited = 0;; waited += 20) {
-		assert_int_equal(harness_run_capture(argv, false, out, sizeof(out)), 0);
+		assert_int_equal(harness_ctl(env.srv->hs->statedir, false, out, sizeof(out),
+					     "--json", "client", id, NULL),
+				 0);
 		if (strstr(out, "\"backchannel\":\"UP\""))
 			return;
 		if (waited > 5000)
@@ -62,6 +60,7 @@ static void holder_wait_up(struct holder *h)
 	}
 }
 
+/* EXCHANGE_ID with h's owner and a verifier of this moment, and a session with a back channel. */
 static void holder_connect(struct holder *h)
 {
 	cba_init(&h->c.ag, CBA_OK);
@@ -139,12 +138,10 @@ static void fresh_read_deleg(struct holder *h, const struct fo_fh *dir, const ch
 /* nfs4ctl stats says what (the count of kept delegations, here). */
 static void ctl_stats_has(const char *what)
 {
-	const char *argv[] = {getenv("NFS4CTL_BIN"), "--state-dir", env.srv->hs->statedir, "stats",
-			      NULL};
 	static char out[65536];
 
-	assert_non_null(argv[0]);
-	assert_int_equal(harness_run_capture(argv, false, out, sizeof(out)), 0);
+	assert_int_equal(harness_ctl(env.srv->hs->statedir, false, out, sizeof(out), "stats", NULL),
+			 0);
 	if (!strstr(out, what))
 		fail_msg("nfs4ctl stats without \"%s\": %s", what, out);
 }

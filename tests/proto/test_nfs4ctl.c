@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <grp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,25 +228,8 @@ static struct jv *jfind(struct jv *arr, const char *key, const char *want)
 
 /* ------------------------------------------------------------- nfs4ctl */
 
-/*
- * Runs nfs4ctl --state-dir state_dir ARGS... (NULL-terminated); its stdout
- * goes to out. Returns its exit status.
- */
-static int ctl(char *out, const char *arg0, ...)
-{
-	const char *bin = getenv("NFS4CTL_BIN");
-	const char *argv[16] = {bin, "--state-dir", state_dir};
-	int argc = 3;
-	va_list ap;
-
-	assert_non_null(bin);
-	va_start(ap, arg0);
-	for (const char *a = arg0; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = a;
-	va_end(ap);
-	argv[argc] = NULL;
-	return harness_run_capture(argv, false, out, OUT_MAX);
-}
+/* nfs4ctl --state-dir state_dir ARGS... (NULL-terminated): its exit status; its stdout in out. */
+#define ctl(out, ...) harness_ctl(state_dir, false, out, OUT_MAX, __VA_ARGS__)
 
 /* nfs4ctl --json ARGS (one argument at most), asserting success; its output parsed into v. */
 static void ctl_json(struct jv *v, const char *cmd, const char *arg)

@@ -52,15 +52,8 @@ static void write_exports(const char *text)
 /* Runs nfs4ctl [--json] CMD against the server; stdout and stderr into out. Its exit status. */
 static int ctl(bool json, const char *cmd)
 {
-	const char *bin = getenv("NFS4CTL_BIN");
-	const char *argv[] = {bin, "--state-dir", env.srv->hs->statedir, cmd, NULL, NULL};
-
-	assert_non_null(bin);
-	if (json) {
-		argv[3] = "--json";
-		argv[4] = cmd;
-	}
-	return harness_run_capture(argv, true, out, OUT_MAX);
+	return harness_ctl(env.srv->hs->statedir, true, out, OUT_MAX, json ? "--json" : cmd,
+			   json ? cmd : NULL, NULL);
 }
 
 static void reload_ok(const char *text)

@@ -33,16 +33,7 @@ static struct fo_env env;
 /* nfs4ctl --json ARGS... against env's server: its exit status; its output in out. */
 static int ctl(char *out, const char *cmd, const char *arg)
 {
-	const char *argv[] = {getenv("NFS4CTL_BIN"),
-			      "--state-dir",
-			      env.srv->hs->statedir,
-			      "--json",
-			      cmd,
-			      arg,
-			      NULL};
-
-	assert_non_null(argv[0]);
-	return harness_run_capture(argv, false, out, OUT_MAX);
+	return harness_ctl(env.srv->hs->statedir, false, out, OUT_MAX, "--json", cmd, arg, NULL);
 }
 
 static void clientid_hex(uint64_t id, char *out)
