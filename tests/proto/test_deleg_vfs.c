@@ -63,11 +63,32 @@ static int teardown(void **state)
 	return 0;
 }
 
+/*
+ * A local open of dname/f (f) with flags recalls a's delegation (o); the
+ * open waits until a returns it, then completes. a closes its open.
+ */
+static void local_open_waits_for_return(struct cb_client *a, const char *dname, int flags,
+					const struct fo_fh *f, const struct st_open *o)
+{
+	struct fo_local_open lo;
+
+	fo_local_open_start(&lo, env.srv, dname, "f", flags);
+	assert_int_equal(cba_wait(&a->ag, &a->ag.recalls, 1, 10000), 1);
+	assert_true(st_sid_same_other(&a->ag.recall_sid, &o->dsid));
+	assert_int_equal(a->ag.recall_fh_len, f->len);
+	assert_memory_equal(a->ag.recall_fh, f->data, f->len);
+	/* The lease holds until the delegation goes. */
+	assert_int_equal(atomic_load(&lo.done), 0);
+	assert_nfs(st_delegreturn(a->cl.sess, f, &o->dsid), NFS4_OK);
+	fo_local_open_end(&lo, 0);
+	assert_int_equal(cba_count(&a->ag, &a->ag.recalls), 1);
+	assert_nfs(st_close(a->cl.sess, f, &o->sid, NULL), NFS4_OK);
+}
+
 /* A's recall, while the local open waits; it completes once A returns the delegation. */
 static void local_open_recalls(int flags, uint32_t access, uint32_t type)
 {
 	struct cb_client a;
-	struct fo_local_open lo;
 	struct fo_fh d, f;
 	struct st_open ao;
 	char dname[64];
@@ -76,18 +97,7 @@ static void local_open_recalls(int flags, uint32_t access, uint32_t type)
 	fo_testdir(&env, "lo", &d, dname, sizeof(dname));
 	assert_nfs(st_mkfile(B->sess, B->clientid, &d, "f", "abc", 3, &f), NFS4_OK);
 	cbc_hold(&a, &d, "f", access, type, &ao);
-
-	fo_local_open_start(&lo, env.srv, dname, "f", flags);
-	assert_int_equal(cba_wait(&a.ag, &a.ag.recalls, 1, 10000), 1);
-	assert_true(st_sid_same_other(&a.ag.recall_sid, &ao.dsid));
-	assert_int_equal(a.ag.recall_fh_len, f.len);
-	assert_memory_equal(a.ag.recall_fh, f.data, f.len);
-	/* The lease holds until the delegation goes. */
-	assert_int_equal(atomic_load(&lo.done), 0);
-	assert_nfs(st_delegreturn(a.cl.sess, &f, &ao.dsid), NFS4_OK);
-	fo_local_open_end(&lo, 0);
-	assert_int_equal(cba_count(&a.ag, &a.ag.recalls), 1);
-	assert_nfs(st_close(a.cl.sess, &f, &ao.sid, NULL), NFS4_OK);
+	local_open_waits_for_return(&a, dname, flags, &f, &ao);
 	cbc_free(&a, false);
 }
 
@@ -178,7 +188,6 @@ static void open_getattr_under_the_lease(uint32_t access, uint32_t type, int loc
 	struct fo_mask m = fo_mask_of(FATTR4_SIZE, FATTR4_CHANGE, -1);
 	struct nfs4clnt_compound *cmp = fo_cmp();
 	struct nfs4clnt_res res;
-	struct fo_local_open lo;
 	struct fo_attrs before, in, after;
 	struct cb_client a;
 	struct fo_env holder;
@@ -230,13 +239,7 @@ static void open_getattr_under_the_lease(uint32_t access, uint32_t type, int loc
 	assert_int_equal(after.size, 7);
 	assert_int_equal(after.change, in.change);
 
-	fo_local_open_start(&lo, env.srv, dname, "f", local_flags);
-	assert_int_equal(cba_wait(&a.ag, &a.ag.recalls, 1, 10000), 1);
-	assert_true(st_sid_same_other(&a.ag.recall_sid, &o.dsid));
-	assert_int_equal(atomic_load(&lo.done), 0);
-	assert_nfs(st_delegreturn(a.cl.sess, &f, &o.dsid), NFS4_OK);
-	fo_local_open_end(&lo, 0);
-	assert_nfs(st_close(a.cl.sess, &f, &o.sid, NULL), NFS4_OK);
+	local_open_waits_for_return(&a, dname, local_flags, &f, &o);
 	cbc_free(&a, false);
 }
 
