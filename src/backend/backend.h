@@ -294,6 +294,9 @@ void be_request_end(void);
 /* This thread's request (unique on the thread), or 0 outside one. */
 uint64_t be_request_current(void);
 
+/* be's counters (backend_ops.stats); all zero for a backend that never syncs (mem). */
+void be_stats_get(struct backend *be, struct be_stats *out);
+
 /* Creates a backend over a directory (vfs) or an empty tree (mem; path names it only). */
 int be_vfs_create(const char *path, struct backend **out);
 int be_mem_create(const char *path, struct backend **out);

@@ -115,10 +115,9 @@ static void metrics_export_syncs(struct nfs4_server *srv, struct ctl_buf *b)
 	e = nfs4_admin_exports(srv);
 	for (int i = 0; i < e->n; i++) {
 		const struct nfs4_export *x = e->v[i];
-		struct be_stats bs = {0}; /* a backend that never syncs (mem) has no counters */
+		struct be_stats bs;
 
-		if (x->be->ops->stats)
-			x->be->ops->stats(x->be, &bs);
+		be_stats_get(x->be, &bs);
 		for (int kind = 0; kind < 2; kind++) {
 			ctl_printf(b, "nfs4d_export_syncs_total{export=\"");
 			metrics_label_value(b, x->path);

@@ -469,9 +469,7 @@ static int ctl_exports(struct nfs4_server *srv, bool json, struct ctl_buf *b)
 		const struct nfs4_export *x = e->v[i];
 		const struct nfs4_export_rules *rules = rcu_fetch(x->rules);
 
-		memset(&bs, 0, sizeof(bs)); /* a backend that never syncs (mem) has no counters */
-		if (x->be->ops->stats)
-			x->be->ops->stats(x->be, &bs);
+		be_stats_get(x->be, &bs);
 		if (json) {
 			ctl_printf(b, "%s\n{\"id\":%u,\"path\":", i ? "," : "", x->id);
 			ctl_json_str(b, x->path);
