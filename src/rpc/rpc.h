@@ -105,6 +105,15 @@ struct rpc_program {
 	uint32_t auth_flavors;
 	rpc_dispatch_fn dispatch;
 	void *ctx;
+	/*
+	 * Optional: where a call's bulk data lies, from its record's first
+	 * bytes only (rec[0..have), RPC header included, of a single-fragment
+	 * record of reclen bytes). True with [*off, *off + *len) (within
+	 * reclen) when those bytes are an opaque's data the dispatcher reads
+	 * only through call->bulk (the rpc layer may leave them out of the
+	 * buffer); false when the call has none. Never reads past have.
+	 */
+	bool (*find_bulk)(const uint8_t *rec, size_t have, size_t reclen, size_t *off, size_t *len);
 };
 
 /*

@@ -43,9 +43,10 @@ static enum rpc_accept_stat test_dispatch(void *ctx, struct rpc_call *call, stru
 }
 
 static const struct rpc_program progs[] = {
-	{PROG, 3, 4, NPROCS, 1u << RPC_AUTH_SYS, test_dispatch, NULL},
-	{PROG, 7, 7, NPROCS, 1u << RPC_AUTH_SYS, test_dispatch, NULL},
-	{OTHER_PROG, 1, 1, NPROCS, 1u << RPC_AUTH_NONE | 1u << RPC_AUTH_SYS, test_dispatch, NULL},
+	{PROG, 3, 4, NPROCS, 1u << RPC_AUTH_SYS, test_dispatch, NULL, NULL},
+	{PROG, 7, 7, NPROCS, 1u << RPC_AUTH_SYS, test_dispatch, NULL, NULL},
+	{OTHER_PROG, 1, 1, NPROCS, 1u << RPC_AUTH_NONE | 1u << RPC_AUTH_SYS, test_dispatch, NULL,
+	 NULL},
 };
 
 struct call {
