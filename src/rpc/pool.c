@@ -58,8 +58,8 @@ static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_
 	void *ctx;
 
 	xdr_enc_init(&reply, th->reply, th->reply_cap);
-	switch (rpc_msg_process(srv->progs, srv->cfg.nprogs, conn, rec, len, &th->arena, &reply,
-				&xid)) {
+	switch (rpc_msg_process(srv->progs, srv->cfg.nprogs, conn, rec, len, NULL, &th->arena,
+				&reply, &xid)) {
 	case RPC_VERDICT_SEND:
 		iov.iov_base = reply.base;
 		iov.iov_len = reply.len;

@@ -29,7 +29,7 @@ static void fuzz_record(const struct rpc_program *prog, const uint8_t *rec, size
 
 	arena_init(&arena, XDR_ARENA_LIMIT);
 	xdr_enc_init(&reply, reply_buf, FUZZ_MAX_REPLY);
-	rpc_msg_process(prog, 1, NULL, rec, len, &arena, &reply, &xid);
+	rpc_msg_process(prog, 1, NULL, rec, len, NULL, &arena, &reply, &xid);
 	arena_reset(&arena);
 }
 
