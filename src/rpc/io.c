@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "rpc/internal.h"
@@ -62,17 +63,23 @@ enum io_result { IO_AGAIN, IO_READY, IO_EOF, IO_FAIL };
 
 /*
  * Reads conn's stream until its record is complete or the socket has no more
- * for now. Never reads past the record (rpc_record_next()), so what follows
- * stays in the socket and wakes the next thread.
+ * for now. Never reads past the record but for the next one's header
+ * (rpc_record_next_mark()), so the next body stays in the socket and wakes
+ * the next thread.
  */
 static enum io_result io_read_record(struct rpc_conn *conn, uint8_t **own)
 {
 	struct rpc_record *r = &conn->rec;
 
 	for (;;) {
+		struct iovec iov[2];
 		uint8_t *dst;
-		size_t want;
 		ssize_t n;
+
+		if (r->ready) /* an empty record, its header read ahead */
+			return IO_READY;
+		if (r->error)
+			goto bad;
 
 		if (rpc_record_wants_buf(r)) {
 			uint8_t *b = *own ? *own : rpc_buf_get(&conn->srv->bufs);
@@ -86,8 +93,11 @@ static enum io_result io_read_record(struct rpc_conn *conn, uint8_t **own)
 				*own = NULL;
 			rpc_record_attach(r, b);
 		}
-		want = rpc_record_next(r, &dst);
-		n = read(conn->fd, dst, want);
+		iov[0].iov_len = rpc_record_next(r, &dst);
+		iov[0].iov_base = dst;
+		iov[1].iov_len = rpc_record_next_mark(r, &dst);
+		iov[1].iov_base = dst;
+		n = readv(conn->fd, iov, iov[1].iov_len ? 2 : 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -107,13 +117,15 @@ static enum io_result io_read_record(struct rpc_conn *conn, uint8_t **own)
 		case RPC_RECORD_READY:
 			return IO_READY;
 		case RPC_RECORD_ERROR:
-			log_warn(RPC_MODULE, "conn=%llu peer=%s: bad record: %s",
-				 (unsigned long long)conn->id, conn->peer_str, r->error);
-			return IO_FAIL;
+			goto bad;
 		case RPC_RECORD_MORE:
 			break;
 		}
 	}
+bad:
+	log_warn(RPC_MODULE, "conn=%llu peer=%s: bad record: %s", (unsigned long long)conn->id,
+		 conn->peer_str, r->error);
+	return IO_FAIL;
 }
 
 /* Input ended: replies to calls in flight still go out, then the connection closes. */

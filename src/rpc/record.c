@@ -63,8 +63,20 @@ size_t rpc_record_next(struct rpc_record *r, uint8_t **dst)
 	return r->buf ? r->frag_left : 0;
 }
 
+size_t rpc_record_next_mark(struct rpc_record *r, uint8_t **dst)
+{
+	if (r->error || r->ready || !r->in_body || !r->buf || !r->last) {
+		*dst = NULL;
+		return 0;
+	}
+	*dst = r->hdr;
+	return RPC_RECORD_MARK_LEN;
+}
+
 enum rpc_record_status rpc_record_advance(struct rpc_record *r, size_t n)
 {
+	size_t ahead = 0;
+
 	if (r->error)
 		return RPC_RECORD_ERROR;
 	if (r->ready)
@@ -73,12 +85,17 @@ enum rpc_record_status rpc_record_advance(struct rpc_record *r, size_t n)
 		r->hdr_have += (uint8_t)n;
 		return r->hdr_have < RPC_RECORD_MARK_LEN ? RPC_RECORD_MORE : record_header(r);
 	}
+	if (n > r->frag_left) { /* the next record's header, read ahead (r->last) */
+		ahead = n - r->frag_left;
+		n = r->frag_left;
+	}
 	r->len += n;
 	r->frag_left -= (uint32_t)n;
 	if (r->frag_left > 0)
 		return RPC_RECORD_MORE;
 	r->in_body = false;
 	r->ready = r->last;
+	r->hdr_have = (uint8_t)ahead;
 	return r->ready ? RPC_RECORD_READY : RPC_RECORD_MORE;
 }
 
@@ -92,6 +109,8 @@ uint8_t *rpc_record_take(struct rpc_record *r, size_t *len)
 	r->nfrags = 0;
 	r->ready = false;
 	r->last = false;
+	if (r->hdr_have == RPC_RECORD_MARK_LEN)
+		record_header(r); /* read ahead: its verdict waits in r */
 	return buf;
 }
 

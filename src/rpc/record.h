@@ -7,9 +7,16 @@
  * length) into itself and lays the fragment bodies of one record end to end
  * in the caller's buffer, so a body is never copied.
  *
- * It never asks for a byte past the current header or fragment body: once a
- * record is complete, nothing of the next one has been taken from the
- * stream. That is what lets a socket be the queue of its connection's calls.
+ * It never asks for a byte past the current header or fragment body, with
+ * one exception: with the last bytes of a record, the next record's 4-byte
+ * header may be read too (rpc_record_next_mark), so that pipelined calls
+ * take one read() each instead of two. So once a record is complete, at
+ * most the next one's header has been taken from the stream, never a byte
+ * of its body: the socket stays the queue of its connection's calls, and
+ * the next record's body in it still makes the socket readable. (The one
+ * record with no body byte, an empty one, may thus wait in the reassembler
+ * for the reader rather than in the socket; an empty record is no call and
+ * gets no reply.)
  *
  * The buffer: before the first body byte, rpc_record_wants_buf() says so and
  * the caller attaches one of max_record bytes; the record's bytes go to its
@@ -66,13 +73,24 @@ void rpc_record_attach(struct rpc_record *r, uint8_t *buf);
  * stream failed. Body bytes are wanted only with a buffer attached.
  */
 size_t rpc_record_next(struct rpc_record *r, uint8_t **dst);
-/* n (<= what rpc_record_next() allowed) bytes arrived at *dst. */
+/*
+ * Where the next record's header may go when it is read together with the
+ * rest of this one (a second iovec after rpc_record_next()'s): 4 when the
+ * bytes rpc_record_next() asks for end this record, else 0.
+ */
+size_t rpc_record_next_mark(struct rpc_record *r, uint8_t **dst);
+/*
+ * n bytes arrived: at most what rpc_record_next() allowed, plus what
+ * rpc_record_next_mark() allowed once the former are all there.
+ */
 enum rpc_record_status rpc_record_advance(struct rpc_record *r, size_t n);
 
 /*
  * After RPC_RECORD_READY: the record's bytes (in the attached buffer, which
  * goes back to the caller with them; NULL if none was ever needed) and their
- * length. The reassembler starts on the next record with no buffer.
+ * length. The reassembler starts on the next record with no buffer, and
+ * with as much of its header as was read ahead: it may thus already be
+ * ready (an empty record) or failed (a bad header); check before reading.
  */
 uint8_t *rpc_record_take(struct rpc_record *r, size_t *len);
 /* For teardown: the attached buffer (NULL if none); a partial record in it is dropped. */

@@ -59,21 +59,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	prog = nfs4_server_program(srv);
 	rpc_record_init(&rr, FUZZ_MAX_RECORD);
-	/* As the server reads a socket: never past what the reassembler asks for. */
-	while (size > 0) {
-		uint8_t *dst;
-		size_t n;
-		enum rpc_record_status st;
+	/*
+	 * As the server reads a socket: never past what the reassembler asks
+	 * for, the next record's header along with a record's last bytes.
+	 */
+	while (size > 0 || rr.ready) {
+		uint8_t *dst, *mark;
+		size_t n, m;
+		enum rpc_record_status st = rr.ready ? RPC_RECORD_READY : RPC_RECORD_MORE;
 
-		if (rpc_record_wants_buf(&rr))
-			rpc_record_attach(&rr, rec_buf);
-		n = rpc_record_next(&rr, &dst);
-		if (n > size)
-			n = size;
-		memcpy(dst, data, n);
-		data += n;
-		size -= n;
-		st = rpc_record_advance(&rr, n);
+		if (rr.error)
+			break;
+		if (st == RPC_RECORD_MORE) {
+			if (rpc_record_wants_buf(&rr))
+				rpc_record_attach(&rr, rec_buf);
+			n = rpc_record_next(&rr, &dst);
+			m = rpc_record_next_mark(&rr, &mark);
+			if (n > size)
+				n = size, m = 0;
+			else if (m > size - n)
+				m = size - n;
+			memcpy(dst, data, n);
+			if (m)
+				memcpy(mark, data + n, m);
+			data += n + m;
+			size -= n + m;
+			st = rpc_record_advance(&rr, n + m);
+		}
 		if (st == RPC_RECORD_ERROR)
 			break;
 		if (st == RPC_RECORD_READY) {

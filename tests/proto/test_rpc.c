@@ -475,6 +475,34 @@ static void pipelined_odd_records_are_each_answered(void **state)
 	nfs4clnt_conn_close(c);
 }
 
+/*
+ * The server reads a record's successor's header with its last bytes: calls
+ * pipelined up to an empty record (not an RPC message) or a bad header are
+ * each answered, then only that connection is closed.
+ */
+static void pipelined_calls_before_a_bad_record_are_answered(void **state)
+{
+	static const size_t whole[] = {1u << 20};
+	static const uint32_t bad[] = {0x80000000u, 0xffffffffu}; /* empty; far beyond the limit */
+
+	for (int b = 0; b < 2; b++) {
+		struct nfs4clnt_conn *other = harness_connect(srv);
+		struct nfs4clnt_conn *c = harness_connect(srv);
+		uint8_t wire[4096];
+		size_t w = 0;
+
+		for (uint32_t i = 0; i < 5; i++)
+			w += put_null_record(wire + w, 0x6000 + i, 40, whole, 1, 0);
+		xdr_put_be32(wire + w, bad[b]);
+		w += 4;
+		assert_int_equal(nfs4clnt_conn_send_raw(c, wire, w), 0);
+		for (uint32_t i = 0; i < 5; i++)
+			expect_null_reply(c, 0x6000 + i);
+		assert_only_this_connection_closed(c, other);
+		nfs4clnt_conn_close(other);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +527,7 @@ int main(void)
 		cmocka_unit_test(max_size_record_in_odd_fragments_is_answered),
 		cmocka_unit_test(record_one_byte_over_the_limit_closes_the_connection),
 		cmocka_unit_test(pipelined_odd_records_are_each_answered),
+		cmocka_unit_test(pipelined_calls_before_a_bad_record_are_answered),
 	};
 
 	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));

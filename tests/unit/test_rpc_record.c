@@ -300,13 +300,182 @@ static void test_empty_records(void **state)
 	assert_int_equal(feed(&r, in, 0, &used), RPC_RECORD_MORE);
 }
 
+/*
+ * Like feed(), but as the server reads a socket: each read also takes the
+ * next record's header when the reassembler offers it (rpc_record_next_mark),
+ * and a read takes at most chunk bytes.
+ */
+static enum rpc_record_status feed_ahead(struct rpc_record *r, const uint8_t *in, size_t len,
+					 size_t chunk, size_t *used)
+{
+	enum rpc_record_status st = r->error   ? RPC_RECORD_ERROR
+				    : r->ready ? RPC_RECORD_READY
+					       : RPC_RECORD_MORE;
+
+	*used = 0;
+	while (st == RPC_RECORD_MORE && *used < len) {
+		uint8_t *dst, *mark;
+		size_t n, m, got;
+
+		if (rpc_record_wants_buf(r))
+			rpc_record_attach(r, recbuf);
+		n = rpc_record_next(r, &dst);
+		m = rpc_record_next_mark(r, &mark);
+		assert_true(n > 0);
+		got = n + m < chunk ? n + m : chunk;
+		if (got > len - *used)
+			got = len - *used;
+		memcpy(dst, in + *used, got < n ? got : n);
+		if (got > n)
+			memcpy(mark, in + *used + n, got - n);
+		*used += got;
+		st = rpc_record_advance(r, got);
+	}
+	return st;
+}
+
+/* With a record's last bytes, the next record's header comes along, never more. */
+static void test_reads_next_mark(void **state)
+{
+	struct rpc_record r;
+	uint8_t in[64], *dst, *mark;
+	size_t n = 0, used, len;
+	uint8_t *rec;
+
+	rpc_record_init(&r, 0);
+	n += put_mark(in + n, false, 2);
+	memcpy(in + n, "ab", 2), n += 2;
+	n += put_mark(in + n, true, 3);
+	memcpy(in + n, "cde", 3), n += 3;
+	n += put_mark(in + n, true, 1);
+	in[n++] = 'f';
+
+	/* Not with a non-last fragment's bytes. */
+	assert_int_equal(rpc_record_next(&r, &dst), 4);
+	assert_int_equal(rpc_record_next_mark(&r, &mark), 0);
+	memcpy(dst, in, 4);
+	assert_int_equal(rpc_record_advance(&r, 4), RPC_RECORD_MORE);
+	assert_int_equal(rpc_record_next_mark(&r, &mark), 0); /* no buffer yet */
+	rpc_record_attach(&r, recbuf);
+	assert_int_equal(rpc_record_next_mark(&r, &mark), 0); /* not the last fragment */
+
+	/* The record, then the next one's header and nothing of its body. */
+	assert_int_equal(feed_ahead(&r, in + 4, n - 4, 64, &used), RPC_RECORD_READY);
+	assert_int_equal(used, 2 + 4 + 3 + 4);
+	rec = rpc_record_take(&r, &len);
+	assert_int_equal(len, 5);
+	assert_memory_equal(rec, "abcde", 5);
+	assert_true(rpc_record_wants_buf(&r)); /* the next header is in: its body is wanted */
+	rpc_record_attach(&r, recbuf);
+	assert_int_equal(rpc_record_next(&r, &dst), 1);
+	assert_int_equal(rpc_record_next_mark(&r, &mark), 4);
+	assert_ptr_equal(mark, r.hdr);
+	assert_int_equal(feed_ahead(&r, in + used + 4, n - used - 4, 64, &len), RPC_RECORD_READY);
+	rec = rpc_record_take(&r, &len);
+	assert_int_equal(len, 1);
+	assert_int_equal(rec[0], 'f');
+}
+
+/* A header read ahead in part, or one that makes an empty or a bad record. */
+static void test_next_mark_edges(void **state)
+{
+	struct rpc_record r;
+	uint8_t in[32];
+	size_t n = 0, used, len;
+
+	rpc_record_init(&r, 0);
+	n += put_mark(in + n, true, 1);
+	in[n++] = 'a';
+	n += put_mark(in + n, true, 0); /* empty */
+	n += put_mark(in + n, true, 2);
+	memcpy(in + n, "bc", 2), n += 2;
+	n += put_mark(in + n, true, 0x7ffffff0u); /* too large */
+
+	/* Two bytes of the empty record's header come along. */
+	assert_int_equal(feed_ahead(&r, in, 7, 64, &used), RPC_RECORD_READY);
+	assert_int_equal(used, 7);
+	rpc_record_take(&r, &len);
+	assert_int_equal(len, 1);
+	assert_int_equal(r.hdr_have, 2);
+	/* Its other two, and with them it is complete without a body byte. */
+	assert_int_equal(feed_ahead(&r, in + 7, 2, 64, &used), RPC_RECORD_READY);
+	assert_null(rpc_record_take(&r, &len));
+	assert_int_equal(len, 0);
+	/* The next one's whole header comes with its body; the bad one after it fails at take. */
+	assert_int_equal(feed_ahead(&r, in + 9, n - 9, 64, &used), RPC_RECORD_READY);
+	assert_int_equal(used, n - 9);
+	rpc_record_take(&r, &len);
+	assert_int_equal(len, 2);
+	assert_non_null(r.error);
+	assert_int_equal(feed_ahead(&r, in, n, 64, &used), RPC_RECORD_ERROR);
+
+	/* An empty record read ahead is ready at take. */
+	rpc_record_init(&r, 0);
+	n = put_mark(in, true, 1);
+	in[n++] = 'x';
+	n += put_mark(in + n, true, 0);
+	assert_int_equal(feed_ahead(&r, in, n, 64, &used), RPC_RECORD_READY);
+	assert_int_equal(used, n);
+	rpc_record_take(&r, &len);
+	assert_true(r.ready);
+	assert_int_equal(feed_ahead(&r, in, n, 64, &used), RPC_RECORD_READY);
+	assert_int_equal(used, 0);
+}
+
+/* A stream of records gives the same records read plainly or with headers ahead, in any chunks. */
+static void test_next_mark_stream(void **state)
+{
+	static uint8_t in[20000], want[20000], got[20000];
+	size_t n = 0, nwant = 0;
+	uint32_t seed = 1;
+
+	for (int rec = 0; rec < 40; rec++) {
+		int frags = 1 + rec % 3;
+
+		for (int f = 0; f < frags; f++) {
+			uint32_t flen = rec % 7 == 3 ? 0 : (seed = seed * 1103515245 + 12345) % 300;
+
+			n += put_mark(in + n, f == frags - 1, flen);
+			for (uint32_t i = 0; i < flen; i++)
+				in[n++] = want[nwant++] = (uint8_t)(rec * 31 + i);
+		}
+	}
+	for (size_t chunk = 1; chunk < 40; chunk += 3) {
+		struct rpc_record r;
+		size_t off = 0, ngot = 0, used, len;
+		int records = 0;
+
+		rpc_record_init(&r, 0);
+		while (off < n || r.ready) {
+			enum rpc_record_status st = feed_ahead(&r, in + off, n - off, chunk, &used);
+
+			off += used;
+			if (st == RPC_RECORD_READY) {
+				uint8_t *rec = rpc_record_take(&r, &len);
+
+				if (len)
+					memcpy(got + ngot, rec, len);
+				ngot += len;
+				records++;
+			} else {
+				assert_int_equal(st, RPC_RECORD_MORE);
+			}
+		}
+		assert_int_equal(records, 40);
+		assert_int_equal(ngot, nwant);
+		assert_memory_equal(got, want, nwant);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_single_fragment), cmocka_unit_test(test_multi_fragment),
-		cmocka_unit_test(test_byte_by_byte),	cmocka_unit_test(test_max_size),
-		cmocka_unit_test(test_huge_claims),	cmocka_unit_test(test_too_many_fragments),
-		cmocka_unit_test(test_empty_records),	cmocka_unit_test(test_never_reads_ahead),
+		cmocka_unit_test(test_single_fragment),	 cmocka_unit_test(test_multi_fragment),
+		cmocka_unit_test(test_byte_by_byte),	 cmocka_unit_test(test_max_size),
+		cmocka_unit_test(test_huge_claims),	 cmocka_unit_test(test_too_many_fragments),
+		cmocka_unit_test(test_empty_records),	 cmocka_unit_test(test_never_reads_ahead),
+		cmocka_unit_test(test_reads_next_mark),	 cmocka_unit_test(test_next_mark_edges),
+		cmocka_unit_test(test_next_mark_stream),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
