@@ -48,7 +48,8 @@ static void pool_park(struct rpc_server *srv)
 	pthread_mutex_unlock(&srv->pool_lock);
 }
 
-static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_t *rec, size_t len)
+static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_t *rec, size_t len,
+		     const struct rpc_bulk *bulk)
 {
 	struct rpc_server *srv = th->srv;
 	struct xdr_enc reply;
@@ -58,7 +59,7 @@ static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_
 	void *ctx;
 
 	xdr_enc_init(&reply, th->reply, th->reply_cap);
-	switch (rpc_msg_process(srv->progs, srv->cfg.nprogs, conn, rec, len, NULL, &th->arena,
+	switch (rpc_msg_process(srv->progs, srv->cfg.nprogs, conn, rec, len, bulk, &th->arena,
 				&reply, &xid)) {
 	case RPC_VERDICT_SEND:
 		iov.iov_base = reply.base;
@@ -101,17 +102,22 @@ static void pool_conn_event(struct pool_thread *th, struct rpc_conn *conn, uint3
 
 	rpc_conn_get(conn);
 	for (int n = 0; reader && n < RPC_INLINE_BATCH && time_mono_ns() < end; n++) {
+		struct rpc_bulk bulk;
+		struct rpc_pipe pipe;
 		uint8_t *rec = NULL;
 		size_t len = 0;
 
-		if (!rpc_io_read(conn, events, &th->own, &rec, &len, &reader))
+		if (!rpc_io_read(conn, events, &th->own, &rec, &len, &bulk, &pipe, &reader))
 			goto out;
 		rpc_slot_begin(th->slot, reader ? conn : NULL);
 		if (th->reply)
-			pool_run(th, conn, rec, len);
+			pool_run(th, conn, rec, len, &bulk);
 		else
 			rpc_conn_close(conn); /* no reply buffer: cannot answer */
 		reader = rpc_slot_end(th->slot);
+		/* Emptied by the call, or closed with what it left (pipe.h). */
+		if (bulk.fd >= 0)
+			rpc_pipe_put(&th->srv->pipes, &pipe);
 		/* The record's buffer becomes this thread's own, or a spare. */
 		if (rec && !th->own) {
 			rpc_buf_trim(bufs, rec, len);
