@@ -198,8 +198,9 @@ struct backend_ops {
 	 * from the pipe (a WRITE's data left in a pipe by the rpc layer), so
 	 * they reach the file without passing through our memory (vfs: splice).
 	 * Same semantics and results as write; on failure the pipe may hold
-	 * any part of what it had. Absent: the caller copies the pipe out and
-	 * calls write.
+	 * any part of what it had, except -EOPNOTSUPP (this file cannot take
+	 * it so): nothing was read from the pipe, and the caller copies it out
+	 * and calls write, as it does when this op is absent.
 	 */
 	int (*write_pipe)(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 			  uint64_t offset, const void *head, size_t headlen, int pipe,

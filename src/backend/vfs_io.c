@@ -157,6 +157,8 @@ static int write_buf(int fd, uint64_t offset, const void *buf, size_t len, enum 
 /*
  * len bytes from the pipe to the file at offset: the kernel moves the pipe's
  * pages into the page cache, the one copy left of a spliced WRITE.
+ * -EOPNOTSUPP, with nothing taken from the pipe, where the filesystem has no
+ * splice_write (the kernel says EINVAL).
  */
 static int write_pipe(int fd, uint64_t offset, int pipe, size_t len, size_t *done)
 {
@@ -167,7 +169,7 @@ static int write_pipe(int fd, uint64_t offset, int pipe, size_t len, size_t *don
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return errno == EINVAL && *done == 0 ? -EOPNOTSUPP : -errno;
 		}
 		if (n == 0)
 			return -EIO; /* the pipe held fewer bytes than it should */
@@ -201,25 +203,28 @@ static int vfs_write_from(struct backend *be, const struct be_cred *cred, const 
 	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pe, false);
 	if (fd < 0)
 		return fd;
-	if (how != BE_UNSTABLE)
-		atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
 	/* From a pipe, the sync comes once after all of it (below), as RWF_*SYNC would. */
-	if (pipe < 0 && how == BE_DATA_SYNC)
-		flags = RWF_DSYNC;
-	else if (pipe < 0 && how == BE_FILE_SYNC)
-		flags = RWF_SYNC;
+	if (pipe < 0 && how != BE_UNSTABLE) {
+		flags = how == BE_DATA_SYNC ? RWF_DSYNC : RWF_SYNC;
+		atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
+	}
 	err = write_buf(fd, offset, buf, len, how, flags, &done);
 	if (!err && pipe >= 0) {
 		err = write_pipe(fd, offset + done, pipe, pipe_len, &moved);
+		if (err == -EOPNOTSUPP)
+			goto out; /* the caller writes it all again from memory */
 		done += moved;
-		if (!err && how != BE_UNSTABLE &&
-		    (how == BE_FILE_SYNC ? fsync(fd) : fdatasync(fd)) != 0)
-			sync_err = -errno; /* the data changed, but is not stable as promised */
+		if (!err && how != BE_UNSTABLE) {
+			atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
+			if ((how == BE_FILE_SYNC ? fsync(fd) : fdatasync(fd)) != 0)
+				sync_err = -errno; /* the data changed, but is not stable */
+		}
 	}
 	if (done > 0 || total == 0) {
 		vfs_change_bump(vb, pe->fd, NULL);
 		err = sync_err;
 	}
+out:
 	close(fd);
 	vfs_handle_put(pe);
 	*written = err ? 0 : done;

@@ -1,4 +1,5 @@
 /* Data operations (RFC 8881 §18): READ, WRITE, COMMIT. */
+#include <errno.h>
 #include <string.h>
 #include <sys/param.h>
 
@@ -80,9 +81,12 @@ static int nfs4_write_data(struct nfs4_compound *c, const struct nfs4_fh *fh,
 	if (rpc_bulk_overlaps(b, d, a->data.len)) {
 		if (be->ops->write_pipe && b->hole >= d && b->hole + b->len == d + a->data.len) {
 			b->spent = true;
-			return be->ops->write_pipe(be, cred, &fh->bfh, a->offset, d,
-						   (size_t)(b->hole - d), b->fd, b->len, how,
-						   written, committed);
+			rc = be->ops->write_pipe(be, cred, &fh->bfh, a->offset, d,
+						 (size_t)(b->hole - d), b->fd, b->len, how, written,
+						 committed);
+			if (rc != -EOPNOTSUPP)
+				return rc;
+			b->spent = false; /* this file takes no splice: nothing was read */
 		}
 		rc = rpc_bulk_fill(b);
 		if (rc < 0)
