@@ -10,6 +10,7 @@
 int rpc_pipes_init(struct rpc_pipes *p, int max_spare)
 {
 	p->nspare = 0;
+	p->nopen = 0;
 	p->max_spare = max_spare;
 	p->spare = calloc((size_t)(max_spare > 0 ? max_spare : 1), sizeof(*p->spare));
 	pthread_mutex_init(&p->lock, NULL);
@@ -40,35 +41,43 @@ bool rpc_pipe_get(struct rpc_pipes *p, struct rpc_pipe *out)
 	if (p->nspare > 0) {
 		*out = p->spare[--p->nspare];
 		found = true;
+	} else if (p->nopen < RPC_BULK_PIPES) {
+		p->nopen++; /* taken before it exists, so the limit holds */
+	} else {
+		pthread_mutex_unlock(&p->lock);
+		return false;
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (found)
 		return true;
-	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
-		return false;
-	out->r = fds[0];
-	out->w = fds[1];
-	/* The kernel may round the size up, never down: a bulk always fits. */
-	if (fcntl(out->w, F_SETPIPE_SZ, (int)RPC_BULK_MAX) < 0) {
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+		out->r = fds[0];
+		out->w = fds[1];
+		/* The kernel may round the size up, never down: a bulk always fits. */
+		if (fcntl(out->w, F_SETPIPE_SZ, (int)RPC_BULK_MAX) >= 0)
+			return true;
 		pipe_close(out);
-		return false;
 	}
-	return true;
+	pthread_mutex_lock(&p->lock);
+	p->nopen--;
+	pthread_mutex_unlock(&p->lock);
+	return false;
 }
 
 void rpc_pipe_put(struct rpc_pipes *p, const struct rpc_pipe *pp)
 {
 	bool kept = false;
 	int left = -1;
+	bool empty = ioctl(pp->r, FIONREAD, &left) == 0 && left == 0;
 
-	if (ioctl(pp->r, FIONREAD, &left) == 0 && left == 0) {
-		pthread_mutex_lock(&p->lock);
-		if (p->nspare < p->max_spare) {
-			p->spare[p->nspare++] = *pp;
-			kept = true;
-		}
-		pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&p->lock);
+	if (empty && p->nspare < p->max_spare) {
+		p->spare[p->nspare++] = *pp;
+		kept = true;
+	} else {
+		p->nopen--;
 	}
+	pthread_mutex_unlock(&p->lock);
 	if (!kept)
 		pipe_close(pp);
 }

@@ -8,7 +8,9 @@
  * read into its buffer as any other.
  *
  * Like record buffers (buf.h) they are reused: spares wait in a list of at
- * most max_spare, more are closed. A pipe goes back only empty (checked with
+ * most max_spare, more are closed. At most RPC_BULK_PIPES are open at once
+ * (two descriptors each, and a pipe per connection that stalls mid-WRITE):
+ * past that, records are read into their buffers. A pipe goes back only empty (checked with
  * FIONREAD): one left holding a failed call's bytes is closed instead, so
  * the next user never reads someone else's data.
  */
@@ -25,6 +27,7 @@ struct rpc_pipe {
 struct rpc_pipes {
 	pthread_mutex_t lock;
 	int nspare; /* under lock */
+	int nopen;  /* under lock: spares and pipes out */
 	int max_spare;
 	struct rpc_pipe *spare;
 };

@@ -18,6 +18,7 @@
 #define RPC_BULK_MIN (64u * 1024)
 #define RPC_BULK_MAX (1u * 1024 * 1024)
 #define RPC_BULK_PREFIX 1024u
+#define RPC_BULK_PIPES 256 /* pipes open at once */
 /* Record buffer bytes kept in memory between calls: a 1 MiB WRITE and its headers. */
 #define RPC_BUF_RESIDENT (1u * 1024 * 1024 + 64 * 1024)
 
