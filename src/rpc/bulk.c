@@ -8,9 +8,9 @@
  * the bytes before the hole go to the buffer as always, the hole's go from
  * the socket into the pipe with splice(2), which on TCP hands the socket's
  * pages to the pipe by reference; the bytes after the hole go to the buffer
- * at their own offset again. The buffer thus keeps the record's layout, the
- * hole's pages untouched (never faulted in). A splice that finds the socket
- * empty leaves the state for whichever thread reads on.
+ * at their own offset again. The buffer thus keeps the record's layout; the
+ * hole's pages are not written (nor faulted in, in a fresh buffer). A splice
+ * that finds the socket empty leaves the state for whichever thread reads on.
  *
  * The calls' side: rpc_bulk_fill() for a dispatcher that wants the bytes in
  * the buffer after all.
@@ -153,11 +153,10 @@ ssize_t rpc_bulk_splice(struct rpc_conn *conn)
 		ssize_t n = splice(conn->fd, NULL, b->pipe.w, NULL, b->end - r->len,
 				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 
-		if (n >= 0 || errno == EINTR) {
-			if (n >= 0)
-				return n;
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
 			continue;
-		}
 		if (errno != EAGAIN || bulk_pipe_has_room(b))
 			return -1;
 		/*
