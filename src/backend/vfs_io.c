@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "backend/vfs_internal.h"
+#include "util/blockhint.h"
 
 #define VFS_COOKIE_BIAS 3
 #define VFS_READDIR_BUF 16384
@@ -158,8 +159,10 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 		flags = RWF_DSYNC;
 	else if (how == BE_FILE_SYNC)
 		flags = RWF_SYNC;
-	if (flags)
+	if (flags) {
 		atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
+		block_hint(); /* a sync: the rpc layer hands this call's connection on */
+	}
 	while (done < len) {
 		struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = len - done};
 		ssize_t n = pwritev2(fd, &iov, 1, (off_t)(offset + done), flags);
@@ -216,6 +219,7 @@ int vfs_commit(struct backend *be, const struct be_cred *cred, const struct be_f
 		goto out;
 	}
 	atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
+	block_hint(); /* a sync: the rpc layer hands this call's connection on */
 	if (fsync(fd) != 0)
 		err = -errno;
 	close(fd);
