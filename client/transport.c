@@ -40,13 +40,37 @@ void clnt_deadline(struct timespec *ts, int timeout_ms)
 	}
 }
 
-static int read_full(int fd, void *buf, size_t len)
+/*
+ * The receive thread's view of the stream: what one recv() brought beyond
+ * the record being read waits here for the next, so replies that arrive
+ * together (a server may send several in one segment) cost one recv().
+ */
+struct clnt_rx {
+	int fd;
+	size_t off, len; /* unread bytes: buf[off..len) */
+	uint8_t buf[64 * 1024];
+};
+
+static int read_full(struct clnt_rx *rx, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = recv(fd, p, len, 0);
+		ssize_t n;
 
+		if (rx->off < rx->len) {
+			size_t k = len < rx->len - rx->off ? len : rx->len - rx->off;
+
+			memcpy(p, rx->buf + rx->off, k);
+			rx->off += k;
+			p += k;
+			len -= k;
+			continue;
+		}
+		if (len >= sizeof(rx->buf)) /* large: straight into place */
+			n = recv(rx->fd, p, len, 0);
+		else
+			n = recv(rx->fd, rx->buf, sizeof(rx->buf), 0);
 		if (n == 0)
 			return -EPIPE;
 		if (n < 0) {
@@ -54,14 +78,19 @@ static int read_full(int fd, void *buf, size_t len)
 				continue;
 			return -errno;
 		}
-		p += n;
-		len -= (size_t)n;
+		if (len >= sizeof(rx->buf)) {
+			p += n;
+			len -= (size_t)n;
+		} else {
+			rx->off = 0;
+			rx->len = (size_t)n;
+		}
 	}
 	return 0;
 }
 
 /* Reads one whole record (all fragments). */
-static int read_record(int fd, uint8_t **out, size_t *outlen)
+static int read_record(struct clnt_rx *rx, uint8_t **out, size_t *outlen)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -73,7 +102,7 @@ static int read_record(int fd, uint8_t **out, size_t *outlen)
 		uint32_t m, flen;
 		uint8_t *nb;
 
-		err = read_full(fd, mark, 4);
+		err = read_full(rx, mark, 4);
 		if (err)
 			goto fail;
 		m = xdr_get_be32(mark);
@@ -89,7 +118,7 @@ static int read_record(int fd, uint8_t **out, size_t *outlen)
 			goto fail;
 		}
 		buf = nb;
-		err = read_full(fd, buf + len, flen);
+		err = read_full(rx, buf + len, flen);
 		if (err)
 			goto fail;
 		len += flen;
@@ -180,13 +209,18 @@ static void route_call(struct nfs4clnt_conn *c, uint8_t *buf, size_t len)
 static void *rx_thread(void *arg)
 {
 	struct nfs4clnt_conn *c = arg;
+	struct clnt_rx *rx = malloc(sizeof(*rx));
 	struct clnt_pending *p;
 
+	if (rx) {
+		rx->fd = c->fd;
+		rx->off = rx->len = 0;
+	}
 	for (;;) {
 		uint8_t *buf;
 		size_t len;
 
-		if (read_record(c->fd, &buf, &len))
+		if (!rx || read_record(rx, &buf, &len))
 			break;
 		if (len < 8) {
 			free(buf);
@@ -199,6 +233,7 @@ static void *rx_thread(void *arg)
 		else
 			free(buf);
 	}
+	free(rx);
 	pthread_mutex_lock(&c->lock);
 	c->closed = true;
 	for (p = c->pending; p; p = p->next) {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "backend/vfs_internal.h"
+#include "util/blockhint.h"
 
 #define VFS_COOKIE_BIAS 3
 #define VFS_READDIR_BUF 16384
@@ -207,6 +208,7 @@ static int vfs_write_from(struct backend *be, const struct be_cred *cred, const 
 	if (pipe < 0 && how != BE_UNSTABLE) {
 		flags = how == BE_DATA_SYNC ? RWF_DSYNC : RWF_SYNC;
 		atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
+		block_hint(); /* a sync: the rpc layer hands this call's connection on */
 	}
 	err = write_buf(fd, offset, buf, len, how, flags, &done);
 	if (!err && pipe >= 0) {
@@ -216,6 +218,7 @@ static int vfs_write_from(struct backend *be, const struct be_cred *cred, const 
 		done += moved;
 		if (!err && how != BE_UNSTABLE) {
 			atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
+			block_hint(); /* as above */
 			if ((how == BE_FILE_SYNC ? fsync(fd) : fdatasync(fd)) != 0)
 				sync_err = -errno; /* the data changed, but is not stable */
 		}
@@ -274,6 +277,7 @@ int vfs_commit(struct backend *be, const struct be_cred *cred, const struct be_f
 		goto out;
 	}
 	atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
+	block_hint(); /* a sync: the rpc layer hands this call's connection on */
 	if (fsync(fd) != 0)
 		err = -errno;
 	close(fd);

@@ -383,11 +383,11 @@ uint32_t nfs4_deleg_break_name(struct nfs4_compound *c, const struct nfs4_fh *di
 			       const struct be_cred *cred, const char *name)
 {
 	struct nfs4_fh fh = *dir;
-	struct be_attr attr;
 
 	if (atomic_load(&c->srv->ndelegs) == 0 || dir->kind != NFS4_FH_EXPORT)
 		return NFS4_OK;
-	if (dir->exp->be->ops->lookup(dir->exp->be, cred, &dir->bfh, name, &fh.bfh, &attr) < 0)
+	/* The handle only: vfs may then answer from its name cache without a statx. */
+	if (dir->exp->be->ops->lookup(dir->exp->be, cred, &dir->bfh, name, &fh.bfh, NULL) < 0)
 		return NFS4_OK; /* nothing there to conflict with: the operation says what is wrong
 				 */
 	return nfs4_deleg_break_fh(c, &fh, true);

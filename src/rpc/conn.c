@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "rpc/internal.h"
@@ -144,7 +145,7 @@ static int conn_wait_writable(int fd, uint64_t deadline)
  * sendmsg() rather than writev(): MSG_NOSIGNAL, so a peer that went away gives
  * EPIPE instead of killing the process with SIGPIPE.
  */
-int rpc_conn_sendv(struct rpc_conn *conn, struct iovec *iov, int iovcnt)
+int rpc_conn_sendv(struct rpc_conn *conn, struct iovec *iov, int iovcnt, bool more)
 {
 	uint64_t deadline = time_mono_ns() + (uint64_t)RPC_SEND_TIMEOUT_MS * 1000000;
 	int err = 0;
@@ -158,7 +159,7 @@ int rpc_conn_sendv(struct rpc_conn *conn, struct iovec *iov, int iovcnt)
 			err = -EPIPE;
 			break;
 		}
-		n = sendmsg(conn->fd, &mh, MSG_NOSIGNAL);
+		n = sendmsg(conn->fd, &mh, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -186,6 +187,14 @@ int rpc_conn_sendv(struct rpc_conn *conn, struct iovec *iov, int iovcnt)
 		rpc_conn_close(conn);
 	}
 	return err;
+}
+
+void rpc_conn_push(struct rpc_conn *conn)
+{
+	int one = 1;
+
+	/* Setting TCP_NODELAY (already on) sends the segments MSG_MORE held back. */
+	setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 #define RPC_SEND_IOV_STACK 16
@@ -216,7 +225,7 @@ int rpc_conn_send_record(struct rpc_conn *conn, const struct iovec *iov, int iov
 	v[0].iov_len = sizeof(mark);
 	if (iovcnt)
 		memcpy(v + 1, iov, sizeof(*v) * (size_t)iovcnt);
-	err = rpc_conn_sendv(conn, v, iovcnt + 1);
+	err = rpc_conn_sendv(conn, v, iovcnt + 1, false);
 	if (v != stack)
 		free(v);
 	return err;

@@ -19,6 +19,16 @@
  * (the rest are parked, pool.c), so idle ones do not take events from busy
  * ones at the price of a wake-up.
  *
+ * Replies held back: when the reader already has the next record's header
+ * (record.h: read with the last bytes of the call) and it announces a short
+ * call, that call is on its way, so a short reply goes out with MSG_MORE
+ * and leaves with the next one in one segment: one loopback delivery and
+ * one wake-up of the client for two replies (short: RPC_HOLD_MAX; a long
+ * call takes long to arrive, a long reply fills segments of its own). Whatever ends the run of
+ * inline calls pushes what is held (rpc_conn_push): the reader finding nothing more to read, the
+ * batch's end, and the call becoming slow (the watchdog, or the call's "about to block" hint), so a
+ * reply waits at most for the next call's first RPC_CALL_SLOW_US, never for a slow call.
+ *
  * Slow calls: a call that runs longer than RPC_CALL_SLOW_US, or says it is
  * about to block (util/blockhint.h), loses its connection, if it still
  * holds it, and lends its place among the active threads: the watchdog
@@ -55,6 +65,8 @@
 
 /* Records a thread reads and runs in a row from one connection before it returns to epoll. */
 #define RPC_INLINE_BATCH 64
+/* Only replies and next calls this short are held back for (see above). */
+#define RPC_HOLD_MAX 8192
 /* A call running longer than this is slow (and the watchdog's period). */
 #define RPC_CALL_SLOW_US 1000
 /* Pool threads per core by default: the active ones plus spares for slow calls. */
@@ -139,6 +151,7 @@ struct rpc_slot {
 	bool running;	       /* a call runs on this thread */
 	bool slow;	       /* ...longer than RPC_CALL_SLOW_US: it counts in srv->allowed */
 	struct rpc_conn *conn; /* the call's connection while the thread is still its reader */
+	bool held;	       /* conn holds a reply of this thread's back (MSG_MORE) */
 	uint64_t since;	       /* time_mono_ns() when the call started */
 };
 
@@ -180,8 +193,14 @@ struct rpc_server {
 
 /* conn.c */
 struct rpc_conn *rpc_conn_new(struct rpc_server *srv, int fd, const struct sockaddr_storage *peer);
-/* Sends iov (already holding the record mark); mutates iov. Closes the connection on failure. */
-int rpc_conn_sendv(struct rpc_conn *conn, struct iovec *iov, int iovcnt);
+/*
+ * Sends iov (already holding the record mark); mutates iov. Closes the
+ * connection on failure. more: MSG_MORE, the record may wait in the socket
+ * for the next send or rpc_conn_push().
+ */
+int rpc_conn_sendv(struct rpc_conn *conn, struct iovec *iov, int iovcnt, bool more);
+/* Sends what replies sent with more wait for. */
+void rpc_conn_push(struct rpc_conn *conn);
 /*
  * A record of conn was read (its reader holds read_lock): counts the call;
  * true when conn may be read on, false when it must pause (too many calls).
@@ -205,14 +224,16 @@ void rpc_io_accept(struct rpc_server *srv, struct rpc_listener *l);
  * (rpc_conn_call_done() when it ends) and holds a reference for the caller,
  * and *reader says whether the caller is still conn's reader (conn stays
  * disarmed: the caller reads on, re-arms it, or the watchdog does), or not
- * (conn paused: the call that unpauses it re-arms it). False: nothing to run
+ * (conn paused: the call that unpauses it re-arms it); *next, whether the
+ * caller is still the reader and a short call is on its way (its header in).
+ * False: nothing to run
  * (conn re-armed, waiting for its calls after EOF, or torn down). The
  * caller holds a reference on conn throughout. own is the
  * thread's record buffer, lent to conn when a record needs one (*own
  * becomes NULL). *bulk and *pipe: the record's hole, as rpc_bulk_take().
  */
 bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len,
-		 struct rpc_bulk *bulk, struct rpc_pipe *pipe, bool *reader);
+		 struct rpc_bulk *bulk, struct rpc_pipe *pipe, bool *reader, bool *next);
 /*
  * Closes and unregisters conn; the caller holds read_lock, and drops the I/O
  * reference (rpc_conn_put) after releasing it. False if it was already torn
@@ -249,8 +270,11 @@ void rpc_bulk_drop(struct rpc_conn *conn);
 void *rpc_pool_main(void *slot);
 
 /* watchdog.c */
-/* This thread starts a call; reader_of: the connection it still reads (NULL if paused). */
-void rpc_slot_begin(struct rpc_slot *s, struct rpc_conn *reader_of);
+/*
+ * This thread starts a call; reader_of: the connection it still reads (NULL
+ * if paused); held: reader_of holds a reply of this thread back.
+ */
+void rpc_slot_begin(struct rpc_slot *s, struct rpc_conn *reader_of, bool held);
 /* The call ended; true if the thread is still its connection's reader. */
 bool rpc_slot_end(struct rpc_slot *s);
 /* block_hint() of pool threads (ctx: the thread's slot): its call is slow from now on. */

@@ -153,7 +153,7 @@ static bool io_eof(struct rpc_conn *conn)
 }
 
 bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len,
-		 struct rpc_bulk *bulk, struct rpc_pipe *pipe, bool *reader)
+		 struct rpc_bulk *bulk, struct rpc_pipe *pipe, bool *reader, bool *next)
 {
 	bool drop = false, ready = false, rearm = false;
 
@@ -174,6 +174,7 @@ bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t 
 		rpc_bulk_take(conn, *rec, bulk, pipe);
 		rpc_conn_get(conn); /* the call's */
 		*reader = rpc_conn_call_started(conn);
+		*next = *reader && rpc_record_next_is_short(&conn->rec, RPC_HOLD_MAX);
 		ready = true;
 		break;
 	case IO_EOF:

@@ -48,8 +48,14 @@ static void pool_park(struct rpc_server *srv)
 	pthread_mutex_unlock(&srv->pool_lock);
 }
 
+/*
+ * Runs a call (bulk: its record's hole) and sends its reply, if it has one:
+ * held back if more (a short call is on its way) and it is short,
+ * internal.h. *held: whether conn holds a reply back now (a send without
+ * MSG_MORE sends what was held too).
+ */
 static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_t *rec, size_t len,
-		     const struct rpc_bulk *bulk)
+		     const struct rpc_bulk *bulk, bool more, bool *held)
 {
 	struct rpc_server *srv = th->srv;
 	struct xdr_enc reply;
@@ -64,7 +70,8 @@ static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_
 	case RPC_VERDICT_SEND:
 		iov.iov_base = reply.base;
 		iov.iov_len = reply.len;
-		rpc_conn_sendv(conn, &iov, 1);
+		*held = more && reply.len <= RPC_HOLD_MAX;
+		rpc_conn_sendv(conn, &iov, 1, *held);
 		break;
 	case RPC_VERDICT_REPLY:
 		pthread_mutex_lock(&conn->lock);
@@ -90,7 +97,8 @@ static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_
 /*
  * conn's event: read a call, run it, and while conn stays ours, read and run
  * the next one — for RPC_INLINE_BATCH calls or RPC_CALL_SLOW_US at most, so
- * other connections get their turn with few active threads. A reference is
+ * other connections get their turn with few active threads — holding short
+ * replies back while a short call is on its way. A reference is
  * held throughout: once conn is re-armed (by rpc_io_read() finding nothing
  * more, or at the end here) another thread may tear it down at once.
  */
@@ -98,7 +106,7 @@ static void pool_conn_event(struct pool_thread *th, struct rpc_conn *conn, uint3
 {
 	struct rpc_bufs *bufs = &th->srv->bufs;
 	uint64_t end = time_mono_ns() + RPC_CALL_SLOW_US * 1000ull;
-	bool reader = true;
+	bool reader = true, held = false;
 
 	rpc_conn_get(conn);
 	for (int n = 0; reader && n < RPC_INLINE_BATCH && time_mono_ns() < end; n++) {
@@ -106,12 +114,18 @@ static void pool_conn_event(struct pool_thread *th, struct rpc_conn *conn, uint3
 		struct rpc_pipe pipe;
 		uint8_t *rec = NULL;
 		size_t len = 0;
+		bool next = false;
 
-		if (!rpc_io_read(conn, events, &th->own, &rec, &len, &bulk, &pipe, &reader))
-			goto out;
-		rpc_slot_begin(th->slot, reader ? conn : NULL);
+		if (!rpc_io_read(conn, events, &th->own, &rec, &len, &bulk, &pipe, &reader,
+				 &next)) {
+			reader = false; /* conn re-armed, or gone */
+			break;
+		}
+		rpc_slot_begin(th->slot, reader ? conn : NULL, held);
+		/* Not for the batch's last call: the loop's end would push at once. */
+		next = next && n + 1 < RPC_INLINE_BATCH;
 		if (th->reply)
-			pool_run(th, conn, rec, len, &bulk);
+			pool_run(th, conn, rec, len, &bulk, next, &held);
 		else
 			rpc_conn_close(conn); /* no reply buffer: cannot answer */
 		reader = rpc_slot_end(th->slot);
@@ -129,9 +143,10 @@ static void pool_conn_event(struct pool_thread *th, struct rpc_conn *conn, uint3
 		rpc_conn_put(conn); /* the call's */
 		events = EPOLLIN;
 	}
+	if (held)
+		rpc_conn_push(conn);
 	if (reader)
 		rpc_io_rearm(conn); /* enough in a row: back to the pool */
-out:
 	rpc_conn_put(conn);
 }
 

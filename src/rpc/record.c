@@ -114,6 +114,11 @@ uint8_t *rpc_record_take(struct rpc_record *r, size_t *len)
 	return buf;
 }
 
+bool rpc_record_next_is_short(const struct rpc_record *r, size_t max)
+{
+	return !r->error && r->nfrags == 1 && r->last && r->len + r->frag_left <= max;
+}
+
 uint8_t *rpc_record_detach(struct rpc_record *r)
 {
 	uint8_t *buf = r->buf;

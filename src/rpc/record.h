@@ -93,6 +93,11 @@ enum rpc_record_status rpc_record_advance(struct rpc_record *r, size_t n);
  * ready (an empty record) or failed (a bad header); check before reading.
  */
 uint8_t *rpc_record_take(struct rpc_record *r, size_t *len);
+/*
+ * After rpc_record_take(): the next record's header is in, and it says the
+ * record is a single fragment of at most max bytes (a short call on its way).
+ */
+bool rpc_record_next_is_short(const struct rpc_record *r, size_t max);
 /* For teardown: the attached buffer (NULL if none); a partial record in it is dropped. */
 uint8_t *rpc_record_detach(struct rpc_record *r);
 

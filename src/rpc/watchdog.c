@@ -43,11 +43,12 @@ static void watchdog_ensure(struct rpc_server *srv)
 		watchdog_timer(srv, RPC_CALL_SLOW_US * 1000L, RPC_CALL_SLOW_US * 1000L);
 }
 
-void rpc_slot_begin(struct rpc_slot *s, struct rpc_conn *reader_of)
+void rpc_slot_begin(struct rpc_slot *s, struct rpc_conn *reader_of, bool held)
 {
 	pthread_mutex_lock(&s->lock);
 	s->running = true;
 	s->conn = reader_of;
+	s->held = held && reader_of;
 	s->since = time_mono_ns();
 	pthread_mutex_unlock(&s->lock);
 	watchdog_ensure(s->srv);
@@ -62,6 +63,7 @@ bool rpc_slot_end(struct rpc_slot *s)
 	kept = s->conn != NULL;
 	slow = s->slow;
 	s->conn = NULL;
+	s->held = false;
 	s->running = false;
 	s->slow = false;
 	pthread_mutex_unlock(&s->lock);
@@ -75,8 +77,8 @@ bool rpc_slot_end(struct rpc_slot *s)
 
 /*
  * The call on s (locked) becomes slow: its connection, if it still holds it,
- * goes back to the pool. True if it was not slow yet (one more active
- * thread is then wanted: pool_allow).
+ * goes back to the pool, with the reply held back for it sent. True if it
+ * was not slow yet (one more active thread is then wanted: pool_allow).
  */
 static bool slot_slow(struct rpc_slot *s)
 {
@@ -87,8 +89,11 @@ static bool slot_slow(struct rpc_slot *s)
 		log_debug(RPC_MODULE,
 			  "conn=%llu: a call runs long: its connection goes to the pool",
 			  (unsigned long long)s->conn->id);
+		if (s->held)
+			rpc_conn_push(s->conn);
 		rpc_io_rearm(s->conn);
 		s->conn = NULL;
+		s->held = false;
 	}
 	return true;
 }

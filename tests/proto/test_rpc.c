@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/limits.h"
 
@@ -503,6 +504,32 @@ static void pipelined_calls_before_a_bad_record_are_answered(void **state)
 	}
 }
 
+/*
+ * A call, then only the header of a short one: the server holds the first
+ * reply back for the second (MSG_MORE), which never comes — it must send it
+ * anyway once it finds nothing more to read; and again when the rest comes
+ * bit by bit.
+ */
+static void a_reply_held_for_a_call_that_stalls_is_sent(void **state)
+{
+	static const size_t whole[] = {1u << 20};
+	struct nfs4clnt_conn *c = harness_connect(srv);
+	uint8_t wire[256];
+	size_t w = put_null_record(wire, 0x6100, 40, whole, 1, 0);
+	size_t w2 = put_null_record(wire + w, 0x6101, 40, whole, 1, 0);
+
+	assert_int_equal(nfs4clnt_conn_send_raw(c, wire, w + 4), 0);
+	expect_null_reply(c, 0x6100);
+	for (size_t i = 4; i < w2; i += 9) {
+		size_t n = w2 - i < 9 ? w2 - i : 9;
+
+		assert_int_equal(nfs4clnt_conn_send_raw(c, wire + w + i, n), 0);
+		usleep(1000);
+	}
+	expect_null_reply(c, 0x6101);
+	nfs4clnt_conn_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +555,7 @@ int main(void)
 		cmocka_unit_test(record_one_byte_over_the_limit_closes_the_connection),
 		cmocka_unit_test(pipelined_odd_records_are_each_answered),
 		cmocka_unit_test(pipelined_calls_before_a_bad_record_are_answered),
+		cmocka_unit_test(a_reply_held_for_a_call_that_stalls_is_sent),
 	};
 
 	return harness_exit_code(cmocka_run_group_tests(tests, setup, teardown));

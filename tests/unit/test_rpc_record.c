@@ -422,6 +422,36 @@ static void test_next_mark_edges(void **state)
 	assert_int_equal(used, 0);
 }
 
+/* What the pool needs to hold a reply back: the next call's header is in, and it is short. */
+static void test_next_is_short(void **state)
+{
+	struct rpc_record r;
+	uint8_t in[64];
+	size_t n = 0, used, len;
+
+	rpc_record_init(&r, 0);
+	n += put_mark(in + n, true, 1);
+	in[n++] = 'a';
+	n += put_mark(in + n, true, 8);
+	memset(in + n, 'b', 8), n += 8;
+	n += put_mark(in + n, false, 2); /* one of several fragments */
+	memset(in + n, 'c', 2), n += 2;
+	n += put_mark(in + n, true, 0);
+
+	assert_false(rpc_record_next_is_short(&r, 100)); /* nothing read yet */
+	assert_int_equal(feed(&r, in, 5, &used), RPC_RECORD_READY);
+	rpc_record_take(&r, &len);
+	assert_false(rpc_record_next_is_short(&r, 100)); /* read plainly: no header ahead */
+	rpc_record_init(&r, 0);
+	assert_int_equal(feed_ahead(&r, in, n, 64, &used), RPC_RECORD_READY);
+	rpc_record_take(&r, &len);
+	assert_true(rpc_record_next_is_short(&r, 8));
+	assert_false(rpc_record_next_is_short(&r, 7));
+	assert_int_equal(feed_ahead(&r, in + used, n - used, 64, &used), RPC_RECORD_READY);
+	rpc_record_take(&r, &len);
+	assert_false(rpc_record_next_is_short(&r, 100)); /* not a single fragment */
+}
+
 /* A stream of records gives the same records read plainly or with headers ahead, in any chunks. */
 static void test_next_mark_stream(void **state)
 {
@@ -475,7 +505,7 @@ int main(void)
 		cmocka_unit_test(test_huge_claims),	 cmocka_unit_test(test_too_many_fragments),
 		cmocka_unit_test(test_empty_records),	 cmocka_unit_test(test_never_reads_ahead),
 		cmocka_unit_test(test_reads_next_mark),	 cmocka_unit_test(test_next_mark_edges),
-		cmocka_unit_test(test_next_mark_stream),
+		cmocka_unit_test(test_next_mark_stream), cmocka_unit_test(test_next_is_short),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
