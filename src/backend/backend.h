@@ -193,6 +193,19 @@ struct backend_ops {
 	int (*write)(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		     uint64_t offset, const void *buf, size_t len, enum be_stable how,
 		     size_t *written, enum be_stable *committed);
+	/*
+	 * Optional: write of head[0..headlen) followed by pipe_len bytes read
+	 * from the pipe (a WRITE's data left in a pipe by the rpc layer), so
+	 * they reach the file without passing through our memory (vfs: splice).
+	 * Same semantics and results as write; on failure the pipe may hold
+	 * any part of what it had, except -EOPNOTSUPP (this file cannot take
+	 * it so): nothing was read from the pipe, and the caller copies it out
+	 * and calls write, as it does when this op is absent.
+	 */
+	int (*write_pipe)(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+			  uint64_t offset, const void *head, size_t headlen, int pipe,
+			  size_t pipe_len, enum be_stable how, size_t *written,
+			  enum be_stable *committed);
 	int (*commit)(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 		      uint64_t offset, uint64_t count);
 	/*

@@ -755,6 +755,7 @@ static const struct backend_ops vfs_ops = {
 	.access = vfs_access,
 	.read = vfs_read,
 	.write = vfs_write,
+	.write_pipe = vfs_write_pipe,
 	.commit = vfs_commit,
 	.create = vfs_create,
 	.remove = vfs_remove,

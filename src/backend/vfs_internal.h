@@ -245,6 +245,9 @@ int vfs_read(struct backend *be, const struct be_cred *cred, const struct be_fh 
 int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 	      uint64_t offset, const void *buf, size_t len, enum be_stable how, size_t *written,
 	      enum be_stable *committed);
+int vfs_write_pipe(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+		   uint64_t offset, const void *head, size_t headlen, int pipe, size_t pipe_len,
+		   enum be_stable how, size_t *written, enum be_stable *committed);
 int vfs_commit(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
 	       uint64_t offset, uint64_t count);
 int vfs_readlink(struct backend *be, const struct be_cred *cred, const struct be_fh *fh, char *buf,

@@ -131,66 +131,124 @@ out:
 	return done > 0 ? 0 : err;
 }
 
-/*
- * The write runs under the caller's credentials too: the kernel clears
- * set-user/group-id bits on a write by someone without CAP_FSETID, which the
- * server (root) has and the caller usually does not.
- */
-int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
-	      uint64_t offset, const void *buf, size_t len, enum be_stable how, size_t *written,
-	      enum be_stable *committed)
+/* pwritev2() of buf at offset until all is written or it fails; flags: RWF_*SYNC or 0. */
+static int write_buf(int fd, uint64_t offset, const void *buf, size_t len, enum be_stable how,
+		     int flags, size_t *done)
 {
-	struct vfs_backend *vb = vfs_of(be);
-	struct vfs_fdent *pe;
-	struct statx stx;
-	int fd, err = 0, flags = 0;
-	size_t done = 0;
-
-	*written = 0;
-	if (how != BE_UNSTABLE && how != BE_DATA_SYNC && how != BE_FILE_SYNC)
-		return -EINVAL;
-	/* Zero bytes succeed wherever they are (RFC 8881 §18.32.3), once allowed to write. */
-	if (len && (offset > INT64_MAX || len > INT64_MAX - offset))
-		return -EFBIG;
-	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pe, false);
-	if (fd < 0)
-		return fd;
-	if (how == BE_DATA_SYNC)
-		flags = RWF_DSYNC;
-	else if (how == BE_FILE_SYNC)
-		flags = RWF_SYNC;
-	if (flags) {
-		atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
-		block_hint(); /* a sync: the rpc layer hands this call's connection on */
-	}
-	while (done < len) {
-		struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = len - done};
-		ssize_t n = pwritev2(fd, &iov, 1, (off_t)(offset + done), flags);
+	while (*done < len) {
+		struct iovec iov = {.iov_base = (char *)buf + *done, .iov_len = len - *done};
+		ssize_t n = pwritev2(fd, &iov, 1, (off_t)(offset + *done), flags);
 
 		if (n < 0 && (errno == EOPNOTSUPP || errno == ENOSYS) && flags) {
 			/* No RWF_*SYNC (pre-4.7): write, then sync below. */
-			n = pwrite(fd, iov.iov_base, iov.iov_len, (off_t)(offset + done));
+			n = pwrite(fd, iov.iov_base, iov.iov_len, (off_t)(offset + *done));
 			if (n >= 0 && (how == BE_FILE_SYNC ? fsync(fd) : fdatasync(fd)) != 0)
 				n = -1;
 		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			err = -errno;
-			break;
+			return -errno;
 		}
-		done += (size_t)n;
+		*done += (size_t)n;
 	}
-	if (done > 0 || len == 0) {
+	return 0;
+}
+
+/*
+ * len bytes from the pipe to the file at offset: the kernel moves the pipe's
+ * pages into the page cache, the one copy left of a spliced WRITE.
+ * -EOPNOTSUPP, with nothing taken from the pipe, where the filesystem has no
+ * splice_write (the kernel says EINVAL).
+ */
+static int write_pipe(int fd, uint64_t offset, int pipe, size_t len, size_t *done)
+{
+	while (*done < len) {
+		loff_t off = (loff_t)(offset + *done);
+		ssize_t n = splice(pipe, NULL, fd, &off, len - *done, SPLICE_F_MOVE);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EINVAL && *done == 0 ? -EOPNOTSUPP : -errno;
+		}
+		if (n == 0)
+			return -EIO; /* the pipe held fewer bytes than it should */
+		*done += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Both writes: buf[0..len), then pipe_len bytes from pipe (if pipe >= 0).
+ * The write runs under the caller's credentials too: the kernel clears
+ * set-user/group-id bits on a write by someone without CAP_FSETID, which the
+ * server (root) has and the caller usually does not.
+ */
+static int vfs_write_from(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+			  uint64_t offset, const void *buf, size_t len, int pipe, size_t pipe_len,
+			  enum be_stable how, size_t *written, enum be_stable *committed)
+{
+	struct vfs_backend *vb = vfs_of(be);
+	size_t total = len + (pipe >= 0 ? pipe_len : 0), done = 0, moved = 0;
+	struct vfs_fdent *pe;
+	struct statx stx;
+	int fd, err = 0, sync_err = 0, flags = 0;
+
+	*written = 0;
+	if (how != BE_UNSTABLE && how != BE_DATA_SYNC && how != BE_FILE_SYNC)
+		return -EINVAL;
+	/* Zero bytes succeed wherever they are (RFC 8881 §18.32.3), once allowed to write. */
+	if (total && (offset > INT64_MAX || total > INT64_MAX - offset))
+		return -EFBIG;
+	fd = vfs_open_data(vb, cred, fh, O_WRONLY, &stx, &pe, false);
+	if (fd < 0)
+		return fd;
+	/* From a pipe, the sync comes once after all of it (below), as RWF_*SYNC would. */
+	if (pipe < 0 && how != BE_UNSTABLE) {
+		flags = how == BE_DATA_SYNC ? RWF_DSYNC : RWF_SYNC;
+		atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
+		block_hint(); /* a sync: the rpc layer hands this call's connection on */
+	}
+	err = write_buf(fd, offset, buf, len, how, flags, &done);
+	if (!err && pipe >= 0) {
+		err = write_pipe(fd, offset + done, pipe, pipe_len, &moved);
+		if (err == -EOPNOTSUPP)
+			goto out; /* the caller writes it all again from memory */
+		done += moved;
+		if (!err && how != BE_UNSTABLE) {
+			atomic_fetch_add_explicit(&vb->data_syncs, 1, memory_order_relaxed);
+			block_hint(); /* as above */
+			if ((how == BE_FILE_SYNC ? fsync(fd) : fdatasync(fd)) != 0)
+				sync_err = -errno; /* the data changed, but is not stable */
+		}
+	}
+	if (done > 0 || total == 0) {
 		vfs_change_bump(vb, pe->fd, NULL);
-		err = 0;
+		err = sync_err;
 	}
+out:
 	close(fd);
 	vfs_handle_put(pe);
-	*written = done;
+	*written = err ? 0 : done;
 	if (committed)
 		*committed = how;
 	return err;
+}
+
+int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+	      uint64_t offset, const void *buf, size_t len, enum be_stable how, size_t *written,
+	      enum be_stable *committed)
+{
+	return vfs_write_from(be, cred, fh, offset, buf, len, -1, 0, how, written, committed);
+}
+
+int vfs_write_pipe(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+		   uint64_t offset, const void *head, size_t headlen, int pipe, size_t pipe_len,
+		   enum be_stable how, size_t *written, enum be_stable *committed)
+{
+	return vfs_write_from(be, cred, fh, offset, head, headlen, pipe, pipe_len, how, written,
+			      committed);
 }
 
 /* fsync of the whole file (COMMIT's range is advisory). Needs no permission. */

@@ -50,6 +50,16 @@ struct nfs4_compound {
 /* rpc_dispatch_fn for program 100003 version 4: NULL is answered by rpc/, 1 is COMPOUND. */
 enum rpc_accept_stat nfs4_compound_dispatch(void *srv, struct rpc_call *call, struct xdr_enc *res);
 
+/* How many argument bytes after SEQUENCE feed the request digest (sequence.c). */
+#define NFS4_DIGEST_BYTES 512
+
+/*
+ * rpc_program.find_bulk (bulk.c): the data of a WRITE in a COMPOUND of
+ * SEQUENCE, PUTFH... and WRITE, less its first bytes that the request digest
+ * reads.
+ */
+bool nfs4_find_bulk(const uint8_t *rec, size_t have, size_t reclen, size_t *off, size_t *len);
+
 /*
  * The current filehandle, checked for this caller against its export's rules
  * (RFC 8881 §2.6.3.1: a PUTFH is judged by the op that uses it). On NFS4_OK,

@@ -3,9 +3,6 @@
 
 #include "util/hash.h"
 
-/* How many argument bytes after SEQUENCE feed the request digest. */
-#define NFS4_DIGEST_BYTES 512
-
 /*
  * A digest of the rest of the COMPOUND and of who sent it, to tell a retry
  * from a false retry: same slot and seqid but other operations, other

@@ -199,6 +199,7 @@ struct rpc_program nfs4_server_program(struct nfs4_server *srv)
 		.auth_flavors = 1u << RPC_AUTH_NONE | 1u << RPC_AUTH_SYS,
 		.dispatch = nfs4_compound_dispatch,
 		.ctx = srv,
+		.find_bulk = nfs4_find_bulk,
 	};
 
 	return p;

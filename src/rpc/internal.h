@@ -53,6 +53,7 @@
 #include <stdatomic.h>
 
 #include "rpc/buf.h"
+#include "rpc/pipe.h"
 #include "rpc/record.h"
 #include "rpc/rpc.h"
 #include "util/ref.h"
@@ -70,6 +71,30 @@
 #define RPC_CALL_SLOW_US 1000
 /* Pool threads per core by default: the active ones plus spares for slow calls. */
 #define RPC_POOL_PER_CORE 4
+
+/*
+ * Where a connection's record in the making stands as to bulk data (bulk.c;
+ * part of the reading state). A single-fragment record of at least
+ * RPC_BULK_MIN bytes is read RPC_BULK_PREFIX bytes first (PREFIX); if its
+ * program's find_bulk names bulk data and a pipe is to be had, the bytes
+ * before the hole are read into the buffer (HEAD), the hole's are spliced
+ * into the pipe (PIPE), and the rest into the buffer again (TAIL).
+ */
+enum rpc_bulk_state {
+	RPC_BULK_AT_NONE, /* no body byte of the record read yet */
+	RPC_BULK_AT_OFF,  /* decided: the record has no hole */
+	RPC_BULK_AT_PREFIX,
+	RPC_BULK_AT_HEAD,
+	RPC_BULK_AT_PIPE,
+	RPC_BULK_AT_TAIL,
+};
+
+struct rpc_bulk_rd {
+	enum rpc_bulk_state st;
+	size_t start;	      /* the hole: record bytes [start, end), from HEAD on */
+	size_t end;	      /* the pipe holds [start, record len) of them while in PIPE */
+	struct rpc_pipe pipe; /* held from HEAD on */
+};
 
 /* The first member of everything registered in the epoll set says what it is. */
 enum rpc_poll_kind { RPC_POLL_LISTENER = 1, RPC_POLL_CONN, RPC_POLL_STOP };
@@ -113,6 +138,7 @@ struct rpc_conn {
 
 	pthread_mutex_t read_lock; /* the reading state below (see the top of this file) */
 	struct rpc_record rec;	   /* its buffer, while attached, is owned by the conn */
+	struct rpc_bulk_rd bulk;   /* and its pipe */
 	bool torn_down;
 
 	struct rpc_conn *prev, *next; /* srv->conns, under srv->lock */
@@ -158,6 +184,8 @@ struct rpc_server {
 	atomic_bool stopping; /* pool threads leave their loop after the current event */
 	atomic_int nconns;
 	struct rpc_bufs bufs;
+	struct rpc_pipes pipes;
+	bool bulk; /* some program has find_bulk */
 
 	pthread_mutex_t lock; /* conns */
 	struct rpc_conn *conns;
@@ -202,16 +230,41 @@ void rpc_io_accept(struct rpc_server *srv, struct rpc_listener *l);
  * (conn re-armed, waiting for its calls after EOF, or torn down). The
  * caller holds a reference on conn throughout. own is the
  * thread's record buffer, lent to conn when a record needs one (*own
- * becomes NULL).
+ * becomes NULL). *bulk and *pipe: the record's hole, as rpc_bulk_take().
  */
 bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len,
-		 bool *reader, bool *next);
+		 struct rpc_bulk *bulk, struct rpc_pipe *pipe, bool *reader, bool *next);
 /*
  * Closes and unregisters conn; the caller holds read_lock, and drops the I/O
  * reference (rpc_conn_put) after releasing it. False if it was already torn
  * down (nothing to drop).
  */
 bool rpc_conn_teardown(struct rpc_conn *conn);
+
+/* bulk.c: the reading side, for io.c's reader (holding read_lock) */
+/*
+ * Before body bytes of conn's record are read (buffer attached): how many of
+ * the want that rpc_record_next() allows may go into the buffer now; 0: none,
+ * splice them (rpc_bulk_splice) instead.
+ */
+size_t rpc_bulk_want(struct rpc_conn *conn, size_t want);
+/*
+ * Moves the hole's next bytes from conn's socket into its pipe (they are not
+ * advanced yet): as read(2) would, the count, 0 at EOF, or -1 with errno
+ * (EAGAIN: the socket has nothing for now). A pipe that fills up while the
+ * socket has more is copied into the buffer (the hole shrinks) and filled
+ * again: slower, never stuck.
+ */
+ssize_t rpc_bulk_splice(struct rpc_conn *conn);
+/*
+ * The record just taken (rec, rpc_record_take()) is a call: its hole into
+ * *bulk (hole NULL if none) and the pipe to give back once the call ended
+ * (rpc_pipe_put(), when bulk->fd >= 0) into *pipe. conn starts afresh.
+ */
+void rpc_bulk_take(struct rpc_conn *conn, uint8_t *rec, struct rpc_bulk *bulk,
+		   struct rpc_pipe *pipe);
+/* For teardown: gives back (or closes) a pipe of a partial record. */
+void rpc_bulk_drop(struct rpc_conn *conn);
 
 /* pool.c */
 void *rpc_pool_main(void *slot);

@@ -55,6 +55,7 @@ bool rpc_conn_teardown(struct rpc_conn *conn)
 	rpc_conn_close(conn);
 	epoll_ctl(conn->srv->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
 	rpc_buf_put(&conn->srv->bufs, rpc_record_detach(&conn->rec), used);
+	rpc_bulk_drop(conn);
 	io_unlink(conn);
 	return true;
 }
@@ -74,6 +75,7 @@ static enum io_result io_read_record(struct rpc_conn *conn, uint8_t **own)
 	for (;;) {
 		struct iovec iov[2];
 		uint8_t *dst;
+		size_t want;
 		ssize_t n;
 
 		if (r->ready) /* an empty record, its header read ahead */
@@ -97,7 +99,16 @@ static enum io_result io_read_record(struct rpc_conn *conn, uint8_t **own)
 		iov[0].iov_base = dst;
 		iov[1].iov_len = rpc_record_next_mark(r, &dst);
 		iov[1].iov_base = dst;
-		n = readv(conn->fd, iov, iov[1].iov_len ? 2 : 1);
+		want = r->in_body ? rpc_bulk_want(conn, iov[0].iov_len) : iov[0].iov_len;
+		if (want < iov[0].iov_len) {
+			/* Up to the bulk's next boundary: the header iovec must not follow. */
+			iov[0].iov_len = want;
+			iov[1].iov_len = 0;
+		}
+		if (want == 0)
+			n = rpc_bulk_splice(conn);
+		else
+			n = readv(conn->fd, iov, iov[1].iov_len ? 2 : 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -142,7 +153,7 @@ static bool io_eof(struct rpc_conn *conn)
 }
 
 bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t **rec, size_t *len,
-		 bool *reader, bool *next)
+		 struct rpc_bulk *bulk, struct rpc_pipe *pipe, bool *reader, bool *next)
 {
 	bool drop = false, ready = false, rearm = false;
 
@@ -160,6 +171,7 @@ bool rpc_io_read(struct rpc_conn *conn, uint32_t events, uint8_t **own, uint8_t 
 		break;
 	case IO_READY:
 		*rec = rpc_record_take(&conn->rec, len);
+		rpc_bulk_take(conn, *rec, bulk, pipe);
 		rpc_conn_get(conn); /* the call's */
 		*reader = rpc_conn_call_started(conn);
 		*next = *reader && rpc_record_next_is_short(&conn->rec, RPC_HOLD_MAX);

@@ -109,8 +109,8 @@ static void msg_dispatch(const struct rpc_program *p, struct rpc_call *call, str
 }
 
 enum rpc_verdict rpc_msg_process(const struct rpc_program *progs, int nprogs, struct rpc_conn *conn,
-				 const uint8_t *rec, size_t len, struct arena *arena,
-				 struct xdr_enc *reply, uint32_t *xid_out)
+				 const uint8_t *rec, size_t len, const struct rpc_bulk *bulk,
+				 struct arena *arena, struct xdr_enc *reply, uint32_t *xid_out)
 {
 	struct xdr_dec x;
 	struct xdr_opaque cbody, vbody;
@@ -179,6 +179,7 @@ enum rpc_verdict rpc_msg_process(const struct rpc_program *progs, int nprogs, st
 	call.args = x;
 	call.conn = conn;
 	call.arena = arena;
+	call.bulk = bulk ? *bulk : (struct rpc_bulk){.fd = -1};
 	msg_dispatch(p, &call, reply);
 	return msg_finish(reply);
 }

@@ -53,9 +53,11 @@ enum rpc_verdict {
  * call->args.arena); the caller resets it once the reply is sent.
  * conn: passed to the dispatcher as call->conn; may be NULL (tests, fuzzer).
  * xid: set whenever the record had one (may be NULL).
+ * bulk: the record's hole (rpc.h), handed to the dispatcher as call->bulk;
+ * NULL when the record is whole.
  */
 enum rpc_verdict rpc_msg_process(const struct rpc_program *progs, int nprogs, struct rpc_conn *conn,
-				 const uint8_t *rec, size_t len, struct arena *arena,
-				 struct xdr_enc *reply, uint32_t *xid);
+				 const uint8_t *rec, size_t len, const struct rpc_bulk *bulk,
+				 struct arena *arena, struct xdr_enc *reply, uint32_t *xid);
 
 #endif

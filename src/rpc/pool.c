@@ -49,12 +49,13 @@ static void pool_park(struct rpc_server *srv)
 }
 
 /*
- * Runs a call and sends its reply, if it has one: held back if more (a short
- * call is on its way) and it is short, internal.h. *held: whether conn holds
- * a reply back now (a send without MSG_MORE sends what was held too).
+ * Runs a call (bulk: its record's hole) and sends its reply, if it has one:
+ * held back if more (a short call is on its way) and it is short,
+ * internal.h. *held: whether conn holds a reply back now (a send without
+ * MSG_MORE sends what was held too).
  */
 static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_t *rec, size_t len,
-		     bool more, bool *held)
+		     const struct rpc_bulk *bulk, bool more, bool *held)
 {
 	struct rpc_server *srv = th->srv;
 	struct xdr_enc reply;
@@ -64,8 +65,8 @@ static void pool_run(struct pool_thread *th, struct rpc_conn *conn, const uint8_
 	void *ctx;
 
 	xdr_enc_init(&reply, th->reply, th->reply_cap);
-	switch (rpc_msg_process(srv->progs, srv->cfg.nprogs, conn, rec, len, &th->arena, &reply,
-				&xid)) {
+	switch (rpc_msg_process(srv->progs, srv->cfg.nprogs, conn, rec, len, bulk, &th->arena,
+				&reply, &xid)) {
 	case RPC_VERDICT_SEND:
 		iov.iov_base = reply.base;
 		iov.iov_len = reply.len;
@@ -109,11 +110,14 @@ static void pool_conn_event(struct pool_thread *th, struct rpc_conn *conn, uint3
 
 	rpc_conn_get(conn);
 	for (int n = 0; reader && n < RPC_INLINE_BATCH && time_mono_ns() < end; n++) {
+		struct rpc_bulk bulk;
+		struct rpc_pipe pipe;
 		uint8_t *rec = NULL;
 		size_t len = 0;
 		bool next = false;
 
-		if (!rpc_io_read(conn, events, &th->own, &rec, &len, &reader, &next)) {
+		if (!rpc_io_read(conn, events, &th->own, &rec, &len, &bulk, &pipe, &reader,
+				 &next)) {
 			reader = false; /* conn re-armed, or gone */
 			break;
 		}
@@ -121,10 +125,13 @@ static void pool_conn_event(struct pool_thread *th, struct rpc_conn *conn, uint3
 		/* Not for the batch's last call: the loop's end would push at once. */
 		next = next && n + 1 < RPC_INLINE_BATCH;
 		if (th->reply)
-			pool_run(th, conn, rec, len, next, &held);
+			pool_run(th, conn, rec, len, &bulk, next, &held);
 		else
 			rpc_conn_close(conn); /* no reply buffer: cannot answer */
 		reader = rpc_slot_end(th->slot);
+		/* Emptied by the call, or closed with what it left (pipe.h). */
+		if (bulk.fd >= 0)
+			rpc_pipe_put(&th->srv->pipes, &pipe);
 		/* The record's buffer becomes this thread's own, or a spare. */
 		if (rec && !th->own) {
 			rpc_buf_trim(bufs, rec, len);

@@ -71,6 +71,36 @@ struct rpc_cred {
 
 struct rpc_conn;
 
+/*
+ * The bulk data of a call (docs/architecture.md, "Bulk data"). A large
+ * record whose program pointed at an opaque in it (rpc_program.find_bulk)
+ * may arrive with a hole: hole[0..len) of the record buffer were never
+ * written; those bytes wait, in order, in a pipe, from which the call may
+ * splice them elsewhere (fd, at most once) or copy them into the hole
+ * (rpc_bulk_fill). Every other byte of the record is at its place in the
+ * buffer. What the call leaves in the pipe is discarded when it ends.
+ */
+struct rpc_bulk {
+	uint8_t *hole; /* NULL: the record is whole */
+	size_t len;
+	int fd;	    /* the pipe's read end */
+	bool spent; /* the pipe was read from other than by rpc_bulk_fill: the hole is lost */
+};
+
+/*
+ * Makes the record whole: copies the pipe into the hole (hole NULL after).
+ * 0, or -errno (-EIO once the pipe was spent); nothing to do without a hole.
+ */
+int rpc_bulk_fill(struct rpc_bulk *b);
+
+/* Whether [p, p + n) of the record touches the hole. */
+static inline bool rpc_bulk_overlaps(const struct rpc_bulk *b, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+
+	return b->hole && q < b->hole + b->len && b->hole < q + n;
+}
+
 struct rpc_call {
 	uint32_t xid;
 	uint32_t prog;
@@ -80,6 +110,7 @@ struct rpc_call {
 	struct xdr_dec args;   /* the procedure's arguments, zero-copy into the record */
 	struct rpc_conn *conn; /* holds a reference for the duration of the call */
 	struct arena *arena;   /* per-call decode memory, reset after the reply is sent */
+	struct rpc_bulk bulk;  /* args may lie partly in a pipe: check before reading data */
 };
 
 /*
@@ -105,6 +136,15 @@ struct rpc_program {
 	uint32_t auth_flavors;
 	rpc_dispatch_fn dispatch;
 	void *ctx;
+	/*
+	 * Optional: where a call's bulk data lies, from its record's first
+	 * bytes only (rec[0..have), RPC header included, of a single-fragment
+	 * record of reclen bytes). True with [*off, *off + *len) (within
+	 * reclen) when those bytes are an opaque's data the dispatcher reads
+	 * only through call->bulk (the rpc layer may leave them out of the
+	 * buffer); false when the call has none. Never reads past have.
+	 */
+	bool (*find_bulk)(const uint8_t *rec, size_t have, size_t reclen, size_t *off, size_t *len);
 };
 
 /*

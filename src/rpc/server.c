@@ -83,7 +83,8 @@ struct rpc_server *rpc_server_create(const struct rpc_server_config *cfg)
 	srv->listeners =
 		calloc((size_t)(cfg->naddrs > 0 ? cfg->naddrs : 1), sizeof(*srv->listeners));
 	if (!srv->addrs || !srv->progs || !srv->listeners ||
-	    rpc_bufs_init(&srv->bufs, srv->cfg.max_record, srv->nthreads) < 0)
+	    rpc_bufs_init(&srv->bufs, srv->cfg.max_record, srv->nthreads) < 0 ||
+	    rpc_pipes_init(&srv->pipes, srv->nthreads) < 0)
 		goto fail;
 	if (cfg->naddrs > 0)
 		memcpy(srv->addrs, cfg->addrs, sizeof(*srv->addrs) * (size_t)cfg->naddrs);
@@ -91,6 +92,8 @@ struct rpc_server *rpc_server_create(const struct rpc_server_config *cfg)
 		memcpy(srv->progs, cfg->progs, sizeof(*srv->progs) * (size_t)cfg->nprogs);
 	srv->cfg.addrs = srv->addrs;
 	srv->cfg.progs = srv->progs;
+	for (int i = 0; i < cfg->nprogs; i++)
+		srv->bulk |= srv->progs[i].find_bulk != NULL;
 	for (int i = 0; i < cfg->naddrs; i++) {
 		int err = server_listen(&srv->listeners[i], &srv->addrs[i]);
 
@@ -243,6 +246,8 @@ void rpc_server_destroy(struct rpc_server *srv)
 	pthread_cond_destroy(&srv->pool_cond);
 	if (srv->bufs.spare)
 		rpc_bufs_destroy(&srv->bufs);
+	if (srv->pipes.spare)
+		rpc_pipes_destroy(&srv->pipes);
 	free(srv->threads);
 	free(srv->listeners);
 	free(srv->addrs);

@@ -10,6 +10,15 @@
 #define RPC_MAX_AUTH_GIDS 16			      /* AUTH_SYS gids<16> */
 #define RPC_MAX_CONNS 4096			      /* open connections at once */
 #define RPC_MAX_INFLIGHT_PER_CONN 256		      /* calls of one connection running at once */
+/*
+ * Bulk data (rpc/pipe.h): a single-fragment record longer than RPC_BULK_MIN
+ * may leave up to RPC_BULK_MAX bytes of an opaque in a pipe; its first
+ * RPC_BULK_PREFIX bytes are read first to find that opaque.
+ */
+#define RPC_BULK_MIN (64u * 1024)
+#define RPC_BULK_MAX (1u * 1024 * 1024)
+#define RPC_BULK_PREFIX 1024u
+#define RPC_BULK_PIPES 256 /* pipes open at once */
 /* Record buffer bytes kept in memory between calls: a 1 MiB WRITE and its headers. */
 #define RPC_BUF_RESIDENT (1u * 1024 * 1024 + 64 * 1024)
 

@@ -43,9 +43,10 @@ static enum rpc_accept_stat test_dispatch(void *ctx, struct rpc_call *call, stru
 }
 
 static const struct rpc_program progs[] = {
-	{PROG, 3, 4, NPROCS, 1u << RPC_AUTH_SYS, test_dispatch, NULL},
-	{PROG, 7, 7, NPROCS, 1u << RPC_AUTH_SYS, test_dispatch, NULL},
-	{OTHER_PROG, 1, 1, NPROCS, 1u << RPC_AUTH_NONE | 1u << RPC_AUTH_SYS, test_dispatch, NULL},
+	{PROG, 3, 4, NPROCS, 1u << RPC_AUTH_SYS, test_dispatch, NULL, NULL},
+	{PROG, 7, 7, NPROCS, 1u << RPC_AUTH_SYS, test_dispatch, NULL, NULL},
+	{OTHER_PROG, 1, 1, NPROCS, 1u << RPC_AUTH_NONE | 1u << RPC_AUTH_SYS, test_dispatch, NULL,
+	 NULL},
 };
 
 struct call {
@@ -129,7 +130,7 @@ static enum rpc_verdict run_raw(const uint8_t *rec, size_t len)
 
 	arena_init(&a, XDR_ARENA_LIMIT);
 	xdr_enc_init(&reply, replybuf, sizeof(replybuf));
-	v = rpc_msg_process(progs, 3, NULL, rec, len, &a, &reply, &xid);
+	v = rpc_msg_process(progs, 3, NULL, rec, len, NULL, &a, &reply, &xid);
 	arena_reset(&a);
 	return v;
 }
@@ -378,10 +379,10 @@ static void test_reply_and_drop(void **state)
 	xdr_put_be32(rec + 4, RPC_MSG_REPLY);
 	arena_init(&a, XDR_ARENA_LIMIT);
 	xdr_enc_init(&reply, replybuf, sizeof(replybuf));
-	assert_int_equal(rpc_msg_process(progs, 3, NULL, rec, 16, &a, &reply, &xid),
+	assert_int_equal(rpc_msg_process(progs, 3, NULL, rec, 16, NULL, &a, &reply, &xid),
 			 RPC_VERDICT_REPLY);
 	assert_int_equal(xid, 0xabcd);
-	assert_int_equal(rpc_msg_process(progs, 3, NULL, rec, 8, &a, &reply, NULL),
+	assert_int_equal(rpc_msg_process(progs, 3, NULL, rec, 8, NULL, &a, &reply, NULL),
 			 RPC_VERDICT_REPLY);
 	/* Unknown msg_type, and records without room for xid + msg_type. */
 	xdr_put_be32(rec + 4, 2);
@@ -395,8 +396,9 @@ static void test_reply_and_drop(void **state)
 		size_t clen = build(call, sizeof(call), &c);
 
 		xdr_enc_init(&reply, small, sizeof(small));
-		assert_int_equal(rpc_msg_process(progs, 3, NULL, call, clen, &a, &reply, NULL),
-				 RPC_VERDICT_DROP);
+		assert_int_equal(
+			rpc_msg_process(progs, 3, NULL, call, clen, NULL, &a, &reply, NULL),
+			RPC_VERDICT_DROP);
 	}
 	arena_reset(&a);
 }

@@ -1,8 +1,9 @@
 /*
  * The rpc server over real TCP on 127.0.0.1: round trips, fragments,
  * pipelining, large replies, hostile peers, reply routing, server-initiated
- * records, back-pressure, an orderly stop with calls in flight, and calls
- * that block (slow, or saying so with block_hint).
+ * records, back-pressure, an orderly stop with calls in flight, calls
+ * that block (slow, or saying so with block_hint), and bulk data left in a
+ * pipe (P_BULK).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,9 +29,10 @@
 #include "rpc/rpc.h"
 #include "util/blockhint.h"
 #include "util/clock.h"
+#include "util/limits.h"
 
 #define PROG 400100
-enum { P_NULL, P_ECHO, P_BIG, P_SLEEP, P_GETCONN, P_BLOCK, NPROCS };
+enum { P_NULL, P_ECHO, P_BIG, P_SLEEP, P_GETCONN, P_BLOCK, P_BULK, NPROCS };
 
 static atomic_int sleep_started, sleep_done;
 static atomic_int on_close_calls;
@@ -71,6 +73,57 @@ static void test_on_close(void *ctx, struct rpc_conn *conn)
 	atomic_fetch_add(&on_close_calls, 1);
 }
 
+/* FNV-1a over the bytes of p[0..n) outside b's hole. */
+static uint64_t bulk_hash(const struct rpc_bulk *b, const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		if (!rpc_bulk_overlaps(b, p + i, 1))
+			h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * P_BULK's arguments: mode (u32), then bytes. Its bulk (find_bulk) is the
+ * record's bytes from P_BULK_OFF to 16 before its end. Mode 0 fills the hole
+ * and hashes every byte; mode 1 leaves the pipe alone and hashes the bytes
+ * outside the hole. Results: whether there was a hole, where it was in the
+ * record (it starts where the reader was when it learnt of the bulk, or
+ * later), its length, the hash.
+ */
+#define P_BULK_OFF 48 /* header (40 with AUTH_NONE), mode, 4 bytes */
+static enum rpc_accept_stat bulk_dispatch(struct rpc_call *call, struct xdr_enc *res)
+{
+	struct rpc_bulk *b = &call->bulk;
+	const uint8_t *rec = call->args.p - 40, *all;
+	uint32_t mode, hole_off = b->hole ? (uint32_t)(b->hole - rec) : 0;
+	uint32_t hole_len = (uint32_t)b->len;
+	bool had = b->hole != NULL;
+	size_t n;
+
+	if (!xdr_dec_u32(&call->args, &mode))
+		return RPC_GARBAGE_ARGS;
+	if (mode == 0 && rpc_bulk_fill(b) != 0)
+		return RPC_SYSTEM_ERR;
+	n = xdr_dec_remaining(&call->args); /* not a multiple of 4: no xdr_dec_inline() */
+	all = call->args.p;
+	xdr_enc_u32(res, had);
+	xdr_enc_u32(res, had ? hole_off : 0);
+	xdr_enc_u32(res, had ? hole_len : 0);
+	xdr_enc_u64(res, bulk_hash(b, all, n));
+	return RPC_SUCCESS;
+}
+
+static bool test_find_bulk(const uint8_t *rec, size_t have, size_t reclen, size_t *off, size_t *len)
+{
+	if (have < 24 || xdr_get_be32(rec + 20) != P_BULK)
+		return false;
+	*off = P_BULK_OFF;
+	*len = reclen - P_BULK_OFF - 16;
+	return true;
+}
+
 static enum rpc_accept_stat test_dispatch(void *ctx, struct rpc_call *call, struct xdr_enc *res)
 {
 	uint32_t v;
@@ -103,6 +156,8 @@ static enum rpc_accept_stat test_dispatch(void *ctx, struct rpc_call *call, stru
 		atomic_fetch_add(&sleep_done, 1);
 		xdr_enc_u32(res, v);
 		return RPC_SUCCESS;
+	case P_BULK:
+		return bulk_dispatch(call, res);
 	case P_BLOCK:
 		block_hint();
 		block_hint(); /* twice: it must count once */
@@ -127,7 +182,8 @@ static enum rpc_accept_stat test_dispatch(void *ctx, struct rpc_call *call, stru
 }
 
 static const struct rpc_program prog = {
-	PROG, 1, 1, NPROCS, 1u << RPC_AUTH_NONE | 1u << RPC_AUTH_SYS, test_dispatch, NULL,
+	PROG,		1, 1, NPROCS, 1u << RPC_AUTH_NONE | 1u << RPC_AUTH_SYS, test_dispatch, NULL,
+	test_find_bulk,
 };
 
 struct tsrv {
@@ -722,6 +778,143 @@ static void test_blocking_calls_hand_on_their_thread(void **state)
 	tsrv_stop(&t);
 }
 
+/* A P_BULK record (mark included) of len body bytes in fragments of frag (0: one); mode 0/1. */
+static uint8_t *bulk_record(uint32_t xid, uint32_t mode, size_t len, size_t frag, size_t *wn)
+{
+	uint8_t *body = malloc(len), *wire;
+	size_t nfr, at = 0;
+
+	assert_non_null(body);
+	assert_int_equal(make_call(body, len, xid, P_BULK, NULL, 0), 40);
+	xdr_put_be32(body + 40, mode);
+	for (size_t i = 44; i < len; i++)
+		body[i] = (uint8_t)((i + xid) * 2654435761u >> 24);
+	frag = frag ? frag : len;
+	nfr = (len + frag - 1) / frag;
+	wire = malloc(len + 4 * nfr);
+	assert_non_null(wire);
+	for (size_t done = 0; done < len;) {
+		size_t f = len - done < frag ? len - done : frag;
+
+		xdr_put_be32(wire + at, (uint32_t)f | (done + f == len ? RPC_RECORD_LAST : 0));
+		memcpy(wire + at + 4, body + done, f);
+		at += 4 + f;
+		done += f;
+	}
+	free(body);
+	*wn = at;
+	return wire;
+}
+
+/* A reply (rec, r bytes) to a P_BULK record: was there a hole, and the hash the client expects. */
+static void bulk_check(const uint8_t *rec, ssize_t r, uint32_t xid, uint32_t mode, size_t len,
+		       bool hole)
+{
+	size_t wn;
+	uint8_t *wire = bulk_record(xid, mode, len, 0, &wn);
+	struct rpc_bulk b = {0};
+	uint64_t h;
+	size_t o;
+
+	assert_true(r >= 44);
+	o = check_success(rec, r, xid);
+	assert_int_equal(xdr_get_be32(rec + o), hole);
+	if (hole) {
+		uint32_t off = xdr_get_be32(rec + o + 4), blen = xdr_get_be32(rec + o + 8);
+
+		/* Within the bulk, up to its end; at or after the first bytes read. */
+		assert_true(off >= RPC_BULK_PREFIX && off < len - 16);
+		assert_int_equal(off + blen, len - 16);
+		if (mode == 1) {
+			b.hole = wire + 4 + off; /* the same range in the client's copy */
+			b.len = blen;
+		}
+	}
+	h = bulk_hash(&b, wire + 48, len - 44);
+	assert_true(xdr_get_be32(rec + o + 12) == (uint32_t)(h >> 32));
+	assert_true(xdr_get_be32(rec + o + 16) == (uint32_t)h);
+	free(wire);
+}
+
+static void bulk_expect(int fd, uint32_t xid, uint32_t mode, size_t len, bool hole)
+{
+	uint8_t rec[64];
+	ssize_t r = recv_record(fd, rec, sizeof(rec));
+
+	assert_true(r >= 4);
+	bulk_check(rec, r, xid, mode, len, hole);
+}
+
+static void bulk_send(int fd, uint32_t xid, uint32_t mode, size_t len, size_t frag, size_t trickle)
+{
+	size_t wn;
+	uint8_t *wire = bulk_record(xid, mode, len, frag, &wn);
+
+	for (size_t at = 0, i = 0; at < wn; i++) {
+		size_t k = trickle && wn - at > trickle ? trickle : wn - at;
+
+		send_all(fd, wire + at, k);
+		at += k;
+		if (trickle && i % 64 == 63)
+			usleep(1000); /* the server finds the socket empty, at any stage */
+	}
+	free(wire);
+}
+
+/*
+ * Bulk data: a single-fragment record from RPC_BULK_MIN bytes up has a hole
+ * where the program's find_bulk said (unless the range exceeds
+ * RPC_BULK_MAX), every byte outside it in place, and the pipe holds the
+ * hole's bytes (mode 0 fills them in); a call that leaves its pipe full does
+ * not leak its bytes into the next one's. Sent whole, pipelined, trickled
+ * (other threads read on) and in two fragments (no hole).
+ */
+static void test_bulk_hole(void **state)
+{
+	static const struct {
+		size_t len, frag, trickle;
+		bool hole;
+	} cases[] = {
+		{RPC_BULK_MIN - 1, 0, 0, false},
+		{RPC_BULK_MIN, 0, 0, true},
+		{1024 * 1024 + 64, 0, 0, true},
+		{1024 * 1024 + 65, 0, 0, false},
+		{300001, 0, 0, true},
+		{300001, 150000, 0, false},
+		{200003, 0, 997, true},
+		{70000, 0, 5, true},
+	};
+	struct tsrv t;
+	int fd;
+
+	tsrv_start(&t);
+	fd = cli_connect(&t);
+	for (uint32_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (uint32_t mode = 0; mode < 2; mode++) {
+			uint32_t xid = 1000 + i * 2 + mode;
+
+			bulk_send(fd, xid, mode, cases[i].len, cases[i].frag, cases[i].trickle);
+			bulk_expect(fd, xid, mode, cases[i].len, cases[i].hole);
+		}
+	}
+	/* Pipelined: records back to back, mixed modes. */
+	for (uint32_t i = 0; i < 6; i++)
+		bulk_send(fd, 2000 + i, i % 2, 100000 + i * 4099, 0, 0);
+	for (uint32_t k = 0; k < 6; k++) {
+		uint8_t rec[64];
+		ssize_t r = recv_record(fd, rec, sizeof(rec));
+		uint32_t i;
+
+		assert_true(r >= 4);
+		i = xdr_get_be32(rec) - 2000; /* calls of one connection run side by side */
+		assert_true(i < 6);
+		bulk_check(rec, r, 2000 + i, i % 2, 100000 + i * 4099, true);
+	}
+	null_call(fd, 3000);
+	close(fd);
+	tsrv_stop(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -734,6 +927,7 @@ int main(void)
 		cmocka_unit_test(test_stop_inflight),
 		cmocka_unit_test(test_slow_calls_stall_nothing_else),
 		cmocka_unit_test(test_blocking_calls_hand_on_their_thread),
+		cmocka_unit_test(test_bulk_hole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
