@@ -30,6 +30,7 @@
 #include "util/blockhint.h"
 
 #define VFS_COOKIE_BIAS 3
+#define VFS_WRITE_BEHIND (256u * 1024) /* UNSTABLE writes this large start their writeback */
 #define VFS_READDIR_BUF 16384
 #define VFS_STABLE_VERIFIER UINT64_C(0x6e66733476667331) /* "nfs4vfs1" */
 
@@ -227,6 +228,14 @@ static int vfs_write_from(struct backend *be, const struct be_cred *cred, const 
 		vfs_change_bump(vb, pe->fd, NULL);
 		err = sync_err;
 	}
+	/*
+	 * Write-behind: a large UNSTABLE write (a client streaming a file) has
+	 * its pages sent to the disk now, not all at its COMMIT, so the disk
+	 * works while the network does and COMMIT waits for little. Advisory:
+	 * the reply still says UNSTABLE, and errors here do not matter.
+	 */
+	if (how == BE_UNSTABLE && done >= VFS_WRITE_BEHIND)
+		sync_file_range(fd, (off_t)offset, (off_t)done, SYNC_FILE_RANGE_WRITE);
 out:
 	close(fd);
 	vfs_handle_put(pe);
