@@ -121,6 +121,10 @@ static void pool_conn_event(struct pool_thread *th, struct rpc_conn *conn, uint3
 			reader = false; /* conn re-armed, or gone */
 			break;
 		}
+		if (held && !reader) { /* paused: no watchdog would push it if this call is slow */
+			rpc_conn_push(conn);
+			held = false;
+		}
 		rpc_slot_begin(th->slot, reader ? conn : NULL, held);
 		/* Not for the batch's last call: the loop's end would push at once. */
 		next = next && n + 1 < RPC_INLINE_BATCH;
