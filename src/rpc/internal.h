@@ -24,10 +24,12 @@
  * call, that call is on its way, so a short reply goes out with MSG_MORE
  * and leaves with the next one in one segment: one loopback delivery and
  * one wake-up of the client for two replies (short: RPC_HOLD_MAX; a long
- * call takes long to arrive, a long reply fills segments of its own). Whatever ends the run of
- * inline calls pushes what is held (rpc_conn_push): the reader finding nothing more to read, the
- * batch's end, and the call becoming slow (the watchdog, or the call's "about to block" hint), so a
- * reply waits at most for the next call's first RPC_CALL_SLOW_US, never for a slow call.
+ * call takes long to arrive, a long reply fills segments of its own).
+ * Whatever ends the run of inline calls pushes what is held
+ * (rpc_conn_push): the reader finding nothing more to read, the batch's
+ * end, the connection pausing, and the next call becoming slow (the
+ * watchdog, or the call's "about to block" hint). So a reply waits at most
+ * for the next call's first RPC_CALL_SLOW_US or two, never for a slow call.
  *
  * Slow calls: a call that runs longer than RPC_CALL_SLOW_US, or says it is
  * about to block (util/blockhint.h), loses its connection, if it still
