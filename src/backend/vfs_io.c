@@ -186,9 +186,9 @@ static int write_pipe(int fd, uint64_t offset, int pipe, size_t len, size_t *don
  * set-user/group-id bits on a write by someone without CAP_FSETID, which the
  * server (root) has and the caller usually does not.
  */
-static int vfs_write_from(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
-			  uint64_t offset, const void *buf, size_t len, int pipe, size_t pipe_len,
-			  enum be_stable how, size_t *written, enum be_stable *committed)
+int vfs_write_pipe(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
+		   uint64_t offset, const void *buf, size_t len, int pipe, size_t pipe_len,
+		   enum be_stable how, size_t *written, enum be_stable *committed)
 {
 	struct vfs_backend *vb = vfs_of(be);
 	size_t total = len + (pipe >= 0 ? pipe_len : 0), done = 0, moved = 0;
@@ -249,15 +249,7 @@ int vfs_write(struct backend *be, const struct be_cred *cred, const struct be_fh
 	      uint64_t offset, const void *buf, size_t len, enum be_stable how, size_t *written,
 	      enum be_stable *committed)
 {
-	return vfs_write_from(be, cred, fh, offset, buf, len, -1, 0, how, written, committed);
-}
-
-int vfs_write_pipe(struct backend *be, const struct be_cred *cred, const struct be_fh *fh,
-		   uint64_t offset, const void *head, size_t headlen, int pipe, size_t pipe_len,
-		   enum be_stable how, size_t *written, enum be_stable *committed)
-{
-	return vfs_write_from(be, cred, fh, offset, head, headlen, pipe, pipe_len, how, written,
-			      committed);
+	return vfs_write_pipe(be, cred, fh, offset, buf, len, -1, 0, how, written, committed);
 }
 
 /* fsync of the whole file (COMMIT's range is advisory). Needs no permission. */
