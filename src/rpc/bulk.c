@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/param.h>
 #include <unistd.h>
 
 #include "rpc/internal.h"
@@ -28,11 +29,6 @@
 /* Offsets of the program and version in an RPC call header. */
 #define RPC_CALL_PROG_OFF 12
 #define RPC_CALL_VERS_OFF 16
-
-static size_t bulk_min(size_t a, size_t b)
-{
-	return a < b ? a : b;
-}
 
 /* n bytes from the pipe into dst; false if it held fewer. */
 static bool bulk_pipe_read(int fd, uint8_t *dst, size_t n)
@@ -112,7 +108,7 @@ size_t rpc_bulk_want(struct rpc_conn *conn, size_t want)
 		/* fallthrough */
 	case RPC_BULK_AT_PREFIX:
 		if (r->len < RPC_BULK_PREFIX)
-			return bulk_min(want, RPC_BULK_PREFIX - r->len);
+			return MIN(want, RPC_BULK_PREFIX - r->len);
 		if (!bulk_find(conn)) {
 			b->st = RPC_BULK_AT_OFF;
 			return want;
@@ -121,7 +117,7 @@ size_t rpc_bulk_want(struct rpc_conn *conn, size_t want)
 		/* fallthrough */
 	case RPC_BULK_AT_HEAD:
 		if (r->len < b->start)
-			return bulk_min(want, b->start - r->len);
+			return MIN(want, b->start - r->len);
 		b->st = RPC_BULK_AT_PIPE;
 		/* fallthrough */
 	case RPC_BULK_AT_PIPE:
